@@ -1,0 +1,32 @@
+"""arrowjit: compile filter expressions to native code with LLVM and run them over Arrow data.
+
+>>> import pyarrow as pa, arrowjit
+>>> f = arrowjit.compile_filter("x > 2.0 and x < 6.0", {"x": "float64"})
+>>> f.count(pa.record_batch({"x": [1.0, 3.0, 5.0, 7.0]}))
+2
+"""
+
+from .errors import (
+    ArrowJitError,
+    ExpressionTypeError,
+    InvalidDataError,
+    ParseError,
+    SchemaMismatchError,
+    UnknownColumnError,
+)
+from .filter import STAGES, Filter, InputTypeError, compile_filter
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ArrowJitError",
+    "ExpressionTypeError",
+    "Filter",
+    "InputTypeError",
+    "InvalidDataError",
+    "ParseError",
+    "STAGES",
+    "SchemaMismatchError",
+    "UnknownColumnError",
+    "compile_filter",
+]

@@ -1,0 +1,322 @@
+"""Stage 2: Lark parse tree -> AST of frozen dataclasses with source spans.
+
+Every node records the span of text it came from, so the type checker can
+point at the exact sub-expression that is wrong. Syntactic sugar is kept
+(``between``, ``in``, comparison chains become ``and`` of comparisons here,
+since ``2 < x <= 6`` *means* ``2 < x and x <= 6``); the type checker lowers the
+rest. ``dump(node)`` prints an s-expression, which the parser tests compare
+against.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+import lark
+from lark import v_args
+
+from ..errors import ParseError, Span
+
+
+class Arith(Enum):
+    """Binary arithmetic operators: the symbol and the registry's function name."""
+
+    ADD = ("+", "add")
+    SUBTRACT = ("-", "subtract")
+    MULTIPLY = ("*", "multiply")
+    DIVIDE = ("/", "divide")
+    FLOOR_DIVIDE = ("//", "floor_divide")
+    MODULO = ("%", "modulo")
+    POWER = ("**", "power")
+
+    def __init__(self, symbol: str, function: str):
+        self.symbol = symbol
+        self.function = function
+
+
+class Compare(Enum):
+    """Comparison operators, named as Gandiva names its comparison functions."""
+
+    EQ = ("==", "equal")
+    NE = ("!=", "not_equal")
+    LT = ("<", "less_than")
+    LE = ("<=", "less_than_or_equal_to")
+    GT = (">", "greater_than")
+    GE = (">=", "greater_than_or_equal_to")
+
+    def __init__(self, symbol: str, function: str):
+        self.symbol = symbol
+        self.function = function
+
+
+COMPARE_BY_SYMBOL = {op.symbol: op for op in Compare} | {"=": Compare.EQ, "<>": Compare.NE}
+
+
+class Logic(Enum):
+    AND = "and"
+    OR = "or"
+
+
+@dataclass(frozen=True)
+class Node:
+    span: Span
+
+
+@dataclass(frozen=True)
+class Column(Node):
+    name: str
+
+
+@dataclass(frozen=True)
+class Literal(Node):
+    """``value`` is an int, a float, a bool, or None for ``null``."""
+
+    value: int | float | bool | None
+
+
+@dataclass(frozen=True)
+class Negate(Node):
+    operand: Node
+
+
+@dataclass(frozen=True)
+class BinaryOp(Node):
+    op: Arith
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True)
+class Comparison(Node):
+    op: Compare
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True)
+class Logical(Node):
+    op: Logic
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True)
+class Not(Node):
+    operand: Node
+
+
+@dataclass(frozen=True)
+class IsNull(Node):
+    operand: Node
+    negated: bool
+
+
+@dataclass(frozen=True)
+class InList(Node):
+    operand: Node
+    items: tuple[Node, ...]
+    negated: bool
+
+
+@dataclass(frozen=True)
+class Between(Node):
+    operand: Node
+    low: Node
+    high: Node
+    negated: bool
+
+
+@dataclass(frozen=True)
+class Call(Node):
+    name: str
+    args: tuple[Node, ...]
+    name_span: Span
+
+
+def dump(node: Node) -> str:
+    """The AST as an s-expression: ``(and (> x 2.0) (< x 6.0))``."""
+    match node:
+        case Column(name=name):
+            return name if name.isidentifier() else "`" + name.replace("`", "``") + "`"
+        case Literal(value=value):
+            return _literal_text(value)
+        case Negate(operand=operand):
+            return f"(neg {dump(operand)})"
+        case BinaryOp(op=op, left=left, right=right):
+            return f"({op.symbol} {dump(left)} {dump(right)})"
+        case Comparison(op=op, left=left, right=right):
+            return f"({op.symbol} {dump(left)} {dump(right)})"
+        case Logical(op=op, left=left, right=right):
+            return f"({op.value} {dump(left)} {dump(right)})"
+        case Not(operand=operand):
+            return f"(not {dump(operand)})"
+        case IsNull(operand=operand, negated=negated):
+            return f"({'is-not-null' if negated else 'is-null'} {dump(operand)})"
+        case InList(operand=operand, items=items, negated=negated):
+            return f"({'not-in' if negated else 'in'} {dump(operand)} {' '.join(map(dump, items))})"
+        case Between(operand=operand, low=low, high=high, negated=negated):
+            word = "not-between" if negated else "between"
+            return f"({word} {dump(operand)} {dump(low)} {dump(high)})"
+        case Call(name=name, args=args):
+            return f"({name} {' '.join(map(dump, args))})".replace(" )", ")")
+    raise TypeError(f"not an AST node: {node!r}")  # pragma: no cover
+
+
+def _literal_text(value: int | float | bool | None) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)
+
+
+def _span(meta) -> Span:
+    return Span(meta.start_pos, meta.end_pos)
+
+
+def _token_span(token: lark.Token) -> Span:
+    return Span(token.start_pos, token.end_pos)
+
+
+_ARITH_RULES = {
+    "add": Arith.ADD,
+    "subtract": Arith.SUBTRACT,
+    "multiply": Arith.MULTIPLY,
+    "divide": Arith.DIVIDE,
+    "floor_divide": Arith.FLOOR_DIVIDE,
+    "modulo": Arith.MODULO,
+    "power": Arith.POWER,
+}
+
+
+class _AstBuilder(lark.Transformer):
+    """Turns each grammar rule (by its ``-> alias``) into an AST node."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.text = text
+
+    # Operands -----------------------------------------------------------
+    @v_args(inline=True, meta=True)
+    def name_column(self, meta, token):
+        return Column(_span(meta), str(token))
+
+    @v_args(inline=True, meta=True)
+    def quoted_column(self, meta, token):
+        return Column(_span(meta), str(token)[1:-1].replace("``", "`"))
+
+    @v_args(inline=True, meta=True)
+    def int_literal(self, meta, token):
+        text = str(token).replace("_", "")
+        value = int(text, 16) if text[:2].lower() == "0x" else int(text)
+        if value > (1 << 64) - 1:
+            raise ParseError("integer literal does not fit in 64 bits (uint64 at most)",
+                             self.text, _span(meta))
+        return Literal(_span(meta), value)
+
+    @v_args(inline=True, meta=True)
+    def float_literal(self, meta, token):
+        return Literal(_span(meta), float(str(token).replace("_", "")))
+
+    @v_args(inline=True, meta=True)
+    def true_literal(self, meta, _):
+        return Literal(_span(meta), True)
+
+    @v_args(inline=True, meta=True)
+    def false_literal(self, meta, _):
+        return Literal(_span(meta), False)
+
+    @v_args(inline=True, meta=True)
+    def null_literal(self, meta, _):
+        return Literal(_span(meta), None)
+
+    @v_args(inline=True, meta=True)
+    def paren(self, meta, inner):
+        return inner
+
+    @v_args(meta=True)
+    def call(self, meta, children):
+        name_token = children[0]
+        args = tuple(children[1]) if len(children) > 1 and children[1] is not None else ()
+        return Call(_span(meta), str(name_token).lower(), args, _token_span(name_token))
+
+    def expr_list(self, items):
+        return tuple(items)
+
+    # Arithmetic ----------------------------------------------------------
+    def __default__(self, data, children, meta):
+        op = _ARITH_RULES.get(str(data))
+        if op is None:  # pragma: no cover - every grammar rule has a method
+            raise AssertionError(f"no AST rule for {data}")
+        left, right = children
+        return BinaryOp(_span(meta), op, left, right)
+
+    @v_args(inline=True, meta=True)
+    def negate(self, meta, operand):
+        if isinstance(operand, Literal) and isinstance(operand.value, int | float) \
+                and not isinstance(operand.value, bool):
+            return Literal(_span(meta), -operand.value)
+        return Negate(_span(meta), operand)
+
+    @v_args(inline=True, meta=True)
+    def unary_plus(self, meta, operand):
+        return operand
+
+    # Predicates ----------------------------------------------------------
+    @v_args(meta=True)
+    def compare_chain(self, meta, children):
+        operands = children[0::2]
+        ops = [COMPARE_BY_SYMBOL[str(token)] for token in children[1::2]]
+        result = None
+        for left, op, right in zip(operands, ops, operands[1:]):
+            comparison = Comparison(left.span.cover(right.span), op, left, right)
+            result = comparison if result is None else Logical(
+                result.span.cover(comparison.span), Logic.AND, result, comparison)
+        return result
+
+    @v_args(meta=True)
+    def is_null(self, meta, children):
+        return IsNull(_span(meta), children[0], negated=False)
+
+    @v_args(meta=True)
+    def is_not_null(self, meta, children):
+        return IsNull(_span(meta), children[0], negated=True)
+
+    @v_args(meta=True)
+    def in_(self, meta, children):
+        return InList(_span(meta), children[0], children[-1], negated=False)
+
+    @v_args(meta=True)
+    def not_in(self, meta, children):
+        return InList(_span(meta), children[0], children[-1], negated=True)
+
+    @v_args(meta=True)
+    def between(self, meta, children):
+        operand, _, low, _, high = children
+        return Between(_span(meta), operand, low, high, negated=False)
+
+    @v_args(meta=True)
+    def not_between(self, meta, children):
+        operand, _, _, low, _, high = children
+        return Between(_span(meta), operand, low, high, negated=True)
+
+    # Boolean connectives -------------------------------------------------
+    @v_args(meta=True)
+    def and_(self, meta, children):
+        return Logical(_span(meta), Logic.AND, children[0], children[-1])
+
+    @v_args(meta=True)
+    def or_(self, meta, children):
+        return Logical(_span(meta), Logic.OR, children[0], children[-1])
+
+    @v_args(meta=True)
+    def not_(self, meta, children):
+        return Not(_span(meta), children[-1])
+
+
+def build_ast(tree: lark.Tree, text: str) -> Node:
+    """Turn a parse tree of ``text`` into the AST."""
+    if isinstance(tree, lark.Token):  # pragma: no cover - the grammar wraps every token
+        raise ParseError("unexpected token", text, _token_span(tree))
+    return _AstBuilder(text).transform(tree)

@@ -1,0 +1,499 @@
+"""Stage 4: typed IR -> LLVM IR (a module with one filter kernel).
+
+The kernel evaluates the predicate for rows ``[start, end)`` of a batch and
+writes the rows where it is *true* (SQL WHERE: not false, not null) as an
+Arrow bitmap: bit ``k`` of ``out`` is row ``start + k``. Its C equivalent,
+for ``x > 2.0 and x < 6.0`` on a nullable float64 column ``x``::
+
+    // buffers[i], offsets[i]: address and Arrow offset of each buffer the
+    // kernel reads (column data, then validity bitmaps); params: reserved
+    // for run-time parameters.
+    void filter_kernel(uint8_t **buffers, int64_t *offsets, uint8_t *params,
+                       int64_t start, int64_t end, uint64_t *out) {
+        const double *x = (const double *)buffers[0] + offsets[0];
+        const uint8_t *x_validity = buffers[1];
+        int64_t row0 = start;
+        for (; row0 + 64 <= end; row0 += 64) {            // whole blocks
+            uint64_t x_valid = load_bitmap_word(x_validity, offsets[1] + row0);
+            out[(row0 - start) / 64] = evaluate_block(x, x_valid, row0, 64);
+        }
+        if (row0 < end) {                                  // the last, partial block
+            uint64_t x_valid = load_bitmap_tail(x_validity, offsets[1] + row0, end - row0);
+            out[(row0 - start) / 64] = evaluate_block(x, x_valid, row0, end - row0);
+        }
+    }
+
+    static inline uint64_t evaluate_block(const double *x, uint64_t x_valid_word,
+                                          int64_t row0, int64_t count) {
+        uint8_t keep[64] = {0};
+        for (int64_t j = 0; j < count; j++) {              // vectorized by LLVM
+            double xv = x[row0 + j];
+            bool x_valid = (x_valid_word >> j) & 1;
+            bool gt = greater_than_float64_float64(xv, 2.0);
+            bool lt = less_than_float64_float64(xv, 6.0);
+            bool value = gt && lt, valid = x_valid;        // Kleene and, see emit_and
+            keep[j] = value && valid;
+        }
+        return pack_bits(keep);                            // 64 bytes -> one word
+    }
+
+With ``count`` the constant 64 after inlining, the inner loop has a fixed
+trip count, so LLVM's loop vectorizer turns it into vector loads and vector
+compares (``<4 x double>`` or ``<8 x double>``, whatever the host CPU offers),
+and ``pack_bits`` into a vector compare whose mask is the bitmap word
+(``vpmovmskb`` / ``kmovq``). Every operator is a call to a small
+``alwaysinline`` function from the registry, so the unoptimized IR reads like
+the typed IR and the optimized IR has no calls left.
+
+Null handling is per row and branch-free: each sub-expression yields a value
+and a validity bit (``None`` when it can never be null, which keeps
+columns without a validity bitmap free of any null logic).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import singledispatch
+
+from llvmlite import ir
+
+from . import typed_ir as tir
+from . import types as T
+from .registry import FunctionSpec, NullHandling, intrinsic
+from .types import DType
+
+KERNEL_NAME = "filter_kernel"
+BLOCK_ROWS = 64
+
+I1 = ir.IntType(1)
+I8 = ir.IntType(8)
+I64 = ir.IntType(64)
+PTR = ir.PointerType()
+TRUE = ir.Constant(I1, 1)
+FALSE = ir.Constant(I1, 0)
+
+
+@dataclass(frozen=True)
+class ColumnLayout:
+    """Where the kernel finds one column: indices into its ``buffers``/``offsets`` arrays."""
+
+    name: str
+    dtype: DType
+    data_slot: int
+    validity_slot: int | None
+
+    @property
+    def is_bitmap(self) -> bool:
+        """Bool columns are bit-packed, like validity bitmaps."""
+        return self.dtype == T.BOOL
+
+
+@dataclass(frozen=True)
+class KernelLayout:
+    """The kernel's view of the batch: one entry per column the predicate reads."""
+
+    columns: tuple[ColumnLayout, ...]
+
+    @classmethod
+    def plan(cls, typed: tir.TypedNode, nullable: frozenset[str]) -> KernelLayout:
+        """Assign buffer slots to the columns ``typed`` reads; ``nullable`` have validity bitmaps."""
+        layouts = []
+        slot = 0
+        for name, dtype in tir.columns(typed).items():
+            validity_slot = slot + 1 if name in nullable else None
+            layouts.append(ColumnLayout(name, dtype, slot, validity_slot))
+            slot += 2 if validity_slot is not None else 1
+        return cls(tuple(layouts))
+
+    @property
+    def buffer_count(self) -> int:
+        return sum(2 if c.validity_slot is not None else 1 for c in self.columns)
+
+
+@dataclass(frozen=True)
+class Emitted:
+    """A sub-expression's value for one row, and its validity (None: never null)."""
+
+    value: ir.Value
+    valid: ir.Value | None
+
+
+def _identifier(name: str) -> str:
+    """A readable LLVM value name for a column."""
+    cleaned = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
+    return cleaned or "column"
+
+
+class ModuleBuilder:
+    """Builds one kernel module; creates each registry function the first time it is needed."""
+
+    def __init__(self, name: str):
+        self.module = ir.Module(name=name)
+        self._functions: dict[str, ir.Function] = {}
+
+    def function(self, spec: FunctionSpec) -> ir.Function:
+        """The LLVM function for a registry row, emitted on first use."""
+        existing = self._functions.get(spec.symbol)
+        if existing is not None:
+            return existing
+        value_types = [t.llvm for t in spec.arg_types]
+        takes_validity = spec.nulls is not NullHandling.NULL_IF_NULL
+        params = value_types + ([I1] * len(value_types) if takes_validity else [])
+        returns = spec.return_type.llvm
+        if spec.nulls is NullHandling.NULL_INTERNAL:
+            returns = ir.LiteralStructType([returns, I1])
+        fn = ir.Function(self.module, ir.FunctionType(returns, params), spec.symbol)
+        fn.linkage = "internal"
+        fn.attributes.add("alwaysinline")
+        fn.attributes.add("nounwind")
+        names = "xyzw"[: len(value_types)]
+        for arg, name in zip(fn.args, [*names, *(f"{n}_valid" for n in names)]):
+            arg.name = name
+        builder = ir.IRBuilder(fn.append_basic_block("entry"))
+        result = spec.emit(builder, *fn.args)
+        if spec.nulls is NullHandling.NULL_INTERNAL:
+            value, valid = result
+            packed = builder.insert_value(ir.Constant(returns, ir.Undefined), value, 0)
+            result = builder.insert_value(packed, valid, 1)
+        builder.ret(result)
+        self._functions[spec.symbol] = fn
+        return fn
+
+    def helper(self, name: str, returns: ir.Type, params: list[tuple[str, ir.Type]]) -> tuple[ir.Function, ir.IRBuilder]:
+        fn = ir.Function(self.module, ir.FunctionType(returns, [t for _, t in params]), name)
+        fn.linkage = "internal"
+        fn.attributes.add("alwaysinline")
+        fn.attributes.add("nounwind")
+        for arg, (arg_name, _) in zip(fn.args, params):
+            arg.name = arg_name
+        return fn, ir.IRBuilder(fn.append_basic_block("entry"))
+
+
+# ---------------------------------------------------------------------------
+# Per-row expression code: one function per typed IR node type.
+# ---------------------------------------------------------------------------
+
+@dataclass
+class RowContext:
+    """What expression code needs for one row: the builder and the column loaders."""
+
+    builder: ir.IRBuilder
+    module: ModuleBuilder
+    load_column: object  # Callable[[str], Emitted]
+
+
+@singledispatch
+def emit(node: tir.TypedNode, row: RowContext) -> Emitted:  # pragma: no cover
+    raise TypeError(f"no code generator for {type(node).__name__}")
+
+
+@emit.register
+def _(node: tir.ColumnRef, row: RowContext) -> Emitted:
+    return row.load_column(node.name)
+
+
+@emit.register
+def _(node: tir.Const, row: RowContext) -> Emitted:
+    dtype = node.dtype if node.dtype != T.NULL else T.BOOL
+    if node.value is None:
+        return Emitted(ir.Constant(dtype.llvm, 0 if not dtype.is_float else 0.0), FALSE)
+    value = node.value
+    if dtype.is_integer and value < 0:
+        value += 1 << dtype.bits  # LLVM integer constants are bit patterns
+    if dtype == T.BOOL:
+        value = int(value)
+    return Emitted(ir.Constant(dtype.llvm, value), None)
+
+
+def _and_all(builder: ir.IRBuilder, bits: list[ir.Value | None], name: str) -> ir.Value | None:
+    """AND of the bits that are not None (None when all are)."""
+    present = [b for b in bits if b is not None]
+    if not present:
+        return None
+    result = present[0]
+    for bit in present[1:]:
+        result = builder.and_(result, bit, name=name)
+    return result
+
+
+def _or_all(builder: ir.IRBuilder, bits: list[ir.Value], name: str) -> ir.Value:
+    result = bits[0]
+    for bit in bits[1:]:
+        result = builder.or_(result, bit, name=name)
+    return result
+
+
+def _call(node: tir.TypedNode, spec: FunctionSpec, args: list[Emitted], row: RowContext) -> Emitted:
+    b = row.builder
+    fn = row.module.function(spec)
+    values = [a.value for a in args]
+    if spec.nulls is NullHandling.NULL_IF_NULL:
+        valid = _and_all(b, [a.valid for a in args], "valid")
+        return Emitted(b.call(fn, values, name=spec.name), valid)
+    validities = [a.valid if a.valid is not None else TRUE for a in args]
+    result = b.call(fn, values + validities, name=spec.name)
+    if spec.nulls is NullHandling.NULL_NEVER:
+        return Emitted(result, None)
+    return Emitted(b.extract_value(result, 0, name=spec.name),
+                   b.extract_value(result, 1, name=f"{spec.name}_valid"))
+
+
+@emit.register
+def _(node: tir.Call, row: RowContext) -> Emitted:
+    return _call(node, node.function, [emit(a, row) for a in node.args], row)
+
+
+@emit.register
+def _(node: tir.Cast, row: RowContext) -> Emitted:
+    return _call(node, node.function, [emit(node.operand, row)], row)
+
+
+def _truth(b: ir.IRBuilder, e: Emitted) -> ir.Value:
+    """1 where the operand is true (valid and set)."""
+    return e.value if e.valid is None else b.and_(e.value, e.valid, name="is_true")
+
+
+def _falsity(b: ir.IRBuilder, e: Emitted) -> ir.Value:
+    """1 where the operand is false (valid and clear)."""
+    negated = b.not_(e.value, name="not")
+    return negated if e.valid is None else b.and_(negated, e.valid, name="is_false")
+
+
+@emit.register
+def _(node: tir.And, row: RowContext) -> Emitted:
+    """Kleene and: true if all are true, false if any is false, else null."""
+    b = row.builder
+    args = [emit(a, row) for a in node.args]
+    all_true = _and_all(b, [_truth(b, a) for a in args], "and")
+    if all(a.valid is None for a in args):
+        return Emitted(all_true, None)
+    any_false = _or_all(b, [_falsity(b, a) for a in args], "any_false")
+    return Emitted(all_true, b.or_(all_true, any_false, name="and_valid"))
+
+
+@emit.register
+def _(node: tir.Or, row: RowContext) -> Emitted:
+    """Kleene or: true if any is true, false if all are false, else null."""
+    b = row.builder
+    args = [emit(a, row) for a in node.args]
+    any_true = _or_all(b, [_truth(b, a) for a in args], "or")
+    if all(a.valid is None for a in args):
+        return Emitted(any_true, None)
+    all_false = _and_all(b, [_falsity(b, a) for a in args], "all_false")
+    return Emitted(any_true, b.or_(any_true, all_false, name="or_valid"))
+
+
+@emit.register
+def _(node: tir.Not, row: RowContext) -> Emitted:
+    inner = emit(node.operand, row)
+    return Emitted(row.builder.not_(inner.value, name="not"), inner.valid)
+
+
+# ---------------------------------------------------------------------------
+# The kernel: bitmap helpers, the block function and the loop over blocks.
+# ---------------------------------------------------------------------------
+
+def _bitmap_word_loader(mb: ModuleBuilder) -> ir.Function:
+    """``load_bitmap_word(bitmap, bit)``: the 64 bits from bit ``bit`` on (needs them all to exist)."""
+    fn, b = mb.helper("load_bitmap_word", I64, [("bitmap", PTR), ("bit", I64)])
+    bitmap, bit = fn.args
+    byte = b.lshr(bit, ir.Constant(I64, 3), name="byte")
+    shift = b.and_(bit, ir.Constant(I64, 7), name="shift")
+    first = b.gep(bitmap, [byte], source_etype=I8, name="first")
+    low = b.load(first, typ=I64, name="low", align=1)
+    # A ninth byte holds the last bits only when the start is not byte aligned;
+    # when it is, re-read the first byte instead of reading past the bitmap.
+    ninth = b.select(b.icmp_unsigned("!=", shift, ir.Constant(I64, 0)),
+                     ir.Constant(I64, 8), ir.Constant(I64, 0), name="ninth")
+    high = b.zext(b.load(b.gep(first, [ninth], source_etype=I8), typ=I8, name="high8"), I64, name="high")
+    fshr = intrinsic(mb.module, "llvm.fshr", I64, 3)
+    b.ret(b.call(fshr, [high, low, shift], name="word"))
+    return fn
+
+
+def _bitmap_tail_loader(mb: ModuleBuilder) -> ir.Function:
+    """``load_bitmap_tail(bitmap, bit, count)``: ``count`` < 64 bits read one at a time."""
+    fn, b = mb.helper("load_bitmap_tail", I64, [("bitmap", PTR), ("bit", I64), ("count", I64)])
+    bitmap, bit, count = fn.args
+    entry = b.block
+    loop = fn.append_basic_block("bits")
+    done = fn.append_basic_block("done")
+    b.cbranch(b.icmp_signed(">", count, ir.Constant(I64, 0)), loop, done)
+    b.position_at_end(loop)
+    k = b.phi(I64, name="k")
+    word = b.phi(I64, name="word")
+    position = b.add(bit, k, name="position")
+    byte = b.load(b.gep(bitmap, [b.lshr(position, ir.Constant(I64, 3))], source_etype=I8),
+                  typ=I8, name="byte")
+    value = b.and_(b.lshr(b.zext(byte, I64), b.and_(position, ir.Constant(I64, 7))),
+                   ir.Constant(I64, 1), name="value")
+    next_word = b.or_(word, b.shl(value, k), name="next_word")
+    next_k = b.add(k, ir.Constant(I64, 1), name="next_k")
+    k.add_incoming(ir.Constant(I64, 0), entry)
+    k.add_incoming(next_k, loop)
+    word.add_incoming(ir.Constant(I64, 0), entry)
+    word.add_incoming(next_word, loop)
+    b.cbranch(b.icmp_signed("<", next_k, count), loop, done)
+    b.position_at_end(done)
+    result = b.phi(I64, name="result")
+    result.add_incoming(ir.Constant(I64, 0), entry)
+    result.add_incoming(next_word, loop)
+    b.ret(result)
+    return fn
+
+
+def _block_params(layout: KernelLayout) -> list[tuple[str, ir.Type]]:
+    params: list[tuple[str, ir.Type]] = []
+    for column in layout.columns:
+        name = _identifier(column.name)
+        params.append((f"{name}_bits" if column.is_bitmap else name, I64 if column.is_bitmap else PTR))
+        if column.validity_slot is not None:
+            params.append((f"{name}_valid_bits", I64))
+    return params + [("row0", I64), ("count", I64)]
+
+
+def _block_function(mb: ModuleBuilder, typed: tir.TypedNode, layout: KernelLayout) -> ir.Function:
+    """``evaluate_block(columns..., row0, count)``: the bitmap word of rows row0 .. row0+count-1."""
+    fn, b = mb.helper("evaluate_block", I64, _block_params(layout))
+    args = iter(fn.args)
+    inputs = {}
+    for column in layout.columns:
+        data = next(args)
+        validity = next(args) if column.validity_slot is not None else None
+        inputs[column.name] = (column, data, validity)
+    row0, count = next(args), next(args)
+
+    keep_type = ir.ArrayType(I8, BLOCK_ROWS)
+    keep = b.alloca(keep_type, name="keep")
+    # Ask for the alignment LLVM would infer for the vector load below: given
+    # explicitly, the backend realigns the stack for it; inferred by InstCombine
+    # (LLVM 22 here) it emitted an aligned zmm load from an unaligned stack slot.
+    keep.align = 64
+    keep.type = PTR  # refer to it as an opaque pointer, like every other pointer here
+    b.store(ir.Constant(keep_type, [0] * BLOCK_ROWS), keep)
+    entry = b.block
+    loop = fn.append_basic_block("rows")
+    done = fn.append_basic_block("pack")
+    b.branch(loop)
+
+    b.position_at_end(loop)
+    j = b.phi(I64, name="j")
+    j.add_incoming(ir.Constant(I64, 0), entry)
+    row = b.add(row0, j, name="row")
+    loaded: dict[str, Emitted] = {}
+
+    def bit(word: ir.Value, name: str) -> ir.Value:
+        return b.trunc(b.lshr(word, j), I1, name=name)
+
+    def load_column(name: str) -> Emitted:
+        if name not in loaded:
+            column, data, validity = inputs[name]
+            ident = _identifier(name)
+            if column.is_bitmap:
+                value = bit(data, ident)
+            else:
+                address = b.gep(data, [row], source_etype=column.dtype.llvm, name=f"{ident}_address")
+                value = b.load(address, typ=column.dtype.llvm, name=ident)
+            valid = bit(validity, f"{ident}_valid") if validity is not None else None
+            loaded[name] = Emitted(value, valid)
+        return loaded[name]
+
+    result = emit(typed, RowContext(b, mb, load_column))
+    keep_row = _truth(b, result)
+    slot = b.gep(keep, [j], source_etype=I8, name="keep_slot")
+    b.store(b.zext(keep_row, I8, name="keep_byte"), slot)
+    next_j = b.add(j, ir.Constant(I64, 1), name="next_j")
+    j.add_incoming(next_j, b.block)
+    b.cbranch(b.icmp_signed("<", next_j, count), loop, done)
+
+    b.position_at_end(done)
+    vector = ir.VectorType(I8, BLOCK_ROWS)
+    bytes_ = b.load(keep, typ=vector, name="keep_bytes")
+    mask = b.icmp_unsigned("!=", bytes_, ir.Constant(vector, [0] * BLOCK_ROWS), name="keep_mask")
+    b.ret(b.bitcast(mask, I64, name="word"))
+    return fn
+
+
+def generate(typed: tir.TypedNode, layout: KernelLayout, name: str = "arrowjit") -> ir.Module:
+    """The LLVM module of the filter kernel for ``typed`` reading columns as ``layout`` says."""
+    mb = ModuleBuilder(name)
+    word_loader = _bitmap_word_loader(mb)
+    tail_loader = _bitmap_tail_loader(mb)
+    block = _block_function(mb, typed, layout)
+
+    kernel_type = ir.FunctionType(ir.VoidType(), [PTR, PTR, PTR, I64, I64, PTR])
+    kernel = ir.Function(mb.module, kernel_type, KERNEL_NAME)
+    kernel.attributes.add("nounwind")
+    buffers, offsets, params, start, end, out = kernel.args
+    for arg, arg_name in zip(kernel.args, ("buffers", "offsets", "params", "start", "end", "out")):
+        arg.name = arg_name
+    for arg in (buffers, offsets, out):
+        arg.add_attribute("noalias")
+
+    b = ir.IRBuilder(kernel.append_basic_block("entry"))
+
+    def slot(index: int, what: str) -> tuple[ir.Value, ir.Value]:
+        address = b.load(b.gep(buffers, [ir.Constant(I64, index)], source_etype=PTR), typ=PTR,
+                         name=f"{what}_buffer")
+        offset = b.load(b.gep(offsets, [ir.Constant(I64, index)], source_etype=I64), typ=I64,
+                        name=f"{what}_offset")
+        return address, offset
+
+    # Column pointers are loop invariant: compute them once.
+    sources = []  # (kind, pointer, bit offset) per block argument
+    for column in layout.columns:
+        ident = _identifier(column.name)
+        address, offset = slot(column.data_slot, ident)
+        if column.is_bitmap:
+            sources.append(("bits", address, offset))
+        else:
+            data = b.gep(address, [offset], source_etype=column.dtype.llvm, name=ident)
+            sources.append(("data", data, None))
+        if column.validity_slot is not None:
+            validity, validity_offset = slot(column.validity_slot, f"{ident}_validity")
+            sources.append(("bits", validity, validity_offset))
+
+    entry = b.block
+    blocks = kernel.append_basic_block("blocks")
+    full_block = kernel.append_basic_block("full_block")
+    tail_check = kernel.append_basic_block("tail_check")
+    tail = kernel.append_basic_block("tail")
+    done = kernel.append_basic_block("done")
+    b.branch(blocks)
+
+    def block_args(row0: ir.Value, words: list[ir.Value], count: ir.Value) -> list[ir.Value]:
+        words_iter = iter(words)
+        return [source[1] if source[0] == "data" else next(words_iter) for source in sources] + [row0, count]
+
+    def out_slot(row0: ir.Value) -> ir.Value:
+        index = b.lshr(b.sub(row0, start), ir.Constant(I64, 6), name="word_index")
+        return b.gep(out, [index], source_etype=I64, name="out_word")
+
+    b.position_at_end(blocks)
+    row0 = b.phi(I64, name="row0")
+    row0.add_incoming(start, entry)
+    block_end = b.add(row0, ir.Constant(I64, BLOCK_ROWS), name="block_end")
+    b.cbranch(b.icmp_signed("<=", block_end, end, name="is_full"), full_block, tail_check)
+
+    b.position_at_end(full_block)
+    words = [b.call(word_loader, [ptr, b.add(bit_offset, row0)], name="bits")
+             for kind, ptr, bit_offset in sources if kind == "bits"]
+    word = b.call(block, block_args(row0, words, ir.Constant(I64, BLOCK_ROWS)), name="word")
+    b.store(word, out_slot(row0))
+    row0.add_incoming(block_end, full_block)
+    b.branch(blocks)
+
+    b.position_at_end(tail_check)
+    remaining = b.sub(end, row0, name="remaining")
+    b.cbranch(b.icmp_signed(">", remaining, ir.Constant(I64, 0)), tail, done)
+
+    b.position_at_end(tail)
+    words = [b.call(tail_loader, [ptr, b.add(bit_offset, row0), remaining], name="bits")
+             for kind, ptr, bit_offset in sources if kind == "bits"]
+    word = b.call(block, block_args(row0, words, remaining), name="word")
+    b.store(word, out_slot(row0))
+    b.branch(done)
+
+    b.position_at_end(done)
+    b.ret_void()
+    return mb.module

@@ -1,0 +1,57 @@
+"""The compiler's entry points: each a straight list of stage calls.
+
+::
+
+    text --parse_tree--> Lark tree --build_ast--> AST --check_predicate--> typed IR
+    typed IR --KernelLayout.plan--> layout --generate--> LLVM IR --compile_ir--> machine code
+
+Each stage is a function from one representation to the next, testable on
+its own; :func:`front_end` runs the first three, :func:`back_end` the rest.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from ..grammar.parser import parse_tree
+from . import ast
+from . import typed_ir as tir
+from .codegen import KERNEL_NAME, KernelLayout, generate
+from .jit import CompiledKernel, Target, compile_ir, host_target
+from .typecheck import Context, check_predicate
+from .types import DType
+
+
+@dataclass(frozen=True)
+class FrontEnd:
+    """What the front end makes of an expression."""
+
+    text: str
+    syntax: ast.Node
+    typed: tir.TypedNode
+    timings: dict[str, float]
+
+
+def front_end(text: str, columns: dict[str, DType | str]) -> FrontEnd:
+    """Parse and type-check ``text`` against the column types."""
+    t0 = time.perf_counter()
+    tree = parse_tree(text)
+    syntax = ast.build_ast(tree, text)
+    t1 = time.perf_counter()
+    typed = check_predicate(syntax, Context(text, columns))
+    t2 = time.perf_counter()
+    return FrontEnd(text, syntax, typed, {"parse": t1 - t0, "typecheck": t2 - t1})
+
+
+def back_end(typed: tir.TypedNode, nullable: frozenset[str],
+             target: Target | None = None) -> tuple[KernelLayout, CompiledKernel]:
+    """Generate, optimize and JIT the kernel for ``typed``; ``nullable`` columns have bitmaps."""
+    t0 = time.perf_counter()
+    layout = KernelLayout.plan(typed, nullable)
+    module = generate(typed, layout)
+    llvm_ir = str(module)
+    t1 = time.perf_counter()
+    compiled = compile_ir(llvm_ir, KERNEL_NAME, target or host_target())
+    compiled.timings["codegen"] = t1 - t0
+    return layout, compiled

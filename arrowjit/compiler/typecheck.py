@@ -1,0 +1,260 @@
+"""Stage 3: AST + schema -> typed IR.
+
+The checker walks the AST bottom-up. Each AST node type has its own small
+``check`` function (registered with ``functools.singledispatch``), which
+checks the children, decides the operand types by the promotion rules in
+:mod:`.types`, inserts :class:`~.typed_ir.Cast` nodes where a value changes
+type, and looks the operation up in the function registry. Errors point at
+the sub-expression that is wrong and name the types involved.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from functools import singledispatch
+
+from ..errors import ExpressionTypeError, Span, UnknownColumnError
+from . import ast
+from . import typed_ir as tir
+from . import types as T
+from .registry import BUILTINS, CALLABLE_FUNCTIONS, Registry
+from .types import DType
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a check needs besides the node: the source text, the columns and the registry.
+
+    ``columns`` maps each column name to its DType, or to the Arrow type's
+    name when kernels cannot read that type.
+    """
+
+    text: str
+    columns: dict[str, DType | str]
+    registry: Registry = BUILTINS
+
+    def error(self, message: str, span: Span) -> ExpressionTypeError:
+        return ExpressionTypeError(message, self.text, span)
+
+
+def check_predicate(node: ast.Node, context: Context) -> tir.TypedNode:
+    """Type-check a filter predicate: it must be boolean (or the literal null)."""
+    typed = check(node, context)
+    if typed.dtype not in (T.BOOL, T.NULL):
+        raise context.error(f"a filter needs a boolean predicate, but this is {typed.dtype}",
+                            node.span)
+    if typed.dtype == T.NULL:
+        return tir.Const(T.BOOL, typed.span, None)
+    return typed
+
+
+def _describe(node: ast.Node, context: Context) -> str:
+    return context.text[node.span.start:node.span.end]
+
+
+def cast_to(node: tir.TypedNode, dtype: DType, context: Context) -> tir.TypedNode:
+    """``node`` converted to ``dtype``; literals are converted now, other nodes get a Cast."""
+    if node.dtype == dtype:
+        return node
+    if isinstance(node, tir.Const):
+        if node.value is None:
+            return tir.Const(dtype, node.span, None)
+        if dtype.is_float:
+            return tir.Const(dtype, node.span, float(node.value))
+        if dtype.is_integer and isinstance(node.value, int) and not isinstance(node.value, bool) \
+                and dtype.min_value() <= node.value <= dtype.max_value():
+            return tir.Const(dtype, node.span, node.value)
+    function = context.registry.lookup(f"cast_{dtype.name}", (node.dtype,))
+    if function is None:
+        raise context.error(f"cannot convert {node.dtype} to {dtype}", node.span)
+    return tir.Cast(dtype, node.span, function, node)
+
+
+@singledispatch
+def check(node: ast.Node, context: Context) -> tir.TypedNode:  # pragma: no cover
+    raise TypeError(f"no type rule for {type(node).__name__}")
+
+
+@check.register
+def _(node: ast.Column, context: Context) -> tir.TypedNode:
+    dtype = context.columns.get(node.name)
+    if dtype is None:
+        close = difflib.get_close_matches(node.name, list(context.columns), n=1)
+        if not close:
+            close = [c for c in context.columns if c.lower() == node.name.lower()]
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise UnknownColumnError(f"unknown column {node.name!r}{hint}", context.text, node.span)
+    if isinstance(dtype, str):
+        raise context.error(f"column {node.name!r} has type {dtype}, which arrowjit cannot "
+                            "evaluate yet (supported: bool, integers, floats)", node.span)
+    return tir.ColumnRef(dtype, node.span, node.name)
+
+
+@check.register
+def _(node: ast.Literal, context: Context) -> tir.TypedNode:
+    value = node.value
+    if value is None:
+        return tir.Const(T.NULL, node.span, None)
+    if isinstance(value, bool):
+        return tir.Const(T.BOOL, node.span, value)
+    if isinstance(value, float):
+        return tir.Const(T.FLOAT64, node.span, value)
+    if T.INT64.min_value() <= value <= T.INT64.max_value():
+        return tir.Const(T.INT64, node.span, value)
+    if 0 <= value <= T.UINT64.max_value():
+        return tir.Const(T.UINT64, node.span, value)
+    raise context.error("integer literal does not fit in int64 or uint64", node.span)
+
+
+def _call(name: str, args: list[tir.TypedNode], span: Span, context: Context,
+          what: str) -> tir.TypedNode:
+    """Resolve ``name`` for the argument types, cast the arguments and build the Call."""
+    arg_types = tuple(a.dtype for a in args)
+    function = context.registry.resolve(name, arg_types)
+    if function is None:
+        types = ", ".join(str(t) for t in arg_types)
+        raise context.error(f"{what} is not defined for ({types})", span)
+    cast_args = tuple(cast_to(a, p, context) for a, p in zip(args, function.arg_types))
+    return tir.Call(function.return_type, span, function, cast_args)
+
+
+def _arithmetic_type(left: tir.TypedNode, right: tir.TypedNode, symbol: str,
+                     context: Context) -> DType:
+    """The common type of two arithmetic operands (bool is not a number here)."""
+    for operand in (left, right):
+        if operand.dtype == T.BOOL:
+            raise context.error(f"{symbol} needs numbers, but "
+                                f"{context.text[operand.span.start:operand.span.end]} is bool",
+                                operand.span)
+    common = T.common_type(left.dtype, right.dtype)
+    return T.INT64 if common == T.NULL else common
+
+
+@check.register
+def _(node: ast.BinaryOp, context: Context) -> tir.TypedNode:
+    left, right = check(node.left, context), check(node.right, context)
+    common = _arithmetic_type(left, right, node.op.symbol, context)
+    if node.op is ast.Arith.DIVIDE and common.is_integer:
+        common = T.FLOAT64  # `/` is true division
+    function = context.registry.lookup(node.op.function, (common, common))
+    if function is None:  # pragma: no cover - every numeric type has the arithmetic rows
+        raise context.error(f"{node.op.symbol} is not defined for ({left.dtype}, {right.dtype})",
+                            node.span)
+    return tir.Call(function.return_type, node.span, function,
+                    (cast_to(left, common, context), cast_to(right, common, context)))
+
+
+@check.register
+def _(node: ast.Negate, context: Context) -> tir.TypedNode:
+    operand = check(node.operand, context)
+    if operand.dtype == T.BOOL:
+        raise context.error(f"unary minus needs a number, but {_describe(node.operand, context)} "
+                            "is bool; use 'not' to negate a condition", node.span)
+    if operand.dtype == T.NULL:
+        operand = cast_to(operand, T.INT64, context)
+    return _call("negate", [operand], node.span, context, "unary minus")
+
+
+def _comparison_types(a: DType, b: DType) -> tuple[DType, DType] | None:
+    """The types both sides of a comparison are cast to, or None when they cannot meet.
+
+    A signed integer against a uint64 has no common type that holds both; it
+    uses the exact ``int64``/``uint64`` rows instead of a lossy common type.
+    """
+    if a.is_integer and b.is_integer and a.kind is not b.kind and T.UINT64 in (a, b):
+        return (T.INT64, T.UINT64) if a.is_signed else (T.UINT64, T.INT64)
+    common = T.common_type(a, b)
+    if common is None:
+        return None
+    if common == T.NULL:
+        common = T.BOOL
+    return common, common
+
+
+def _compare(op: ast.Compare, left: tir.TypedNode, right: tir.TypedNode, span: Span,
+             context: Context) -> tir.TypedNode:
+    types = _comparison_types(left.dtype, right.dtype)
+    if types is None:
+        raise context.error(
+            f"cannot compare {context.text[left.span.start:left.span.end]} ({left.dtype}) "
+            f"with {context.text[right.span.start:right.span.end]} ({right.dtype})", span)
+    function = context.registry.lookup(op.function, types)
+    return tir.Call(T.BOOL, span, function,
+                    (cast_to(left, types[0], context), cast_to(right, types[1], context)))
+
+
+@check.register
+def _(node: ast.Comparison, context: Context) -> tir.TypedNode:
+    return _compare(node.op, check(node.left, context), check(node.right, context), node.span,
+                    context)
+
+
+def _condition(node: ast.Node, context: Context, what: str) -> tir.TypedNode:
+    typed = check(node, context)
+    if typed.dtype == T.NULL:
+        return tir.Const(T.BOOL, typed.span, None)
+    if typed.dtype != T.BOOL:
+        raise context.error(f"'{what}' needs boolean operands, but "
+                            f"{_describe(node, context)} is {typed.dtype}", node.span)
+    return typed
+
+
+def _flatten(kind: type, args: list[tir.TypedNode]) -> tuple[tir.TypedNode, ...]:
+    flat: list[tir.TypedNode] = []
+    for arg in args:
+        flat.extend(arg.args if isinstance(arg, kind) else (arg,))
+    return tuple(flat)
+
+
+@check.register
+def _(node: ast.Logical, context: Context) -> tir.TypedNode:
+    left = _condition(node.left, context, node.op.value)
+    right = _condition(node.right, context, node.op.value)
+    kind = tir.And if node.op is ast.Logic.AND else tir.Or
+    return kind(T.BOOL, node.span, _flatten(kind, [left, right]))
+
+
+@check.register
+def _(node: ast.Not, context: Context) -> tir.TypedNode:
+    return tir.Not(T.BOOL, node.span, _condition(node.operand, context, "not"))
+
+
+@check.register
+def _(node: ast.IsNull, context: Context) -> tir.TypedNode:
+    operand = check(node.operand, context)
+    name = "isnotnull" if node.negated else "isnull"
+    return _call(name, [operand], node.span, context, "is null")
+
+
+@check.register
+def _(node: ast.InList, context: Context) -> tir.TypedNode:
+    operand = check(node.operand, context)
+    tests = tuple(_compare(ast.Compare.EQ, operand, check(item, context), item.span, context)
+                  for item in node.items)
+    any_equal = tests[0] if len(tests) == 1 else tir.Or(T.BOOL, node.span, tests)
+    return tir.Not(T.BOOL, node.span, any_equal) if node.negated else any_equal
+
+
+@check.register
+def _(node: ast.Between, context: Context) -> tir.TypedNode:
+    operand = check(node.operand, context)
+    low = _compare(ast.Compare.GE, operand, check(node.low, context), node.span, context)
+    high = _compare(ast.Compare.LE, operand, check(node.high, context), node.span, context)
+    both = tir.And(T.BOOL, node.span, (low, high))
+    return tir.Not(T.BOOL, node.span, both) if node.negated else both
+
+
+@check.register
+def _(node: ast.Call, context: Context) -> tir.TypedNode:
+    if node.name not in CALLABLE_FUNCTIONS and not context.registry.overloads(node.name):
+        close = difflib.get_close_matches(node.name, list(CALLABLE_FUNCTIONS), n=1)
+        hint = f"; did you mean {close[0]}()?" if close else ""
+        raise context.error(f"unknown function {node.name}(){hint}", node.name_span)
+    args = [check(arg, context) for arg in node.args]
+    arities = sorted({len(row.arg_types) for row in context.registry.overloads(node.name)})
+    if len(args) not in arities:
+        expected = " or ".join(str(n) for n in arities)
+        raise context.error(f"{node.name}() takes {expected} argument{'s' if arities != [1] else ''}, "
+                            f"not {len(args)}", node.span)
+    return _call(node.name, args, node.span, context, f"{node.name}()")

@@ -1,0 +1,130 @@
+"""The typed IR: the AST after type checking.
+
+Every node knows its value type (``dtype``) and keeps the source span it came
+from. Operators and functions are :class:`Call` nodes that name the exact
+registry row they use (``greater_than_float64_float64``); implicit conversions
+are explicit :class:`Cast` nodes; sugar (``between``, ``in``, ``is null``) is
+gone. ``and``/``or``/``not`` stay as their own nodes because SQL's
+three-valued logic needs both operands' validity, which is the code
+generator's business rather than a function's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import Span
+from .registry import FunctionSpec
+from .types import DType
+
+
+@dataclass(frozen=True)
+class TypedNode:
+    dtype: DType
+    span: Span
+
+
+@dataclass(frozen=True)
+class ColumnRef(TypedNode):
+    name: str
+
+
+@dataclass(frozen=True)
+class Const(TypedNode):
+    """A literal of ``dtype``; ``value`` None is a null of that type."""
+
+    value: int | float | bool | None
+
+
+@dataclass(frozen=True)
+class Call(TypedNode):
+    function: FunctionSpec
+    args: tuple[TypedNode, ...]
+
+
+@dataclass(frozen=True)
+class Cast(TypedNode):
+    function: FunctionSpec
+    operand: TypedNode
+
+
+@dataclass(frozen=True)
+class And(TypedNode):
+    """Kleene ``and``: false if any operand is false, else null if any is null."""
+
+    args: tuple[TypedNode, ...]
+
+
+@dataclass(frozen=True)
+class Or(TypedNode):
+    """Kleene ``or``: true if any operand is true, else null if any is null."""
+
+    args: tuple[TypedNode, ...]
+
+
+@dataclass(frozen=True)
+class Not(TypedNode):
+    operand: TypedNode
+
+
+def children(node: TypedNode) -> tuple[TypedNode, ...]:
+    match node:
+        case Call(args=args) | And(args=args) | Or(args=args):
+            return args
+        case Cast(operand=operand) | Not(operand=operand):
+            return (operand,)
+    return ()
+
+
+def columns(node: TypedNode) -> dict[str, DType]:
+    """The columns an expression reads, in order of first appearance."""
+    found: dict[str, DType] = {}
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, ColumnRef):
+            found.setdefault(current.name, current.dtype)
+        stack.extend(reversed(children(current)))
+    return found
+
+
+def _head(node: TypedNode) -> str:
+    match node:
+        case Call(function=function) | Cast(function=function):
+            return function.symbol
+        case And():
+            return "and"
+        case Or():
+            return "or"
+        case Not():
+            return "not"
+    raise TypeError(node)  # pragma: no cover
+
+
+def _leaf(node: TypedNode) -> str | None:
+    match node:
+        case ColumnRef(name=name, dtype=dtype):
+            shown = name if name.isidentifier() else "`" + name.replace("`", "``") + "`"
+            return f"{shown}:{dtype}"
+        case Const(value=value, dtype=dtype):
+            text = "null" if value is None else (str(value).lower() if isinstance(value, bool) else repr(value))
+            return f"{text}:{dtype}"
+    return None
+
+
+def dump(node: TypedNode, indent: int = 0, width: int = 72) -> str:
+    """The typed IR as an indented s-expression, each call annotated with its result type."""
+    leaf = _leaf(node)
+    if leaf is not None:
+        return leaf
+    parts = [dump(child, indent + 2, width) for child in children(node)]
+    one_line = f"({_head(node)} {' '.join(parts)}):{node.dtype}"
+    if "\n" not in one_line and indent + len(one_line) <= width:
+        return one_line
+    pad = "\n" + " " * (indent + 2)
+    return f"({_head(node)}{pad}{pad.join(parts)}):{node.dtype}"
+
+
+def canonical(node: TypedNode) -> str:
+    """A one-line form that identifies the computation (used in cache keys)."""
+    return dump(node, width=1 << 30)

@@ -1,0 +1,237 @@
+"""The public face: ``compile_filter`` and the :class:`Filter` it returns."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pyarrow as pa
+
+from .cache import LRUCache
+from .compiler import ast
+from .compiler import typed_ir as tir
+from .compiler import types as T
+from .compiler.jit import Target, host_target
+from .compiler.pipeline import FrontEnd, back_end, front_end
+from .errors import ArrowJitError, SchemaMismatchError
+from .runtime import outputs
+from .runtime.buffers import column_buffers
+from .runtime.kernel import Kernel
+
+Stage = Literal["ast", "typed", "llvm", "optimized", "asm"]
+STAGES: tuple[str, ...] = ("ast", "typed", "llvm", "optimized", "asm")
+
+SchemaLike = pa.Schema | Mapping[str, "str | pa.DataType"]
+Data = pa.RecordBatch | pa.Table
+
+# Compiled kernels, shared by every Filter in the process: the key is the
+# typed IR (which names the columns and their types), which columns have
+# validity bitmaps, and the target CPU.
+_KERNELS: LRUCache[Kernel] = LRUCache(capacity=512)
+# Filters by expression text and schema, so compile_filter on a seen pair is a lookup.
+_FILTERS: LRUCache[Filter] = LRUCache(capacity=512)
+
+
+class InputTypeError(ArrowJitError, TypeError):
+    """The data is not something a Filter can read."""
+
+
+def normalize_schema(schema: SchemaLike) -> pa.Schema:
+    """A ``pa.Schema`` from a schema or a mapping of names to types or type names."""
+    if isinstance(schema, pa.Schema):
+        return schema
+    if not isinstance(schema, Mapping):
+        raise InputTypeError(f"schema must be a pyarrow.Schema or a mapping, not {type(schema).__name__}")
+    fields = []
+    for name, type_ in schema.items():
+        if isinstance(type_, str):
+            try:
+                type_ = T.arrow_type_from_name(type_)
+            except ValueError as e:
+                raise SchemaMismatchError(f"column {name!r}: {e}") from None
+        elif not isinstance(type_, pa.DataType):
+            raise SchemaMismatchError(f"column {name!r}: {type_!r} is not an Arrow type or type name")
+        fields.append(pa.field(name, type_))
+    return pa.schema(fields)
+
+
+def _column_types(schema: pa.Schema) -> dict[str, T.DType | str]:
+    return {field.name: T.from_arrow(field.type) or str(field.type) for field in schema}
+
+
+@dataclass(frozen=True)
+class _Segment:
+    """Rows ``first .. first+length`` of the input with the referenced columns' chunks."""
+
+    first: int
+    length: int
+    arrays: tuple[pa.Array, ...]
+
+
+class Filter:
+    """A predicate compiled to machine code for a set of column types.
+
+    Call it on a ``pa.RecordBatch`` or ``pa.Table`` to get the rows where the
+    predicate is true; ``mask``, ``indices`` and ``count`` give the other
+    forms of the answer. A Filter is safe to call from several threads.
+    """
+
+    def __init__(self, front: FrontEnd, schema: pa.Schema, target: Target):
+        self.expression = front.text
+        self._front = front
+        self._target = target
+        self.columns: dict[str, T.DType] = tir.columns(front.typed)
+        self.schema = pa.schema([schema.field(name) for name in self.columns])
+        self._default_nullable = frozenset(f.name for f in self.schema if f.nullable)
+        self._kernels: dict[frozenset[str], Kernel] = {}
+        self._lock = threading.Lock()
+        self._kernel(self._default_nullable)
+
+    # -- compiling --------------------------------------------------------
+    def _kernel(self, nullable: frozenset[str]) -> Kernel:
+        kernel = self._kernels.get(nullable)
+        if kernel is None:
+            key = (tir.canonical(self._front.typed), tuple(self.columns.items()),
+                   tuple(sorted(nullable)), self._target)
+
+            def create() -> Kernel:
+                layout, compiled = back_end(self._front.typed, nullable, self._target)
+                return Kernel(compiled, layout)
+
+            kernel = _KERNELS.get_or_create(key, create)
+            with self._lock:
+                self._kernels.setdefault(nullable, kernel)
+        return kernel
+
+    # -- reading the input -------------------------------------------------
+    def _arrays(self, columns: Mapping[str, pa.DataType], get, what: str) -> list:
+        arrays = []
+        for name, dtype in self.columns.items():
+            actual = columns.get(name)
+            if actual is None:
+                available = ", ".join(columns) or "no columns"
+                raise SchemaMismatchError(
+                    f"column {name!r} ({dtype}) is missing from the {what} (it has: {available})")
+            if actual != dtype.arrow:
+                raise SchemaMismatchError(
+                    f"column {name!r}: the filter was compiled for {dtype}, "
+                    f"but the {what} has {actual}")
+            arrays.append(get(name))
+        return arrays
+
+    def _segments(self, data: Data) -> Iterator[_Segment]:
+        if isinstance(data, pa.RecordBatch):
+            names = data.schema.names
+            if len(set(names)) != len(names):
+                self._check_duplicates(names)
+            types = {f.name: f.type for f in data.schema}
+            arrays = self._arrays(types, data.column, "batch")
+            yield _Segment(0, data.num_rows, tuple(arrays))
+        elif isinstance(data, pa.Table):
+            names = data.schema.names
+            if len(set(names)) != len(names):
+                self._check_duplicates(names)
+            types = {f.name: f.type for f in data.schema}
+            self._arrays(types, lambda name: None, "table")
+            if not self.columns:
+                yield _Segment(0, data.num_rows, ())
+                return
+            first = 0
+            for batch in data.select(list(self.columns)).to_batches():
+                yield _Segment(first, batch.num_rows, tuple(batch.columns))
+                first += batch.num_rows
+        else:
+            raise InputTypeError(
+                f"a Filter reads a pyarrow.RecordBatch or pyarrow.Table, not {type(data).__name__}"
+                " (use df.arrowjit.query for pandas DataFrames)")
+
+    def _check_duplicates(self, names: list[str]) -> None:
+        for name in self.columns:
+            if names.count(name) > 1:
+                raise SchemaMismatchError(f"column {name!r} appears {names.count(name)} times in the data")
+
+    def _bitmap(self, segment: _Segment) -> np.ndarray:
+        buffers = [column_buffers(array, name, dtype)
+                   for array, (name, dtype) in zip(segment.arrays, self.columns.items())]
+        nullable = frozenset(name for name, b in zip(self.columns, buffers)
+                             if b.validity_address is not None)
+        return self._kernel(nullable).bitmap(buffers, segment.length)
+
+    def _bitmaps(self, data: Data) -> Iterator[tuple[_Segment, np.ndarray]]:
+        for segment in self._segments(data):
+            yield segment, self._bitmap(segment)
+
+    # -- the answers -------------------------------------------------------
+    def __call__(self, data: Data) -> Data:
+        """The rows of ``data`` where the predicate is true (all columns, same kind as the input)."""
+        mask = self.mask(data)
+        return data.filter(mask)
+
+    def mask(self, data: Data) -> pa.BooleanArray | pa.ChunkedArray:
+        """True where the predicate is true; false where it is false or null."""
+        masks = [outputs.mask_array(words, segment.length) for segment, words in self._bitmaps(data)]
+        if isinstance(data, pa.RecordBatch):
+            return masks[0]
+        return pa.chunked_array(masks, type=pa.bool_())
+
+    def indices(self, data: Data) -> pa.UInt32Array | pa.UInt64Array:
+        """The positions of the selected rows (UInt64 when the input has 2**32 rows or more)."""
+        chunks = [(segment.first, words, segment.length) for segment, words in self._bitmaps(data)]
+        return outputs.indices_array(chunks, data.num_rows)
+
+    def count(self, data: Data) -> int:
+        """How many rows the predicate keeps."""
+        return sum(outputs.count(words) for _, words in self._bitmaps(data))
+
+    # -- looking inside ------------------------------------------------------
+    def ir(self, stage: Stage = "optimized") -> str:
+        """The expression at one stage of compilation: ast, typed, llvm, optimized or asm.
+
+        The LLVM stages show the kernel for the schema's nullability (a
+        nullable field is read with its validity bitmap).
+        """
+        if stage == "ast":
+            return ast.dump(self._front.syntax)
+        if stage == "typed":
+            return tir.dump(self._front.typed)
+        kernel = self._kernel(self._default_nullable)
+        if stage == "llvm":
+            return kernel.compiled.llvm_ir
+        if stage == "optimized":
+            return kernel.compiled.optimized_ir
+        if stage == "asm":
+            return kernel.compiled.assembly()
+        raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
+
+    @property
+    def target(self) -> Target:
+        return self._target
+
+    def __repr__(self) -> str:
+        columns = ", ".join(f"{name}: {dtype}" for name, dtype in self.columns.items())
+        return f"<arrowjit.Filter {self.expression!r} on ({columns})>"
+
+
+def compile_filter(expr: str, schema: SchemaLike) -> Filter:
+    """Compile a filter expression for the column types in ``schema``.
+
+    ``schema`` is a ``pyarrow.Schema`` or a mapping such as
+    ``{"x": "float64"}`` or ``{"x": pa.float64()}``. Only the columns the
+    expression names matter; others may have any type. Compiling the same
+    expression for the same column types again returns the cached Filter.
+    """
+    arrow_schema = normalize_schema(schema)
+    target = host_target()
+    key = (expr, tuple((f.name, str(f.type), f.nullable) for f in arrow_schema), target)
+    cached = _FILTERS.get(key) if isinstance(expr, str) else None
+    if cached is not None:
+        return cached
+    names = arrow_schema.names
+    if len(set(names)) != len(names):
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        raise SchemaMismatchError(f"the schema names column {duplicated[0]!r} more than once")
+    front = front_end(expr, _column_types(arrow_schema))
+    return _FILTERS.put(key, Filter(front, arrow_schema, target))

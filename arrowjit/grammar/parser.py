@@ -1,0 +1,96 @@
+"""Stage 1: text -> Lark parse tree.
+
+The grammar lives in ``filter.lark`` beside this file. Lark's LALR parser
+keeps the positions of every node (``propagate_positions``) so that the AST,
+and every later error, can point at the source. Lark's own exceptions never
+leave this module: they become :class:`arrowjit.ParseError` with a caret.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import lark
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from ..errors import ParseError, Span
+
+GRAMMAR_PATH = Path(__file__).with_name("filter.lark")
+
+# How Lark names terminals, and how an error message should name them.
+_TERMINAL_WORDS = {
+    "OR": "'or'", "AND": "'and'", "NOT": "'not'", "IS": "'is'", "IN": "'in'",
+    "BETWEEN": "'between'", "NULL": "'null'", "TRUE": "'true'", "FALSE": "'false'",
+    "INF": "'inf'", "NAN": "'nan'", "PIPE": "'|'", "AMP": "'&'", "TILDE": "'~'",
+    "COMP_OP": "a comparison", "NAME": "a name", "QUOTED_NAME": "a `quoted name`",
+    "INT": "a number", "HEX_INT": "a number", "FLOAT": "a number",
+    "LPAR": "'('", "RPAR": "')'", "COMMA": "','", "PLUS": "'+'", "MINUS": "'-'",
+    "STAR": "'*'", "SLASH": "'/'", "PERCENT": "'%'", "__ANON_0": "'//'", "__ANON_1": "'**'",
+    "$END": "the end of the expression",
+}
+
+MAX_LENGTH = 1_000_000
+MAX_NESTING = 200
+
+
+@lru_cache(maxsize=1)
+def _parser() -> lark.Lark:
+    return lark.Lark(
+        GRAMMAR_PATH.read_text(),
+        parser="lalr",
+        propagate_positions=True,
+        maybe_placeholders=False,
+    )
+
+
+def _describe(expected: set[str]) -> str:
+    words = sorted({_TERMINAL_WORDS.get(name, name.lower()) for name in expected})
+    if len(words) > 6:
+        return "an operand or operator"
+    return ", ".join(words)
+
+
+def _check_nesting(text: str) -> None:
+    """Reject absurdly deep nesting before the (recursive) tree transforms see it."""
+    depth = 0
+    for offset, char in enumerate(text):
+        if char == "(":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise ParseError(
+                    f"the expression nests parentheses more than {MAX_NESTING} levels deep",
+                    text, Span(offset, offset + 1))
+        elif char == ")":
+            depth -= 1
+
+
+def parse_tree(text: str) -> lark.Tree:
+    """Parse an expression into a Lark tree (rules named by the grammar's aliases)."""
+    if not isinstance(text, str):
+        raise ParseError(f"the expression must be a string, not {type(text).__name__}")
+    if len(text) > MAX_LENGTH:
+        raise ParseError(f"the expression is {len(text)} characters long; the limit is {MAX_LENGTH}")
+    if not text.strip():
+        raise ParseError("the expression is empty", text, Span(0, max(1, len(text))))
+    _check_nesting(text)
+    try:
+        return _parser().parse(text)
+    except UnexpectedCharacters as e:
+        raise ParseError(f"unexpected character {text[e.pos_in_stream]!r}", text,
+                         Span(e.pos_in_stream, e.pos_in_stream + 1)) from None
+    except UnexpectedEOF as e:
+        end = len(text.rstrip())
+        raise ParseError(f"the expression ends too early; expected {_describe(set(e.expected))}",
+                         text, Span(end, end + 1)) from None
+    except UnexpectedToken as e:
+        token = e.token
+        if token.type == "$END":
+            end = len(text.rstrip())
+            raise ParseError(f"the expression ends too early; expected {_describe(e.expected)}",
+                             text, Span(end, end + 1)) from None
+        start = token.start_pos
+        raise ParseError(f"unexpected {token.value!r}; expected {_describe(e.expected)}", text,
+                         Span(start, start + max(1, len(token.value)))) from None
+    except UnexpectedInput as e:  # pragma: no cover - Lark's other input errors
+        raise ParseError(f"cannot parse the expression: {e}", text, Span(0, len(text))) from None
