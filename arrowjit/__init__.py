@@ -16,7 +16,11 @@ from .errors import (
 )
 from .filter import STAGES, Filter, InputTypeError, compile_filter
 
+from .pandas import install as _install_pandas_accessor
+
 __version__ = "0.1.0"
+
+_install_pandas_accessor()
 
 __all__ = [
     "ArrowJitError",

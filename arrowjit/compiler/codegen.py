@@ -153,8 +153,8 @@ class ModuleBuilder:
         result = spec.emit(builder, *fn.args)
         if spec.nulls is NullHandling.NULL_INTERNAL:
             value, valid = result
-            packed = builder.insert_value(ir.Constant(returns, ir.Undefined), value, 0)
-            result = builder.insert_value(packed, valid, 1)
+            packed = builder.insert_value(ir.Constant(returns, ir.Undefined), value, 0, name="with_value")
+            result = builder.insert_value(packed, valid, 1, name="result")
         builder.ret(result)
         self._functions[spec.symbol] = fn
         return fn
@@ -303,9 +303,10 @@ def _bitmap_word_loader(mb: ModuleBuilder) -> ir.Function:
     low = b.load(first, typ=I64, name="low", align=1)
     # A ninth byte holds the last bits only when the start is not byte aligned;
     # when it is, re-read the first byte instead of reading past the bitmap.
-    ninth = b.select(b.icmp_unsigned("!=", shift, ir.Constant(I64, 0)),
+    ninth = b.select(b.icmp_unsigned("!=", shift, ir.Constant(I64, 0), name="unaligned"),
                      ir.Constant(I64, 8), ir.Constant(I64, 0), name="ninth")
-    high = b.zext(b.load(b.gep(first, [ninth], source_etype=I8), typ=I8, name="high8"), I64, name="high")
+    last = b.gep(first, [ninth], source_etype=I8, name="last")
+    high = b.zext(b.load(last, typ=I8, name="high8"), I64, name="high")
     fshr = intrinsic(mb.module, "llvm.fshr", I64, 3)
     b.ret(b.call(fshr, [high, low, shift], name="word"))
     return fn
@@ -318,22 +319,23 @@ def _bitmap_tail_loader(mb: ModuleBuilder) -> ir.Function:
     entry = b.block
     loop = fn.append_basic_block("bits")
     done = fn.append_basic_block("done")
-    b.cbranch(b.icmp_signed(">", count, ir.Constant(I64, 0)), loop, done)
+    b.cbranch(b.icmp_signed(">", count, ir.Constant(I64, 0), name="any"), loop, done)
     b.position_at_end(loop)
     k = b.phi(I64, name="k")
     word = b.phi(I64, name="word")
     position = b.add(bit, k, name="position")
-    byte = b.load(b.gep(bitmap, [b.lshr(position, ir.Constant(I64, 3))], source_etype=I8),
-                  typ=I8, name="byte")
-    value = b.and_(b.lshr(b.zext(byte, I64), b.and_(position, ir.Constant(I64, 7))),
+    byte_index = b.lshr(position, ir.Constant(I64, 3), name="byte_index")
+    byte = b.load(b.gep(bitmap, [byte_index], source_etype=I8, name="byte_address"), typ=I8, name="byte")
+    shift = b.and_(position, ir.Constant(I64, 7), name="shift")
+    value = b.and_(b.lshr(b.zext(byte, I64, name="byte64"), shift, name="shifted"),
                    ir.Constant(I64, 1), name="value")
-    next_word = b.or_(word, b.shl(value, k), name="next_word")
+    next_word = b.or_(word, b.shl(value, k, name="placed"), name="next_word")
     next_k = b.add(k, ir.Constant(I64, 1), name="next_k")
     k.add_incoming(ir.Constant(I64, 0), entry)
     k.add_incoming(next_k, loop)
     word.add_incoming(ir.Constant(I64, 0), entry)
     word.add_incoming(next_word, loop)
-    b.cbranch(b.icmp_signed("<", next_k, count), loop, done)
+    b.cbranch(b.icmp_signed("<", next_k, count, name="more"), loop, done)
     b.position_at_end(done)
     result = b.phi(I64, name="result")
     result.add_incoming(ir.Constant(I64, 0), entry)
@@ -383,7 +385,7 @@ def _block_function(mb: ModuleBuilder, typed: tir.TypedNode, layout: KernelLayou
     loaded: dict[str, Emitted] = {}
 
     def bit(word: ir.Value, name: str) -> ir.Value:
-        return b.trunc(b.lshr(word, j), I1, name=name)
+        return b.trunc(b.lshr(word, j, name=f"{name}_shifted"), I1, name=name)
 
     def load_column(name: str) -> Emitted:
         if name not in loaded:
@@ -404,7 +406,7 @@ def _block_function(mb: ModuleBuilder, typed: tir.TypedNode, layout: KernelLayou
     b.store(b.zext(keep_row, I8, name="keep_byte"), slot)
     next_j = b.add(j, ir.Constant(I64, 1), name="next_j")
     j.add_incoming(next_j, b.block)
-    b.cbranch(b.icmp_signed("<", next_j, count), loop, done)
+    b.cbranch(b.icmp_signed("<", next_j, count, name="more"), loop, done)
 
     b.position_at_end(done)
     vector = ir.VectorType(I8, BLOCK_ROWS)
@@ -433,10 +435,11 @@ def generate(typed: tir.TypedNode, layout: KernelLayout, name: str = "arrowjit")
     b = ir.IRBuilder(kernel.append_basic_block("entry"))
 
     def slot(index: int, what: str) -> tuple[ir.Value, ir.Value]:
-        address = b.load(b.gep(buffers, [ir.Constant(I64, index)], source_etype=PTR), typ=PTR,
-                         name=f"{what}_buffer")
-        offset = b.load(b.gep(offsets, [ir.Constant(I64, index)], source_etype=I64), typ=I64,
-                        name=f"{what}_offset")
+        index_value = ir.Constant(I64, index)
+        address = b.load(b.gep(buffers, [index_value], source_etype=PTR, name=f"{what}_buffer_slot"),
+                         typ=PTR, name=f"{what}_buffer")
+        offset = b.load(b.gep(offsets, [index_value], source_etype=I64, name=f"{what}_offset_slot"),
+                        typ=I64, name=f"{what}_offset")
         return address, offset
 
     # Column pointers are loop invariant: compute them once.
@@ -466,7 +469,8 @@ def generate(typed: tir.TypedNode, layout: KernelLayout, name: str = "arrowjit")
         return [source[1] if source[0] == "data" else next(words_iter) for source in sources] + [row0, count]
 
     def out_slot(row0: ir.Value) -> ir.Value:
-        index = b.lshr(b.sub(row0, start), ir.Constant(I64, 6), name="word_index")
+        done_rows = b.sub(row0, start, name="done_rows")
+        index = b.lshr(done_rows, ir.Constant(I64, 6), name="word_index")
         return b.gep(out, [index], source_etype=I64, name="out_word")
 
     b.position_at_end(blocks)
@@ -476,7 +480,7 @@ def generate(typed: tir.TypedNode, layout: KernelLayout, name: str = "arrowjit")
     b.cbranch(b.icmp_signed("<=", block_end, end, name="is_full"), full_block, tail_check)
 
     b.position_at_end(full_block)
-    words = [b.call(word_loader, [ptr, b.add(bit_offset, row0)], name="bits")
+    words = [b.call(word_loader, [ptr, b.add(bit_offset, row0, name="bit")], name="bits")
              for kind, ptr, bit_offset in sources if kind == "bits"]
     word = b.call(block, block_args(row0, words, ir.Constant(I64, BLOCK_ROWS)), name="word")
     b.store(word, out_slot(row0))
@@ -485,10 +489,10 @@ def generate(typed: tir.TypedNode, layout: KernelLayout, name: str = "arrowjit")
 
     b.position_at_end(tail_check)
     remaining = b.sub(end, row0, name="remaining")
-    b.cbranch(b.icmp_signed(">", remaining, ir.Constant(I64, 0)), tail, done)
+    b.cbranch(b.icmp_signed(">", remaining, ir.Constant(I64, 0), name="has_tail"), tail, done)
 
     b.position_at_end(tail)
-    words = [b.call(tail_loader, [ptr, b.add(bit_offset, row0), remaining], name="bits")
+    words = [b.call(tail_loader, [ptr, b.add(bit_offset, row0, name="bit"), remaining], name="bits")
              for kind, ptr, bit_offset in sources if kind == "bits"]
     word = b.call(block, block_args(row0, words, remaining), name="word")
     b.store(word, out_slot(row0))

@@ -141,9 +141,10 @@ def intrinsic(module: ir.Module, name: str, value_type: ir.Type, arity: int) -> 
     return ir.Function(module, ir.FunctionType(value_type, [value_type] * arity), full_name)
 
 
-def _intrinsic(builder: ir.IRBuilder, name: str, dtype: DType, *args: ir.Value) -> ir.Value:
-    fn = intrinsic(builder.module, name, dtype.llvm, len(args))
-    return builder.call(fn, list(args))
+def _intrinsic(builder: ir.IRBuilder, which: str, dtype: DType, *args: ir.Value,
+               name: str = "") -> ir.Value:
+    fn = intrinsic(builder.module, which, dtype.llvm, len(args))
+    return builder.call(fn, list(args), name=name or which.removeprefix("llvm."))
 
 
 def _compare(op: str, dtype: DType) -> Emit:
@@ -169,7 +170,7 @@ def _compare_mixed(op: str, signed_first: bool) -> Emit:
 
     def emit(b: ir.IRBuilder, x: ir.Value, y: ir.Value) -> ir.Value:
         signed = x if signed_first else y
-        negative = b.icmp_signed("<", signed, ir.Constant(signed.type, 0), name="negative")
+        negative = b.icmp_signed("<", signed, ir.Constant(signed.type, 0), name="signed_negative")
         unsigned = b.icmp_unsigned(symbol, x, y, name="cmp")
         return b.select(negative, ir.Constant(ir.IntType(1), when_negative), unsigned, name="exact")
     return emit
@@ -189,28 +190,44 @@ def _safe_divisor(b: ir.IRBuilder, y: ir.Value, dtype: DType) -> ir.Value:
     substitutes the exact (wrapping) result.
     """
     one = ir.Constant(y.type, 1)
-    safe = b.select(b.icmp_unsigned("==", y, ir.Constant(y.type, 0)), one, y, name="nonzero")
+    safe = b.select(b.icmp_unsigned("==", y, ir.Constant(y.type, 0), name="is_zero"), one, y,
+                    name="nonzero")
     if dtype.is_signed:
-        safe = b.select(b.icmp_signed("==", y, ir.Constant(y.type, -1)), one, safe, name="safe_divisor")
+        safe = b.select(b.icmp_signed("==", y, ir.Constant(y.type, -1), name="is_minus_one"), one, safe,
+                        name="safe_divisor")
     return safe
+
+
+def _null_if_zero(b: ir.IRBuilder, y: ir.Value, x_valid: ir.Value, y_valid: ir.Value) -> ir.Value:
+    both_valid = b.and_(x_valid, y_valid, name="both_valid")
+    return b.and_(both_valid, b.icmp_unsigned("!=", y, ir.Constant(y.type, 0), name="nonzero_divisor"),
+                  name="valid")
+
+
+def _python_adjust(b: ir.IRBuilder, remainder: ir.Value, y: ir.Value) -> ir.Value:
+    """1 where a truncating division must be corrected to Python's floor semantics:
+    the remainder is not zero and its sign differs from the divisor's."""
+    zero = ir.Constant(y.type, 0)
+    inexact = b.icmp_signed("!=", remainder, zero, name="inexact")
+    sign_bits = b.xor(remainder, y, name="sign_bits")
+    signs_differ = b.icmp_signed("<", sign_bits, zero, name="signs_differ")
+    return b.and_(inexact, signs_differ, name="needs_floor")
 
 
 def _int_floor_divide(dtype: DType) -> Emit:
     def emit(b, x, y, x_valid, y_valid):
         zero = ir.Constant(x.type, 0)
         divisor = _safe_divisor(b, y, dtype)
-        valid = b.and_(b.and_(x_valid, y_valid), b.icmp_unsigned("!=", y, zero), name="valid")
+        valid = _null_if_zero(b, y, x_valid, y_valid)
         if not dtype.is_signed:
             return b.udiv(x, divisor, name="quotient"), valid
         quotient = b.sdiv(x, divisor, name="trunc_quotient")
         remainder = b.srem(x, divisor, name="remainder")
-        # Python floors: step down when the remainder and the divisor differ in sign.
-        inexact = b.icmp_signed("!=", remainder, zero)
-        signs_differ = b.icmp_signed("<", b.xor(remainder, y), zero)
-        adjust = b.zext(b.and_(inexact, signs_differ), x.type)
+        adjust = b.zext(_python_adjust(b, remainder, y), x.type, name="adjust")
         floored = b.sub(quotient, adjust, name="floored")
-        minus_one = b.icmp_signed("==", y, ir.Constant(y.type, -1))
-        return b.select(minus_one, b.sub(zero, x), floored, name="quotient"), valid
+        minus_one = b.icmp_signed("==", y, ir.Constant(y.type, -1), name="by_minus_one")
+        negated = b.sub(zero, x, name="negated")
+        return b.select(minus_one, negated, floored, name="quotient"), valid
     return emit
 
 
@@ -218,15 +235,13 @@ def _int_modulo(dtype: DType) -> Emit:
     def emit(b, x, y, x_valid, y_valid):
         zero = ir.Constant(x.type, 0)
         divisor = _safe_divisor(b, y, dtype)
-        valid = b.and_(b.and_(x_valid, y_valid), b.icmp_unsigned("!=", y, zero), name="valid")
+        valid = _null_if_zero(b, y, x_valid, y_valid)
         if not dtype.is_signed:
             return b.urem(x, divisor, name="remainder"), valid
         remainder = b.srem(x, divisor, name="trunc_remainder")
-        # Python's result takes the divisor's sign.
-        inexact = b.icmp_signed("!=", remainder, zero)
-        signs_differ = b.icmp_signed("<", b.xor(remainder, y), zero)
-        adjusted = b.select(b.and_(inexact, signs_differ), b.add(remainder, y), remainder)
-        minus_one = b.icmp_signed("==", y, ir.Constant(y.type, -1))
+        moved = b.add(remainder, y, name="moved")
+        adjusted = b.select(_python_adjust(b, remainder, y), moved, remainder, name="adjusted")
+        minus_one = b.icmp_signed("==", y, ir.Constant(y.type, -1), name="by_minus_one")
         return b.select(minus_one, zero, adjusted, name="remainder"), valid
     return emit
 
@@ -237,18 +252,23 @@ def _float_floor_divide(dtype: DType) -> Emit:
         zero = ir.Constant(x.type, 0.0)
         one = ir.Constant(x.type, 1.0)
         mod = b.frem(x, y, name="fmod")
-        div = b.fdiv(b.fsub(x, mod), y, name="div")
-        mod_nonzero = b.fcmp_unordered("!=", mod, zero)
-        signs_differ = b.xor(b.fcmp_ordered("<", y, zero), b.fcmp_ordered("<", mod, zero))
-        div = b.select(b.and_(mod_nonzero, signs_differ), b.fsub(div, one), div)
+        div = b.fdiv(b.fsub(x, mod, name="multiple"), y, name="div")
+        mod_nonzero = b.fcmp_unordered("!=", mod, zero, name="mod_nonzero")
+        signs_differ = b.xor(b.fcmp_ordered("<", y, zero, name="y_negative"),
+                             b.fcmp_ordered("<", mod, zero, name="mod_negative"), name="signs_differ")
+        step_down = b.and_(mod_nonzero, signs_differ, name="step_down")
+        div = b.select(step_down, b.fsub(div, one, name="div_minus_one"), div, name="div_floor")
         floor = _intrinsic(b, "llvm.floor", dtype, div)
-        rounded = b.select(b.fcmp_ordered(">", b.fsub(div, floor), ir.Constant(x.type, 0.5)),
-                           b.fadd(floor, one), floor)
+        round_up = b.fcmp_ordered(">", b.fsub(div, floor, name="fraction"), ir.Constant(x.type, 0.5),
+                                  name="round_up")
+        rounded = b.select(round_up, b.fadd(floor, one, name="floor_plus_one"), floor, name="rounded")
         # A zero quotient keeps the sign of x / y; division by zero is x / y (inf or nan).
-        quotient = b.fdiv(x, y)
+        quotient = b.fdiv(x, y, name="quotient")
         signed_zero = _intrinsic(b, "llvm.copysign", dtype, zero, quotient)
-        result = b.select(b.fcmp_ordered("==", div, zero), signed_zero, rounded)
-        return b.select(b.fcmp_ordered("==", y, zero), quotient, result, name="floor_quotient")
+        is_zero = b.fcmp_ordered("==", div, zero, name="zero_quotient")
+        result = b.select(is_zero, signed_zero, rounded, name="result")
+        by_zero = b.fcmp_ordered("==", y, zero, name="by_zero")
+        return b.select(by_zero, quotient, result, name="floor_quotient")
     return emit
 
 
@@ -257,10 +277,12 @@ def _float_modulo(dtype: DType) -> Emit:
     def emit(b, x, y):
         zero = ir.Constant(x.type, 0.0)
         mod = b.frem(x, y, name="fmod")
-        signs_differ = b.xor(b.fcmp_ordered("<", y, zero), b.fcmp_ordered("<", mod, zero))
-        moved = b.select(signs_differ, b.fadd(mod, y), mod)
+        signs_differ = b.xor(b.fcmp_ordered("<", y, zero, name="y_negative"),
+                             b.fcmp_ordered("<", mod, zero, name="mod_negative"), name="signs_differ")
+        moved = b.select(signs_differ, b.fadd(mod, y, name="mod_plus_y"), mod, name="moved")
         signed_zero = _intrinsic(b, "llvm.copysign", dtype, zero, y)
-        return b.select(b.fcmp_ordered("==", mod, zero), signed_zero, moved, name="modulo")
+        is_zero = b.fcmp_ordered("==", mod, zero, name="mod_zero")
+        return b.select(is_zero, signed_zero, moved, name="modulo")
     return emit
 
 
@@ -268,9 +290,10 @@ def _int_power(dtype: DType) -> Emit:
     """Exponentiation by squaring, wrapping like multiply; a negative exponent gives null."""
     def emit(b: ir.IRBuilder, x, y, x_valid, y_valid):
         ty = x.type
-        valid = b.and_(x_valid, y_valid)
+        valid = b.and_(x_valid, y_valid, name="valid")
         if dtype.is_signed:
-            valid = b.and_(valid, b.icmp_signed(">=", y, ir.Constant(ty, 0)), name="valid")
+            nonnegative = b.icmp_signed(">=", y, ir.Constant(ty, 0), name="nonnegative")
+            valid = b.and_(valid, nonnegative, name="valid_exponent")
         entry = b.block
         loop = b.append_basic_block("square")
         done = b.append_basic_block("done")
@@ -282,14 +305,14 @@ def _int_power(dtype: DType) -> Emit:
         result.add_incoming(ir.Constant(ty, 1), entry)
         base.add_incoming(x, entry)
         exponent.add_incoming(y, entry)
-        odd = b.trunc(exponent, ir.IntType(1))
-        next_result = b.select(odd, b.mul(result, base), result)
-        next_base = b.mul(base, base)
-        next_exponent = b.lshr(exponent, ir.Constant(ty, 1))
+        odd = b.trunc(exponent, ir.IntType(1), name="odd")
+        next_result = b.select(odd, b.mul(result, base, name="times_base"), result, name="next_result")
+        next_base = b.mul(base, base, name="next_base")
+        next_exponent = b.lshr(exponent, ir.Constant(ty, 1), name="next_exponent")
         result.add_incoming(next_result, loop)
         base.add_incoming(next_base, loop)
         exponent.add_incoming(next_exponent, loop)
-        b.cbranch(b.icmp_signed(">", next_exponent, ir.Constant(ty, 0)), loop, done)
+        b.cbranch(b.icmp_signed(">", next_exponent, ir.Constant(ty, 0), name="more"), loop, done)
         b.position_at_end(done)
         # The loop runs at least once, so x ** 0 leaves the result at 1.
         return next_result, valid
@@ -304,8 +327,8 @@ def _abs(dtype: DType) -> Emit:
     if dtype.is_float:
         return lambda b, x: _intrinsic(b, "llvm.fabs", dtype, x)
     if dtype.is_signed:
-        return lambda b, x: b.select(b.icmp_signed("<", x, ir.Constant(x.type, 0)),
-                                     b.sub(ir.Constant(x.type, 0), x), x, name="abs")
+        return lambda b, x: b.select(b.icmp_signed("<", x, ir.Constant(x.type, 0), name="negative"),
+                                     b.sub(ir.Constant(x.type, 0), x, name="negated"), x, name="abs")
     return lambda b, x: x
 
 
@@ -324,7 +347,7 @@ def _isnan(dtype: DType) -> Emit:
 def _isfinite(dtype: DType) -> Emit:
     if dtype.is_float:
         inf = float("inf")
-        return lambda b, x: b.fcmp_ordered("<", _intrinsic(b, "llvm.fabs", dtype, x),
+        return lambda b, x: b.fcmp_ordered("<", _intrinsic(b, "llvm.fabs", dtype, x, name="magnitude"),
                                            ir.Constant(x.type, inf), name="isfinite")
     return lambda b, x: ir.Constant(ir.IntType(1), 1)
 

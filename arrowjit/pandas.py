@@ -1,0 +1,127 @@
+"""``df.arrowjit``: the pandas accessor.
+
+``df.arrowjit.query(expr)`` returns the rows of ``df`` where ``expr`` is true,
+as ``DataFrame.query`` does (index labels kept); ``df.arrowjit.mask(expr)``
+returns the boolean Series. Only the columns the expression names are handed
+to Arrow: numpy-backed columns without copying where their memory is
+contiguous. A float NaN stays NaN (IEEE: ``x != 1`` is true for it, as in
+``DataFrame.query``); the missing values of pandas' nullable and Arrow-backed
+dtypes become SQL nulls.
+
+Importing arrowjit does not import pandas (it takes about half a second):
+the accessor is registered as soon as pandas is imported, before or after
+arrowjit.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.util
+import sys
+import threading
+
+import numpy as np
+import pyarrow as pa
+
+from .filter import compile_filter
+
+_registered = threading.Event()
+
+
+def _arrow_type(series) -> pa.DataType:
+    dtype = series.dtype
+    if isinstance(dtype, np.dtype):
+        try:
+            return pa.from_numpy_dtype(dtype)
+        except (pa.ArrowNotImplementedError, TypeError):
+            return pa.string() if dtype == object else pa.null()
+    pyarrow_dtype = getattr(dtype, "pyarrow_dtype", None)
+    if pyarrow_dtype is not None:
+        return pyarrow_dtype
+    numpy_dtype = getattr(dtype, "numpy_dtype", None)  # Int64, Float64, boolean...
+    if numpy_dtype is not None and numpy_dtype != np.dtype(object):
+        return pa.from_numpy_dtype(numpy_dtype)
+    return pa.string() if str(dtype) in ("string", "str") else pa.null()
+
+
+def _to_arrow(series) -> pa.Array:
+    if isinstance(series.dtype, np.dtype):
+        return pa.array(series.to_numpy(copy=False))
+    array = pa.array(series.array)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+class ArrowJitAccessor:
+    """``df.arrowjit``: compiled filters on a pandas DataFrame."""
+
+    def __init__(self, df):
+        self._df = df
+
+    def _schema(self) -> pa.Schema:
+        fields = []
+        seen = set()
+        for name in self._df.columns:
+            if isinstance(name, str) and name not in seen:
+                seen.add(name)
+                fields.append(pa.field(name, _arrow_type(self._df[name])))
+        return pa.schema(fields)
+
+    def _bitmap_mask(self, expr: str) -> np.ndarray:
+        compiled = compile_filter(expr, self._schema())
+        arrays = {name: _to_arrow(self._df[name]) for name in compiled.columns}
+        if arrays:
+            batch = pa.RecordBatch.from_arrays(list(arrays.values()), names=list(arrays))
+        else:
+            batch = pa.RecordBatch.from_arrays([pa.nulls(len(self._df))], names=["__rows__"])
+        return compiled.mask(batch).to_numpy(zero_copy_only=False)
+
+    def mask(self, expr: str):
+        """A boolean Series: True where ``expr`` is true (false and null rows are False)."""
+        import pandas as pd
+        return pd.Series(self._bitmap_mask(expr), index=self._df.index, name=None)
+
+    def query(self, expr: str):
+        """The rows where ``expr`` is true, like ``DataFrame.query`` (index labels kept)."""
+        return self._df[self._bitmap_mask(expr)]
+
+
+def register() -> None:
+    """Register ``df.arrowjit`` with pandas (once)."""
+    if _registered.is_set():
+        return
+    import pandas as pd
+    pd.api.extensions.register_dataframe_accessor("arrowjit")(ArrowJitAccessor)
+    _registered.set()
+
+
+class _PandasLoader(importlib.abc.Loader):
+    """Wraps pandas' own loader: runs it, then registers the accessor."""
+
+    def __init__(self, loader):
+        self._loader = loader
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        self._loader.exec_module(module)
+        register()
+
+
+class _RegisterOnPandasImport(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name != "pandas":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec("pandas")
+        if spec is not None and spec.loader is not None:
+            spec.loader = _PandasLoader(spec.loader)
+        return spec
+
+
+def install() -> None:
+    """Register now if pandas is loaded, else as soon as it is imported."""
+    if "pandas" in sys.modules and hasattr(sys.modules["pandas"], "api"):
+        register()
+    elif not any(isinstance(f, _RegisterOnPandasImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _RegisterOnPandasImport())
