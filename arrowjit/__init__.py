@@ -15,7 +15,6 @@ from .errors import (
     UnknownColumnError,
 )
 from .filter import STAGES, Filter, InputTypeError, compile_filter
-
 from .pandas import install as _install_pandas_accessor
 
 __version__ = "0.1.0"

@@ -34,7 +34,7 @@ def _arrow_type(series) -> pa.DataType:
         try:
             return pa.from_numpy_dtype(dtype)
         except (pa.ArrowNotImplementedError, TypeError):
-            return pa.string() if dtype == object else pa.null()
+            return pa.string() if dtype.kind == "O" else pa.null()
     pyarrow_dtype = getattr(dtype, "pyarrow_dtype", None)
     if pyarrow_dtype is not None:
         return pyarrow_dtype

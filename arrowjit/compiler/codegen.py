@@ -159,7 +159,9 @@ class ModuleBuilder:
         self._functions[spec.symbol] = fn
         return fn
 
-    def helper(self, name: str, returns: ir.Type, params: list[tuple[str, ir.Type]]) -> tuple[ir.Function, ir.IRBuilder]:
+    def helper(self, name: str, returns: ir.Type,
+               params: list[tuple[str, ir.Type]]) -> tuple[ir.Function, ir.IRBuilder]:
+        """An internal always-inline helper function and a builder at its entry."""
         fn = ir.Function(self.module, ir.FunctionType(returns, [t for _, t in params]), name)
         fn.linkage = "internal"
         fn.attributes.add("alwaysinline")

@@ -107,7 +107,10 @@ def _leaf(node: TypedNode) -> str | None:
             shown = name if name.isidentifier() else "`" + name.replace("`", "``") + "`"
             return f"{shown}:{dtype}"
         case Const(value=value, dtype=dtype):
-            text = "null" if value is None else (str(value).lower() if isinstance(value, bool) else repr(value))
+            if value is None or isinstance(value, bool):
+                text = "null" if value is None else str(value).lower()
+            else:
+                text = repr(value)
             return f"{text}:{dtype}"
     return None
 
