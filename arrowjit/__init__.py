@@ -8,6 +8,7 @@
 
 from .errors import (
     ArrowJitError,
+    CompilerError,
     ExpressionTypeError,
     InvalidDataError,
     ParseError,
@@ -23,6 +24,7 @@ _install_pandas_accessor()
 
 __all__ = [
     "ArrowJitError",
+    "CompilerError",
     "ExpressionTypeError",
     "Filter",
     "InputTypeError",

@@ -82,3 +82,7 @@ class SchemaMismatchError(ArrowJitError):
 
 class InvalidDataError(ArrowJitError):
     """An Arrow array whose buffers cannot hold what it declares (checked before any kernel runs)."""
+
+
+class CompilerError(ArrowJitError):
+    """LLVM rejected the code arrowjit generated: a bug in arrowjit, reported with the IR."""

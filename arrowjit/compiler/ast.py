@@ -96,9 +96,10 @@ class Comparison(Node):
 
 @dataclass(frozen=True)
 class Logical(Node):
+    """``a and b and c``: a chain of one connective is one node with all its operands."""
+
     op: Logic
-    left: Node
-    right: Node
+    operands: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
@@ -147,8 +148,8 @@ def dump(node: Node) -> str:
             return f"({op.symbol} {dump(left)} {dump(right)})"
         case Comparison(op=op, left=left, right=right):
             return f"({op.symbol} {dump(left)} {dump(right)})"
-        case Logical(op=op, left=left, right=right):
-            return f"({op.value} {dump(left)} {dump(right)})"
+        case Logical(op=op, operands=operands):
+            return f"({op.value} {' '.join(map(dump, operands))})"
         case Not(operand=operand):
             return f"(not {dump(operand)})"
         case IsNull(operand=operand, negated=negated):
@@ -190,8 +191,23 @@ _ARITH_RULES = {
 }
 
 
-class _AstBuilder(lark.Transformer):
-    """Turns each grammar rule (by its ``-> alias``) into an AST node."""
+def _chain(op: Logic, span: Span, left: Node, right: Node) -> Logical:
+    """``left op right``, extending ``left`` when it is already a chain of ``op``.
+
+    Long generated filters (``x == 1 or x == 2 or ...``) stay one flat node
+    instead of a tree as deep as the chain is long.
+    """
+    if isinstance(left, Logical) and left.op is op and left.span.start == span.start:
+        return Logical(span, op, (*left.operands, right))
+    return Logical(span, op, (left, right))
+
+
+class _AstBuilder(lark.visitors.Transformer_NonRecursive):
+    """Turns each grammar rule (by its ``-> alias``) into an AST node.
+
+    Non-recursive, so a deeply nested expression cannot exhaust Python's
+    stack here; :func:`build_ast` then enforces :data:`MAX_DEPTH`.
+    """
 
     def __init__(self, text: str):
         super().__init__()
@@ -268,12 +284,11 @@ class _AstBuilder(lark.Transformer):
     def compare_chain(self, meta, children):
         operands = children[0::2]
         ops = [COMPARE_BY_SYMBOL[str(token)] for token in children[1::2]]
-        result = None
-        for left, op, right in zip(operands, ops, operands[1:]):
-            comparison = Comparison(left.span.cover(right.span), op, left, right)
-            result = comparison if result is None else Logical(
-                result.span.cover(comparison.span), Logic.AND, result, comparison)
-        return result
+        comparisons = tuple(Comparison(left.span.cover(right.span), op, left, right)
+                            for left, op, right in zip(operands, ops, operands[1:]))
+        if len(comparisons) == 1:
+            return comparisons[0]
+        return Logical(_span(meta), Logic.AND, comparisons)
 
     @v_args(meta=True)
     def is_null(self, meta, children):
@@ -304,19 +319,58 @@ class _AstBuilder(lark.Transformer):
     # Boolean connectives -------------------------------------------------
     @v_args(meta=True)
     def and_(self, meta, children):
-        return Logical(_span(meta), Logic.AND, children[0], children[-1])
+        return _chain(Logic.AND, _span(meta), children[0], children[-1])
 
     @v_args(meta=True)
     def or_(self, meta, children):
-        return Logical(_span(meta), Logic.OR, children[0], children[-1])
+        return _chain(Logic.OR, _span(meta), children[0], children[-1])
 
     @v_args(meta=True)
     def not_(self, meta, children):
         return Not(_span(meta), children[-1])
 
 
+# Deeper expressions are rejected with a clear error: the later stages walk
+# the tree recursively (a chain of `and` or `or` counts as one level).
+MAX_DEPTH = 256
+
+
+def children(node: Node) -> tuple[Node, ...]:
+    match node:
+        case Negate(operand=operand) | Not(operand=operand) | IsNull(operand=operand):
+            return (operand,)
+        case BinaryOp(left=left, right=right) | Comparison(left=left, right=right):
+            return (left, right)
+        case Logical(operands=operands):
+            return operands
+        case InList(operand=operand, items=items):
+            return (operand, *items)
+        case Between(operand=operand, low=low, high=high):
+            return (operand, low, high)
+        case Call(args=args):
+            return args
+    return ()
+
+
+def depth(node: Node) -> tuple[int, Node]:
+    """The depth of the tree and its deepest node, computed without recursion."""
+    deepest, deepest_node = 0, node
+    stack = [(node, 1)]
+    while stack:
+        current, level = stack.pop()
+        if level > deepest:
+            deepest, deepest_node = level, current
+        stack.extend((child, level + 1) for child in children(current))
+    return deepest, deepest_node
+
+
 def build_ast(tree: lark.Tree, text: str) -> Node:
     """Turn a parse tree of ``text`` into the AST."""
     if isinstance(tree, lark.Token):  # pragma: no cover - the grammar wraps every token
         raise ParseError("unexpected token", text, _token_span(tree))
-    return _AstBuilder(text).transform(tree)
+    node = _AstBuilder(text).transform(tree)
+    levels, deepest = depth(node)
+    if levels > MAX_DEPTH:
+        raise ParseError(f"the expression nests {levels} levels deep; the limit is {MAX_DEPTH}",
+                         text, deepest.span)
+    return node

@@ -18,6 +18,8 @@ from functools import lru_cache
 
 import llvmlite.binding as llvm
 
+from ..errors import CompilerError
+
 
 @dataclass(frozen=True)
 class Target:
@@ -103,10 +105,14 @@ def compile_ir(llvm_ir: str, entry: str, target: Target | None = None) -> Compil
     timings: dict[str, float] = {}
     with _COMPILE_LOCK:
         t0 = time.perf_counter()
-        module = llvm.parse_assembly(llvm_ir)
-        module.triple = target.triple
-        module.data_layout = str(machine.target_data)
-        module.verify()
+        try:
+            module = llvm.parse_assembly(llvm_ir)
+            module.triple = target.triple
+            module.data_layout = str(machine.target_data)
+            module.verify()
+        except RuntimeError as e:
+            raise CompilerError(f"LLVM rejected the generated IR (a bug in arrowjit): {e}\n"
+                                f"{llvm_ir}") from None
         before = str(module)
         t1 = time.perf_counter()
         optimize(module, target)

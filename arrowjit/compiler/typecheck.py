@@ -209,10 +209,9 @@ def _flatten(kind: type, args: list[tir.TypedNode]) -> tuple[tir.TypedNode, ...]
 
 @check.register
 def _(node: ast.Logical, context: Context) -> tir.TypedNode:
-    left = _condition(node.left, context, node.op.value)
-    right = _condition(node.right, context, node.op.value)
+    operands = [_condition(operand, context, node.op.value) for operand in node.operands]
     kind = tir.And if node.op is ast.Logic.AND else tir.Or
-    return kind(T.BOOL, node.span, _flatten(kind, [left, right]))
+    return kind(T.BOOL, node.span, _flatten(kind, operands))
 
 
 @check.register

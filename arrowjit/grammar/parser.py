@@ -31,7 +31,7 @@ _TERMINAL_WORDS = {
 }
 
 MAX_LENGTH = 1_000_000
-MAX_NESTING = 200
+MAX_NESTING = 256
 
 
 @lru_cache(maxsize=1)
