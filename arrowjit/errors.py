@@ -76,6 +76,10 @@ class UnknownColumnError(ExpressionError):
     """The expression names a column the schema does not have."""
 
 
+class ParameterError(ArrowJitError):
+    """A parameter value is missing, unknown, or does not fit the parameter's type."""
+
+
 class SchemaMismatchError(ArrowJitError):
     """The data handed to a compiled filter does not match the schema it was compiled for."""
 

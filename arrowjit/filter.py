@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -16,16 +16,17 @@ from .compiler import typed_ir as tir
 from .compiler import types as T
 from .compiler.jit import Target, host_target
 from .compiler.pipeline import FrontEnd, back_end, front_end
-from .errors import ArrowJitError, SchemaMismatchError
+from .errors import ArrowJitError, ParameterError, SchemaMismatchError
 from .runtime import outputs
 from .runtime.buffers import column_buffers
-from .runtime.kernel import Kernel
+from .runtime.kernel import Kernel, check_parameter, pack_parameters
 
 Stage = Literal["ast", "typed", "llvm", "optimized", "asm"]
 STAGES: tuple[str, ...] = ("ast", "typed", "llvm", "optimized", "asm")
 
 SchemaLike = pa.Schema | Mapping[str, "str | pa.DataType"]
 Data = pa.RecordBatch | pa.Table
+ParamValues = Mapping[str, Any] | None
 
 # Compiled kernels, shared by every Filter in the process: the key is the
 # typed IR (which names the columns and their types), which columns have
@@ -77,6 +78,10 @@ class Filter:
     Call it on a ``pa.RecordBatch`` or ``pa.Table`` to get the rows where the
     predicate is true; ``mask``, ``indices`` and ``count`` give the other
     forms of the answer. A Filter is safe to call from several threads.
+
+    Parameters (``x > :lo``) get their values at each call, as keywords
+    (``f(batch, lo=2.0)``) or as a mapping (``params={"lo": 2.0}``); None is
+    SQL null. A new value needs no new compilation.
     """
 
     def __init__(self, front: FrontEnd, schema: pa.Schema, target: Target):
@@ -84,6 +89,7 @@ class Filter:
         self._front = front
         self._target = target
         self.columns: dict[str, T.DType] = tir.columns(front.typed)
+        self.parameters: dict[str, T.DType] = tir.parameters(front.typed)
         self.schema = pa.schema([schema.field(name) for name in self.columns])
         self._default_nullable = frozenset(f.name for f in self.schema if f.nullable)
         self._kernels: dict[frozenset[str], Kernel] = {}
@@ -153,38 +159,63 @@ class Filter:
             if names.count(name) > 1:
                 raise SchemaMismatchError(f"column {name!r} appears {names.count(name)} times in the data")
 
-    def _bitmap(self, segment: _Segment) -> np.ndarray:
+    def _pack(self, params: ParamValues, values: Mapping[str, Any]) -> np.ndarray | None:
+        """Check the call's parameter values and pack them into the kernel's params struct."""
+        given = dict(params or {})
+        for name in values:
+            if name in given:
+                raise ParameterError(f"parameter {name!r} is given twice")
+        given.update(values)
+        unknown = sorted(set(given) - set(self.parameters))
+        if unknown:
+            expected = ", ".join(f":{n}" for n in self.parameters) or "no parameters"
+            raise ParameterError(f"unknown parameter {unknown[0]!r}; the filter has {expected}")
+        missing = [name for name in self.parameters if name not in given]
+        if missing:
+            raise ParameterError(f"missing a value for parameter {missing[0]!r} "
+                                 f"({self.parameters[missing[0]]})")
+        checked = {name: check_parameter(name, dtype, given[name])
+                   for name, dtype in self.parameters.items()}
+        return pack_parameters(tuple(self.parameters.items()), checked)
+
+    def _bitmap(self, segment: _Segment, packed: np.ndarray | None) -> np.ndarray:
         buffers = [column_buffers(array, name, dtype)
                    for array, (name, dtype) in zip(segment.arrays, self.columns.items())]
         nullable = frozenset(name for name, b in zip(self.columns, buffers)
                              if b.validity_address is not None)
-        return self._kernel(nullable).bitmap(buffers, segment.length)
+        return self._kernel(nullable).bitmap(buffers, segment.length, packed)
 
-    def _bitmaps(self, data: Data) -> Iterator[tuple[_Segment, np.ndarray]]:
+    def _bitmaps(self, data: Data, params: ParamValues,
+                 values: Mapping[str, Any]) -> Iterator[tuple[_Segment, np.ndarray]]:
+        packed = self._pack(params, values)
         for segment in self._segments(data):
-            yield segment, self._bitmap(segment)
+            yield segment, self._bitmap(segment, packed)
 
     # -- the answers -------------------------------------------------------
-    def __call__(self, data: Data) -> Data:
+    def __call__(self, data: Data, /, params: ParamValues = None, **values: Any) -> Data:
         """The rows of ``data`` where the predicate is true (all columns, same kind as the input)."""
-        mask = self.mask(data)
+        mask = self.mask(data, params, **values)
         return data.filter(mask)
 
-    def mask(self, data: Data) -> pa.BooleanArray | pa.ChunkedArray:
+    def mask(self, data: Data, /, params: ParamValues = None,
+             **values: Any) -> pa.BooleanArray | pa.ChunkedArray:
         """True where the predicate is true; false where it is false or null."""
-        masks = [outputs.mask_array(words, segment.length) for segment, words in self._bitmaps(data)]
+        masks = [outputs.mask_array(words, segment.length)
+                 for segment, words in self._bitmaps(data, params, values)]
         if isinstance(data, pa.RecordBatch):
             return masks[0]
         return pa.chunked_array(masks, type=pa.bool_())
 
-    def indices(self, data: Data) -> pa.UInt32Array | pa.UInt64Array:
+    def indices(self, data: Data, /, params: ParamValues = None,
+                **values: Any) -> pa.UInt32Array | pa.UInt64Array:
         """The positions of the selected rows (UInt64 when the input has 2**32 rows or more)."""
-        chunks = [(segment.first, words, segment.length) for segment, words in self._bitmaps(data)]
+        chunks = [(segment.first, words, segment.length)
+                  for segment, words in self._bitmaps(data, params, values)]
         return outputs.indices_array(chunks, data.num_rows)
 
-    def count(self, data: Data) -> int:
+    def count(self, data: Data, /, params: ParamValues = None, **values: Any) -> int:
         """How many rows the predicate keeps."""
-        return sum(outputs.count(words) for _, words in self._bitmaps(data))
+        return sum(outputs.count(words) for _, words in self._bitmaps(data, params, values))
 
     # -- looking inside ------------------------------------------------------
     def ir(self, stage: Stage = "optimized") -> str:
@@ -212,20 +243,36 @@ class Filter:
 
     def __repr__(self) -> str:
         columns = ", ".join(f"{name}: {dtype}" for name, dtype in self.columns.items())
-        return f"<arrowjit.Filter {self.expression!r} on ({columns})>"
+        params = "".join(f", :{name}: {dtype}" for name, dtype in self.parameters.items())
+        return f"<arrowjit.Filter {self.expression!r} on ({columns}{params})>"
 
 
-def compile_filter(expr: str, schema: SchemaLike) -> Filter:
+def _parameter_types(params: Mapping[str, Any] | None) -> dict[str, T.DType]:
+    types = {}
+    for name, type_ in (params or {}).items():
+        arrow_type = T.arrow_type_from_name(type_) if isinstance(type_, str) else type_
+        dtype = T.from_arrow(arrow_type) if isinstance(arrow_type, pa.DataType) else None
+        if dtype is None:
+            raise ParameterError(f"parameter {name!r}: {type_!r} is not a type arrowjit can use "
+                                 "(bool, integers, floats)")
+        types[name] = dtype
+    return types
+
+
+def compile_filter(expr: str, schema: SchemaLike, params: Mapping[str, Any] | None = None) -> Filter:
     """Compile a filter expression for the column types in ``schema``.
 
     ``schema`` is a ``pyarrow.Schema`` or a mapping such as
     ``{"x": "float64"}`` or ``{"x": pa.float64()}``. Only the columns the
-    expression names matter; others may have any type. Compiling the same
-    expression for the same column types again returns the cached Filter.
+    expression names matter; others may have any type. ``params`` optionally
+    gives the types of parameters (``{"lo": "int32"}``); otherwise a
+    parameter takes the type of what it is compared with. Compiling the same
+    expression for the same types again returns the cached Filter.
     """
     arrow_schema = normalize_schema(schema)
     target = host_target()
-    key = (expr, tuple((f.name, str(f.type), f.nullable) for f in arrow_schema), target)
+    param_key = tuple(sorted((name, str(t)) for name, t in (params or {}).items()))
+    key = (expr, tuple((f.name, str(f.type), f.nullable) for f in arrow_schema), param_key, target)
     cached = _FILTERS.get(key) if isinstance(expr, str) else None
     if cached is not None:
         return cached
@@ -233,5 +280,12 @@ def compile_filter(expr: str, schema: SchemaLike) -> Filter:
     if len(set(names)) != len(names):
         duplicated = sorted({n for n in names if names.count(n) > 1})
         raise SchemaMismatchError(f"the schema names column {duplicated[0]!r} more than once")
-    front = front_end(expr, _column_types(arrow_schema))
+    try:
+        parameter_types = _parameter_types(params)
+    except ValueError as e:
+        raise ParameterError(str(e)) from None
+    front = front_end(expr, _column_types(arrow_schema), parameter_types)
+    unused = sorted(set(parameter_types) - set(tir.parameters(front.typed)))
+    if unused:
+        raise ParameterError(f"params gives a type for {unused[0]!r}, which the expression does not use")
     return _FILTERS.put(key, Filter(front, arrow_schema, target))

@@ -76,6 +76,13 @@ class Literal(Node):
 
 
 @dataclass(frozen=True)
+class Parameter(Node):
+    """A value given at run time: ``:lo`` or ``@lo`` (the name without its sigil)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
 class Negate(Node):
     operand: Node
 
@@ -142,6 +149,8 @@ def dump(node: Node) -> str:
             return name if name.isidentifier() else "`" + name.replace("`", "``") + "`"
         case Literal(value=value):
             return _literal_text(value)
+        case Parameter(name=name):
+            return f":{name}"
         case Negate(operand=operand):
             return f"(neg {dump(operand)})"
         case BinaryOp(op=op, left=left, right=right):
@@ -246,6 +255,10 @@ class _AstBuilder(lark.visitors.Transformer_NonRecursive):
     @v_args(inline=True, meta=True)
     def null_literal(self, meta, _):
         return Literal(_span(meta), None)
+
+    @v_args(inline=True, meta=True)
+    def parameter(self, meta, token):
+        return Parameter(_span(meta), str(token)[1:])
 
     @v_args(inline=True, meta=True)
     def paren(self, meta, inner):

@@ -6,8 +6,8 @@ Arrow bitmap: bit ``k`` of ``out`` is row ``start + k``. Its C equivalent,
 for ``x > 2.0 and x < 6.0`` on a nullable float64 column ``x``::
 
     // buffers[i], offsets[i]: address and Arrow offset of each buffer the
-    // kernel reads (column data, then validity bitmaps); params: reserved
-    // for run-time parameters.
+    // kernel reads (column data, then validity bitmaps); params: the values
+    // of run-time parameters (`x > :lo`), see KernelLayout.
     void filter_kernel(uint8_t **buffers, int64_t *offsets, uint8_t *params,
                        int64_t start, int64_t end, uint64_t *out) {
         const double *x = (const double *)buffers[0] + offsets[0];
@@ -90,9 +90,16 @@ class ColumnLayout:
 
 @dataclass(frozen=True)
 class KernelLayout:
-    """The kernel's view of the batch: one entry per column the predicate reads."""
+    """The kernel's view of its inputs: the columns the predicate reads, and its parameters.
+
+    Parameters live in one struct the ``params`` argument points to: an
+    8-byte value slot per parameter (in order), then one validity byte per
+    parameter (0 for null). :func:`arrowjit.runtime.kernel.pack_parameters`
+    writes it.
+    """
 
     columns: tuple[ColumnLayout, ...]
+    parameters: tuple[tuple[str, DType], ...] = ()
 
     @classmethod
     def plan(cls, typed: tir.TypedNode, nullable: frozenset[str]) -> KernelLayout:
@@ -103,7 +110,7 @@ class KernelLayout:
             validity_slot = slot + 1 if name in nullable else None
             layouts.append(ColumnLayout(name, dtype, slot, validity_slot))
             slot += 2 if validity_slot is not None else 1
-        return cls(tuple(layouts))
+        return cls(tuple(layouts), tuple(tir.parameters(typed).items()))
 
     @property
     def buffer_count(self) -> int:
@@ -182,6 +189,7 @@ class RowContext:
     builder: ir.IRBuilder
     module: ModuleBuilder
     load_column: object  # Callable[[str], Emitted]
+    parameters: dict[str, Emitted]
 
 
 @singledispatch
@@ -192,6 +200,11 @@ def emit(node: tir.TypedNode, row: RowContext) -> Emitted:  # pragma: no cover
 @emit.register
 def _(node: tir.ColumnRef, row: RowContext) -> Emitted:
     return row.load_column(node.name)
+
+
+@emit.register
+def _(node: tir.Param, row: RowContext) -> Emitted:
+    return row.parameters[node.name]
 
 
 @emit.register
@@ -353,7 +366,7 @@ def _block_params(layout: KernelLayout) -> list[tuple[str, ir.Type]]:
         params.append((f"{name}_bits" if column.is_bitmap else name, I64 if column.is_bitmap else PTR))
         if column.validity_slot is not None:
             params.append((f"{name}_valid_bits", I64))
-    return params + [("row0", I64), ("count", I64)]
+    return params + [("params", PTR), ("row0", I64), ("count", I64)]
 
 
 def _block_function(mb: ModuleBuilder, typed: tir.TypedNode, layout: KernelLayout) -> ir.Function:
@@ -365,7 +378,21 @@ def _block_function(mb: ModuleBuilder, typed: tir.TypedNode, layout: KernelLayou
         data = next(args)
         validity = next(args) if column.validity_slot is not None else None
         inputs[column.name] = (column, data, validity)
-    row0, count = next(args), next(args)
+    params, row0, count = next(args), next(args), next(args)
+
+    # Parameters are loop invariant: load them once, before the row loop.
+    parameters = {}
+    slots = len(layout.parameters)
+    for index, (name, dtype) in enumerate(layout.parameters):
+        ident = f"param_{_identifier(name)}"
+        value_address = b.gep(params, [ir.Constant(I64, 8 * index)], source_etype=I8,
+                              name=f"{ident}_address")
+        valid_address = b.gep(params, [ir.Constant(I64, 8 * slots + index)], source_etype=I8,
+                              name=f"{ident}_valid_address")
+        value = b.load(value_address, typ=dtype.llvm, name=ident)
+        valid_byte = b.load(valid_address, typ=I8, name=f"{ident}_valid_byte")
+        valid = b.icmp_unsigned("!=", valid_byte, ir.Constant(I8, 0), name=f"{ident}_valid")
+        parameters[name] = Emitted(value, valid)
 
     keep_type = ir.ArrayType(I8, BLOCK_ROWS)
     keep = b.alloca(keep_type, name="keep")
@@ -402,7 +429,7 @@ def _block_function(mb: ModuleBuilder, typed: tir.TypedNode, layout: KernelLayou
             loaded[name] = Emitted(value, valid)
         return loaded[name]
 
-    result = emit(typed, RowContext(b, mb, load_column))
+    result = emit(typed, RowContext(b, mb, load_column, parameters))
     keep_row = _truth(b, result)
     slot = b.gep(keep, [j], source_etype=I8, name="keep_slot")
     b.store(b.zext(keep_row, I8, name="keep_byte"), slot)
@@ -468,7 +495,8 @@ def generate(typed: tir.TypedNode, layout: KernelLayout, name: str = "arrowjit")
 
     def block_args(row0: ir.Value, words: list[ir.Value], count: ir.Value) -> list[ir.Value]:
         words_iter = iter(words)
-        return [source[1] if source[0] == "data" else next(words_iter) for source in sources] + [row0, count]
+        columns = [source[1] if source[0] == "data" else next(words_iter) for source in sources]
+        return columns + [params, row0, count]
 
     def out_slot(row0: ir.Value) -> ir.Value:
         done_rows = b.sub(row0, start, name="done_rows")

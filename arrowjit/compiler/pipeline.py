@@ -33,13 +33,14 @@ class FrontEnd:
     timings: dict[str, float]
 
 
-def front_end(text: str, columns: dict[str, DType | str]) -> FrontEnd:
-    """Parse and type-check ``text`` against the column types."""
+def front_end(text: str, columns: dict[str, DType | str],
+              parameters: dict[str, DType] | None = None) -> FrontEnd:
+    """Parse and type-check ``text`` against the column types (and any given parameter types)."""
     t0 = time.perf_counter()
     tree = parse_tree(text)
     syntax = ast.build_ast(tree, text)
     t1 = time.perf_counter()
-    typed = check_predicate(syntax, Context(text, columns))
+    typed = check_predicate(syntax, Context(text, columns, parameters=dict(parameters or {})))
     t2 = time.perf_counter()
     return FrontEnd(text, syntax, typed, {"parse": t1 - t0, "typecheck": t2 - t1})
 

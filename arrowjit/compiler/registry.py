@@ -116,7 +116,13 @@ class Registry:
         return min(fitting, key=lambda row: sum(_cast_cost(a, p) for a, p in zip(arg_types, row.arg_types)))
 
 
+# A parameter of open type takes the first of these a function accepts.
+_PENDING_PREFERENCE = (T.FLOAT64, T.INT64, T.BOOL)
+
+
 def _cast_cost(arg: DType, param: DType) -> int:
+    if arg.kind is T.Kind.PENDING:
+        return _PENDING_PREFERENCE.index(param) if param in _PENDING_PREFERENCE else 50
     if arg == param or arg.kind is T.Kind.NULL:
         return 0
     return param.bits + (100 if arg.kind is not param.kind else 0)

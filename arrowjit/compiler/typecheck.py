@@ -11,7 +11,7 @@ the sub-expression that is wrong and name the types involved.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import singledispatch
 
 from ..errors import ExpressionTypeError, Span, UnknownColumnError
@@ -33,6 +33,9 @@ class Context:
     text: str
     columns: dict[str, DType | str]
     registry: Registry = BUILTINS
+    # Parameter types: given by the caller, or inferred at a parameter's first
+    # use (compared with a float64 column: float64) and fixed from then on.
+    parameters: dict[str, DType] = field(default_factory=dict)
 
     def error(self, message: str, span: Span) -> ExpressionTypeError:
         return ExpressionTypeError(message, self.text, span)
@@ -41,6 +44,8 @@ class Context:
 def check_predicate(node: ast.Node, context: Context) -> tir.TypedNode:
     """Type-check a filter predicate: it must be boolean (or the literal null)."""
     typed = check(node, context)
+    if typed.dtype == T.PENDING:
+        typed = cast_to(typed, T.BOOL, context)
     if typed.dtype not in (T.BOOL, T.NULL):
         raise context.error(f"a filter needs a boolean predicate, but this is {typed.dtype}",
                             node.span)
@@ -57,6 +62,9 @@ def cast_to(node: tir.TypedNode, dtype: DType, context: Context) -> tir.TypedNod
     """``node`` converted to ``dtype``; literals are converted now, other nodes get a Cast."""
     if node.dtype == dtype:
         return node
+    if isinstance(node, tir.Param) and node.dtype == T.PENDING:
+        context.parameters[node.name] = dtype
+        return tir.Param(dtype, node.span, node.name)
     if isinstance(node, tir.Const):
         if node.value is None:
             return tir.Const(dtype, node.span, None)
@@ -89,6 +97,19 @@ def _(node: ast.Column, context: Context) -> tir.TypedNode:
         raise context.error(f"column {node.name!r} has type {dtype}, which arrowjit cannot "
                             "evaluate yet (supported: bool, integers, floats)", node.span)
     return tir.ColumnRef(dtype, node.span, node.name)
+
+
+@check.register
+def _(node: ast.Parameter, context: Context) -> tir.TypedNode:
+    return tir.Param(context.parameters.get(node.name, T.PENDING), node.span, node.name)
+
+
+def _cannot_infer(nodes: list[tir.TypedNode], span: Span, context: Context) -> ExpressionTypeError:
+    names = sorted({n.name for n in nodes if isinstance(n, tir.Param) and n.dtype == T.PENDING})
+    listed = " and ".join(f":{n}" for n in names)
+    example = ", ".join(f"{n!r}: 'float64'" for n in names)
+    return context.error(f"cannot infer the type of {listed} here; give it with params={{{example}}}",
+                         span)
 
 
 @check.register
@@ -128,6 +149,8 @@ def _arithmetic_type(left: tir.TypedNode, right: tir.TypedNode, symbol: str,
                                 f"{context.text[operand.span.start:operand.span.end]} is bool",
                                 operand.span)
     common = T.common_type(left.dtype, right.dtype)
+    if common == T.PENDING:
+        raise _cannot_infer([left, right], left.span.cover(right.span), context)
     return T.INT64 if common == T.NULL else common
 
 
@@ -175,6 +198,8 @@ def _comparison_types(a: DType, b: DType) -> tuple[DType, DType] | None:
 def _compare(op: ast.Compare, left: tir.TypedNode, right: tir.TypedNode, span: Span,
              context: Context) -> tir.TypedNode:
     types = _comparison_types(left.dtype, right.dtype)
+    if types is not None and T.PENDING in types:
+        raise _cannot_infer([left, right], span, context)
     if types is None:
         raise context.error(
             f"cannot compare {context.text[left.span.start:left.span.end]} ({left.dtype}) "
@@ -194,6 +219,8 @@ def _condition(node: ast.Node, context: Context, what: str) -> tir.TypedNode:
     typed = check(node, context)
     if typed.dtype == T.NULL:
         return tir.Const(T.BOOL, typed.span, None)
+    if typed.dtype == T.PENDING:
+        return cast_to(typed, T.BOOL, context)
     if typed.dtype != T.BOOL:
         raise context.error(f"'{what}' needs boolean operands, but "
                             f"{_describe(node, context)} is {typed.dtype}", node.span)

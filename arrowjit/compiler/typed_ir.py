@@ -37,6 +37,13 @@ class Const(TypedNode):
 
 
 @dataclass(frozen=True)
+class Param(TypedNode):
+    """A run-time parameter (``:lo``), read from the kernel's ``params`` struct."""
+
+    name: str
+
+
+@dataclass(frozen=True)
 class Call(TypedNode):
     function: FunctionSpec
     args: tuple[TypedNode, ...]
@@ -88,6 +95,18 @@ def columns(node: TypedNode) -> dict[str, DType]:
     return found
 
 
+def parameters(node: TypedNode) -> dict[str, DType]:
+    """The parameters an expression reads, in order of first appearance."""
+    found: dict[str, DType] = {}
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, Param):
+            found.setdefault(current.name, current.dtype)
+        stack.extend(reversed(children(current)))
+    return found
+
+
 def _head(node: TypedNode) -> str:
     match node:
         case Call(function=function) | Cast(function=function):
@@ -106,6 +125,8 @@ def _leaf(node: TypedNode) -> str | None:
         case ColumnRef(name=name, dtype=dtype):
             shown = name if name.isidentifier() else "`" + name.replace("`", "``") + "`"
             return f"{shown}:{dtype}"
+        case Param(name=name, dtype=dtype):
+            return f":{name}:{dtype}"
         case Const(value=value, dtype=dtype):
             if value is None or isinstance(value, bool):
                 text = "null" if value is None else str(value).lower()

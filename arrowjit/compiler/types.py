@@ -18,11 +18,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+import numpy as np
 import pyarrow as pa
 from llvmlite import ir
 
 
 class Kind(Enum):
+    PENDING = "pending"  # a parameter whose type is not inferred yet
     NULL = "null"
     BOOL = "bool"
     SIGNED = "signed"
@@ -75,6 +77,10 @@ class DType:
     def arrow(self) -> pa.DataType:
         return _ARROW_OF[self.name]()
 
+    @property
+    def numpy(self) -> np.dtype:
+        return np.dtype(self.name)
+
     def min_value(self) -> int:
         return -(1 << (self.bits - 1)) if self.is_signed else 0
 
@@ -82,6 +88,7 @@ class DType:
         return (1 << (self.bits - 1)) - 1 if self.is_signed else (1 << self.bits) - 1
 
 
+PENDING = DType("?", Kind.PENDING, 0)
 NULL = DType("null", Kind.NULL, 1)
 BOOL = DType("bool", Kind.BOOL, 1)
 INT8 = DType("int8", Kind.SIGNED, 8)
@@ -149,11 +156,12 @@ def common_type(a: DType, b: DType) -> DType | None:
     """The type both operands of an arithmetic operator or comparison are cast to.
 
     Returns None when no numeric common type exists (a bool with a number).
-    A null operand takes the other operand's type.
+    A null operand, or a parameter whose type is still open, takes the other
+    operand's type.
     """
-    if a.kind is Kind.NULL:
+    if a.kind is Kind.PENDING or (a.kind is Kind.NULL and b.kind is not Kind.PENDING):
         return b
-    if b.kind is Kind.NULL:
+    if b.kind in (Kind.PENDING, Kind.NULL):
         return a
     if a == b:
         return a
