@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from .compiler import ast
 from .compiler import typed_ir as tir
 from .compiler import types as T
 from .compiler.jit import Target, host_target
+from .compiler.parameterize import LiteralToken, hide_literals, literal_template, restore_literals
 from .compiler.pipeline import FrontEnd, back_end, front_end
 from .errors import ArrowJitError, ParameterError, SchemaMismatchError
 from .runtime import outputs
@@ -84,27 +86,43 @@ class Filter:
     SQL null. A new value needs no new compilation.
     """
 
-    def __init__(self, front: FrontEnd, schema: pa.Schema, target: Target):
+    def __init__(self, front: FrontEnd, schema: pa.Schema, target: Target, shape: tir.TypedNode,
+                 hidden: Mapping[str, int | float]):
         self.expression = front.text
-        self._front = front
+        self._front: FrontEnd | None = front
         self._target = target
-        self.columns: dict[str, T.DType] = tir.columns(front.typed)
-        self.parameters: dict[str, T.DType] = tir.parameters(front.typed)
+        # The kernel computes `shape`: the typed IR with the literals that do
+        # not shape the code turned into hidden parameters, whose values are
+        # `hidden` (see compiler/parameterize.py).
+        self._shape = shape
+        self._hidden = dict(hidden)
+        self._all_parameters = tuple(tir.parameters(shape).items())
+        self.columns: dict[str, T.DType] = tir.columns(shape)
+        self.parameters: dict[str, T.DType] = {
+            name: dtype for name, dtype in self._all_parameters if name not in self._hidden}
         self.schema = pa.schema([schema.field(name) for name in self.columns])
         self._default_nullable = frozenset(f.name for f in self.schema if f.nullable)
         self._kernels: dict[frozenset[str], Kernel] = {}
         self._lock = threading.Lock()
         self._kernel(self._default_nullable)
 
+    def _with_literals(self, expression: str, hidden: Mapping[str, int | float]) -> Filter:
+        """The same compiled shape for another expression that differs only in hidden literals."""
+        twin = copy.copy(self)
+        twin.expression = expression
+        twin._front = None  # parsed again only if someone asks for its AST
+        twin._hidden = dict(hidden)
+        return twin
+
     # -- compiling --------------------------------------------------------
     def _kernel(self, nullable: frozenset[str]) -> Kernel:
         kernel = self._kernels.get(nullable)
         if kernel is None:
-            key = (tir.canonical(self._front.typed), tuple(self.columns.items()),
+            key = (tir.canonical(self._shape), tuple(self.columns.items()),
                    tuple(sorted(nullable)), self._target)
 
             def create() -> Kernel:
-                layout, compiled = back_end(self._front.typed, nullable, self._target)
+                layout, compiled = back_end(self._shape, nullable, self._target)
                 return Kernel(compiled, layout)
 
             kernel = _KERNELS.get_or_create(key, create)
@@ -176,7 +194,7 @@ class Filter:
                                  f"({self.parameters[missing[0]]})")
         checked = {name: check_parameter(name, dtype, given[name])
                    for name, dtype in self.parameters.items()}
-        return pack_parameters(tuple(self.parameters.items()), checked)
+        return pack_parameters(self._all_parameters, checked | self._hidden)
 
     def _bitmap(self, segment: _Segment, packed: np.ndarray | None) -> np.ndarray:
         buffers = [column_buffers(array, name, dtype)
@@ -225,9 +243,14 @@ class Filter:
         nullable field is read with its validity bitmap).
         """
         if stage == "ast":
-            return ast.dump(self._front.syntax)
+            return ast.dump(self._parsed().syntax)
         if stage == "typed":
-            return tir.dump(self._front.typed)
+            typed = tir.dump(restore_literals(self._shape, self._hidden))
+            if not self._hidden:
+                return typed
+            values = ", ".join(f"{name} = {value!r}" for name, value in self._hidden.items())
+            return (f"{typed}\n; the kernel is shared by every filter of this shape; "
+                    f"it reads these literals as parameters: {values}")
         kernel = self._kernel(self._default_nullable)
         if stage == "llvm":
             return kernel.compiled.llvm_ir
@@ -236,6 +259,12 @@ class Filter:
         if stage == "asm":
             return kernel.compiled.assembly()
         raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
+
+    def _parsed(self) -> FrontEnd:
+        if self._front is None:
+            self._front = front_end(self.expression, {n: t for n, t in self.columns.items()},
+                                    dict(self.parameters))
+        return self._front
 
     @property
     def target(self) -> Target:
@@ -259,23 +288,93 @@ def _parameter_types(params: Mapping[str, Any] | None) -> dict[str, T.DType]:
     return types
 
 
-def compile_filter(expr: str, schema: SchemaLike, params: Mapping[str, Any] | None = None) -> Filter:
+@dataclass(frozen=True)
+class _Shape:
+    """A compiled filter reachable from its literal template (see compiler/parameterize.py).
+
+    ``roles`` says, for each number literal of the template in order, either
+    ``("hidden", name, negated)``: its value is hidden parameter ``name``; or
+    ``("baked", text)``: it is compiled into the code, so another expression
+    matches only with the same text there.
+    """
+
+    prototype: Filter
+    roles: tuple[tuple, ...]
+
+    def bind(self, expr: str, tokens: tuple[LiteralToken, ...]) -> Filter | None:
+        """The prototype with ``expr``'s literal values, or None if ``expr`` needs its own code."""
+        hidden = {}
+        dtypes = dict(self.prototype._all_parameters)
+        for token, role in zip(tokens, self.roles):
+            if role[0] == "baked":
+                if token.text != role[1]:
+                    return None
+                continue
+            _, name, negated = role
+            value = token.value()
+            value = -value if negated else value
+            dtype = dtypes[name]
+            if isinstance(value, int) and not (0 <= abs(value) < 2**64):
+                return None
+            if dtype.is_integer and not (isinstance(value, int)
+                                         and dtype.min_value() <= value <= dtype.max_value()):
+                return None
+            hidden[name] = float(value) if dtype.is_float else value
+        return self.prototype._with_literals(expr, hidden)
+
+
+_SHAPES: LRUCache[_Shape] = LRUCache(capacity=512)
+
+
+def _hide(expr: str, typed: tir.TypedNode, tokens: tuple[LiteralToken, ...]
+          ) -> tuple[tir.TypedNode, dict[str, int | float], tuple[tuple, ...] | None]:
+    """Hide the literals the template can find again; their roles, or None if one is lost."""
+    by_end = {token.end: token for token in tokens}
+
+    def hideable(const: tir.Const) -> bool:
+        token = by_end.get(const.span.end)
+        return token is not None and expr[const.span.start:token.start].replace(" ", "") in ("", "-")
+
+    shape, hidden = hide_literals(typed, hideable)
+    roles: dict[int, tuple] = {}
+    for name, const in hidden.items():
+        token = by_end[const.span.end]
+        roles[token.end] = ("hidden", name, expr[const.span.start:token.start].strip() == "-")
+    all_roles = tuple(roles.get(token.end, ("baked", token.text)) for token in tokens)
+    return shape, {name: const.value for name, const in hidden.items()}, all_roles
+
+
+def compile_filter(expr: str, schema: SchemaLike, params: Mapping[str, Any] | None = None,
+                   parameterize: bool = True) -> Filter:
     """Compile a filter expression for the column types in ``schema``.
 
     ``schema`` is a ``pyarrow.Schema`` or a mapping such as
     ``{"x": "float64"}`` or ``{"x": pa.float64()}``. Only the columns the
     expression names matter; others may have any type. ``params`` optionally
     gives the types of parameters (``{"lo": "int32"}``); otherwise a
-    parameter takes the type of what it is compared with. Compiling the same
-    expression for the same types again returns the cached Filter.
+    parameter takes the type of what it is compared with.
+
+    Compiling the same expression for the same types again returns the
+    cached Filter. With ``parameterize`` (the default), literals that do not
+    shape the code (``2.5`` in ``x > 2.5``) are passed to the kernel as
+    hidden parameters, so ``x > 3.1`` reuses the kernel of ``x > 2.5``
+    without parsing or compiling anything.
     """
     arrow_schema = normalize_schema(schema)
     target = host_target()
     param_key = tuple(sorted((name, str(t)) for name, t in (params or {}).items()))
-    key = (expr, tuple((f.name, str(f.type), f.nullable) for f in arrow_schema), param_key, target)
+    schema_key = tuple((f.name, str(f.type), f.nullable) for f in arrow_schema)
+    key = (expr, schema_key, param_key, parameterize, target)
     cached = _FILTERS.get(key) if isinstance(expr, str) else None
     if cached is not None:
         return cached
+    if parameterize and isinstance(expr, str):
+        template, tokens = literal_template(expr)
+        shape_key = (template, schema_key, param_key, target)
+        known = _SHAPES.get(shape_key)
+        bound = known.bind(expr, tokens) if known is not None else None
+        if bound is not None:
+            return _FILTERS.put(key, bound)
     names = arrow_schema.names
     if len(set(names)) != len(names):
         duplicated = sorted({n for n in names if names.count(n) > 1})
@@ -288,4 +387,9 @@ def compile_filter(expr: str, schema: SchemaLike, params: Mapping[str, Any] | No
     unused = sorted(set(parameter_types) - set(tir.parameters(front.typed)))
     if unused:
         raise ParameterError(f"params gives a type for {unused[0]!r}, which the expression does not use")
-    return _FILTERS.put(key, Filter(front, arrow_schema, target))
+    if not parameterize:
+        return _FILTERS.put(key, Filter(front, arrow_schema, target, front.typed, {}))
+    shape, hidden, roles = _hide(expr, front.typed, tokens)
+    compiled = Filter(front, arrow_schema, target, shape, hidden)
+    _SHAPES.put(shape_key, _Shape(compiled, roles))
+    return _FILTERS.put(key, compiled)

@@ -19,10 +19,13 @@ import importlib.abc
 import importlib.util
 import sys
 import threading
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
+from .errors import ParameterError
 from .filter import compile_filter
 
 _registered = threading.Event()
@@ -66,23 +69,59 @@ class ArrowJitAccessor:
                 fields.append(pa.field(name, _arrow_type(self._df[name])))
         return pa.schema(fields)
 
-    def _bitmap_mask(self, expr: str) -> np.ndarray:
-        compiled = compile_filter(expr, self._schema())
+    def _bitmap_mask(self, expr: str, level: int, local_dict: Mapping[str, Any] | None,
+                     global_dict: Mapping[str, Any] | None) -> np.ndarray:
+        schema = self._schema()
+        compiled = compile_filter(expr, schema)
+        values = {}
+        if compiled.parameters:
+            frame = sys._getframe(level + 2)
+            values = _resolve(compiled.parameters, frame, local_dict, global_dict)
+            # As in DataFrame.query, `i > @lo` with a float lo compares as floats.
+            floats = {name: "float64" for name, value in values.items()
+                      if isinstance(value, float) and not compiled.parameters[name].is_float}
+            if floats:
+                compiled = compile_filter(expr, schema, params=floats)
         arrays = {name: _to_arrow(self._df[name]) for name in compiled.columns}
         if arrays:
             batch = pa.RecordBatch.from_arrays(list(arrays.values()), names=list(arrays))
         else:
             batch = pa.RecordBatch.from_arrays([pa.nulls(len(self._df))], names=["__rows__"])
-        return compiled.mask(batch).to_numpy(zero_copy_only=False)
+        return compiled.mask(batch, params=values).to_numpy(zero_copy_only=False)
 
-    def mask(self, expr: str):
-        """A boolean Series: True where ``expr`` is true (false and null rows are False)."""
+    def mask(self, expr: str, *, local_dict: Mapping[str, Any] | None = None,
+             global_dict: Mapping[str, Any] | None = None, level: int = 0):
+        """A boolean Series: True where ``expr`` is true (false and null rows are False).
+
+        ``@name`` (or ``:name``) takes the value of the variable ``name`` from
+        the caller's scope (``level`` frames further up), or from
+        ``local_dict`` / ``global_dict``, as ``DataFrame.query`` does.
+        """
         import pandas as pd
-        return pd.Series(self._bitmap_mask(expr), index=self._df.index, name=None)
+        mask = self._bitmap_mask(expr, level, local_dict, global_dict)
+        return pd.Series(mask, index=self._df.index, name=None)
 
-    def query(self, expr: str):
+    def query(self, expr: str, *, local_dict: Mapping[str, Any] | None = None,
+              global_dict: Mapping[str, Any] | None = None, level: int = 0):
         """The rows where ``expr`` is true, like ``DataFrame.query`` (index labels kept)."""
-        return self._df[self._bitmap_mask(expr)]
+        return self._df[self._bitmap_mask(expr, level, local_dict, global_dict)]
+
+
+def _resolve(parameters: Mapping[str, Any], frame, local_dict: Mapping[str, Any] | None,
+             global_dict: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The value of each parameter, looked up as pandas looks up ``@name``."""
+    local_scope = frame.f_locals if local_dict is None else local_dict
+    global_scope = frame.f_globals if global_dict is None else global_dict
+    values = {}
+    for name in parameters:
+        if name in local_scope:
+            values[name] = local_scope[name]
+        elif name in global_scope:
+            values[name] = global_scope[name]
+        else:
+            raise ParameterError(f"@{name}: no variable {name!r} in the calling scope "
+                                 "(pass local_dict= or global_dict=)")
+    return values
 
 
 def register() -> None:

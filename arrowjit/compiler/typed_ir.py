@@ -11,7 +11,7 @@ generator's business rather than a function's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..errors import Span
 from .registry import FunctionSpec
@@ -81,6 +81,16 @@ def children(node: TypedNode) -> tuple[TypedNode, ...]:
         case Cast(operand=operand) | Not(operand=operand):
             return (operand,)
     return ()
+
+
+def with_children(node: TypedNode, new: tuple[TypedNode, ...]) -> TypedNode:
+    """``node`` with its children replaced (in the order :func:`children` gives them)."""
+    match node:
+        case Call() | And() | Or():
+            return replace(node, args=tuple(new))
+        case Cast() | Not():
+            return replace(node, operand=new[0])
+    return node
 
 
 def columns(node: TypedNode) -> dict[str, DType]:

@@ -1,0 +1,143 @@
+"""Time every contender at one thread count, in a process of its own.
+
+``python -m benchmarks.worker --threads N --rows R --runs K --json out.json``
+
+Polars reads POLARS_MAX_THREADS once, when it is imported, so each thread
+count needs its own process: run.py starts this module once with
+``--threads 1`` and once with all cores, with the variable set in the child's
+environment (and this module sets it too, before importing polars, when run
+by hand). In the all-core process only the contenders that can use several
+cores are timed.
+
+For each expression the jobs (contender x output kind, plus the ``np.sum``
+bandwidth reference) are called once to warm up and to check the answer
+against arrowjit's, then ``runs`` times, interleaved: in run r every job runs
+once, in an order rotated by r. The median is reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class Job:
+    contender: str
+    kind: str
+    fn: object
+    threads: int
+    samples: list[float] = field(default_factory=list)
+    status: str = "ok"
+
+
+def _timed(fn) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def _jobs(expr, data, threads: int, names: list[str]) -> tuple[list[Job], list[dict]]:
+    from .contenders import CONTENDERS
+
+    jobs, failed = [], []
+    for name in names:
+        try:
+            made = CONTENDERS[name](expr, data, threads)
+        except Exception as e:  # a contender that cannot run is reported, not fatal
+            failed.append(dict(contender=name, kind="*", threads=threads, status=f"error: {e}"))
+            continue
+        if made is None:
+            failed.append(dict(contender=name, kind="*", threads=threads, status="n/a"))
+            continue
+        jobs.extend(Job(name, kind, fn, threads) for kind, fn in made.items())
+    return jobs, failed
+
+
+def _warm_up(jobs: list[Job], truth: dict) -> None:
+    from .contenders import same_answer, size
+
+    for job in jobs:
+        try:
+            _, result = _timed(job.fn)
+            if job.kind != "reference" and not same_answer(job.kind, result, truth[job.kind]):
+                job.status = f"WRONG: {size(job.kind, result)} rows, arrowjit {truth['count']}"
+        except Exception as e:
+            job.status = f"error: {type(e).__name__}: {e}"
+
+
+def _interleave(jobs: list[Job], runs: int, expected: int) -> None:
+    from .contenders import size
+
+    for r in range(runs):
+        shift = r % len(jobs)
+        for job in jobs[shift:] + jobs[:shift]:
+            gc.collect()
+            seconds, result = _timed(job.fn)
+            if job.kind != "reference" and size(job.kind, result) != expected:
+                job.status = f"WRONG on run {r}: {size(job.kind, result)} rows, arrowjit {expected}"
+            del result
+            job.samples.append(seconds)
+
+
+def measure(expr, data, threads: int, names: list[str], runs: int) -> list[dict]:
+    import numpy as np
+
+    from .contenders import arrowjit_jobs, truth_of
+    from .data import bytes_read, read_buffers
+
+    truth_jobs = arrowjit_jobs(expr, data, 1)
+    truth = {kind: truth_of(kind, fn()) for kind, fn in truth_jobs.items()}
+    buffers = read_buffers(data, expr.columns)
+    reference = Job("np.sum", "reference", lambda: [np.sum(b) for b in buffers], 1)
+    jobs, records = _jobs(expr, data, threads, names)
+    jobs.append(reference)
+    _warm_up(jobs, truth)
+    _interleave([j for j in jobs if j.status == "ok"], runs, truth["count"])
+    reference_ms = statistics.median(reference.samples) * 1e3
+    for job in jobs:
+        ok = job.status == "ok"
+        records.append(dict(contender=job.contender, kind=job.kind, threads=job.threads, status=job.status,
+                            ms=statistics.median(job.samples) * 1e3 if ok else None,
+                            samples_ms=[s * 1e3 for s in job.samples] if ok else []))
+    common = dict(expression=expr.name, text=expr.text, dataset=expr.dataset,
+                  bytes=bytes_read(data, expr.columns), reference_ms=reference_ms, rows=data.rows,
+                  selected=truth["count"])
+    return [dict(common, **r) for r in records]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--only", default=None)
+    parser.add_argument("--json", required=True)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("POLARS_MAX_THREADS", str(args.threads))  # before polars is imported
+
+    from .contenders import CONTENDERS, MULTI_THREADED, configure_threads
+    from .data import generate
+    from .expressions import select
+
+    actual = configure_threads(args.threads)
+    names = list(CONTENDERS) if args.threads == 1 else list(MULTI_THREADED)
+    datasets = generate(args.rows)
+    records = []
+    for expr in select(args.only):
+        start = time.perf_counter()
+        records += measure(expr, datasets[expr.dataset], args.threads, names, args.runs)
+        print(f"  [{args.threads} thread(s)] {expr.name} done in {time.perf_counter() - start:.1f} s",
+              flush=True)
+    with open(args.json, "w") as f:
+        json.dump({"threads": args.threads, "threads_reported": actual, "records": records}, f)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
