@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from .errors import ArrowJitError, SchemaMismatchError
+from .errors import ArrowJitError, ParameterError, SchemaMismatchError
 from .filter import STAGES, compile_filter
 
 STAGE_TITLES = {
@@ -60,6 +60,11 @@ def _schema_of_file(path: Path) -> pa.Schema:
         raise SchemaMismatchError(f"cannot read a schema from {str(path)!r}: {e}") from None
 
 
+def _empty_batch(compiled) -> pa.RecordBatch:
+    arrays = [pa.array([], type=field.type) for field in compiled.schema]
+    return pa.RecordBatch.from_arrays(arrays, schema=compiled.schema)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="arrowjit",
@@ -71,14 +76,48 @@ def build_parser() -> argparse.ArgumentParser:
                              "Feather or CSV file whose schema is used")
     parser.add_argument("--stage", choices=[*STAGES, "all"], default="optimized",
                         help="which stage to print (default: optimized)")
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="a value for the parameter :NAME (repeatable): a number, true, false or "
+                             "null; a float makes the parameter float64")
     return parser
+
+
+def parse_param(text: str) -> tuple[str, object]:
+    name, sep, value = text.partition("=")
+    name = name.strip().lstrip(":@")
+    if not sep or not name:
+        raise ParameterError(f"--param: expected NAME=VALUE, got {text!r}")
+    value = value.strip()
+    words = {"null": None, "none": None, "true": True, "false": False}
+    if value.lower() in words:
+        return name, words[value.lower()]
+    try:
+        return name, int(value.replace("_", ""), 0)
+    except ValueError:
+        pass
+    try:
+        return name, float(value)
+    except ValueError:
+        raise ParameterError(f"--param {name}: {value!r} is not a number, true, false or null") from None
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         schema = parse_schema(args.schema)
+        values = dict(parse_param(p) for p in args.param)
         compiled = compile_filter(args.dump_ir, schema)
+        floats = {name: "float64" for name, value in values.items()
+                  if isinstance(value, float) and name in compiled.parameters
+                  and not compiled.parameters[name].is_float}
+        if floats:
+            compiled = compile_filter(args.dump_ir, schema, params=floats)
+        if values:
+            compiled.count(_empty_batch(compiled), params=values)  # checks names and values
+        if compiled.parameters:
+            shown = ", ".join(f":{name}" + (f" = {values[name]!r}" if name in values else "") + f" ({dtype})"
+                              for name, dtype in compiled.parameters.items())
+            print(f"; parameters: {shown}")
         stages = STAGES if args.stage == "all" else (args.stage,)
         for stage in stages:
             text = compiled.ir(stage)

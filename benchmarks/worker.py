@@ -24,7 +24,7 @@ import os
 import statistics
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 
 @dataclass
@@ -44,17 +44,17 @@ def _timed(fn) -> tuple[float, object]:
 
 
 def _jobs(expr, data, threads: int, names: list[str]) -> tuple[list[Job], list[dict]]:
-    from .contenders import CONTENDERS
+    from .contenders import CONTENDERS, KINDS
 
     jobs, failed = [], []
     for name in names:
         try:
             made = CONTENDERS[name](expr, data, threads)
         except Exception as e:  # a contender that cannot run is reported, not fatal
-            failed.append(dict(contender=name, kind="*", threads=threads, status=f"error: {e}"))
+            failed += [dict(contender=name, kind=k, threads=threads, status=f"error: {e}") for k in KINDS]
             continue
         if made is None:
-            failed.append(dict(contender=name, kind="*", threads=threads, status="n/a"))
+            failed += [dict(contender=name, kind=k, threads=threads, status="n/a") for k in KINDS]
             continue
         jobs.extend(Job(name, kind, fn, threads) for kind, fn in made.items())
     return jobs, failed
@@ -77,13 +77,17 @@ def _interleave(jobs: list[Job], runs: int, expected: int) -> None:
 
     for r in range(runs):
         shift = r % len(jobs)
-        for job in jobs[shift:] + jobs[:shift]:
-            gc.collect()
-            seconds, result = _timed(job.fn)
-            if job.kind != "reference" and size(job.kind, result) != expected:
-                job.status = f"WRONG on run {r}: {size(job.kind, result)} rows, arrowjit {expected}"
-            del result
-            job.samples.append(seconds)
+        gc.collect()
+        gc.disable()  # no collector pauses inside a timed call; garbage is collected between runs
+        try:
+            for job in jobs[shift:] + jobs[:shift]:
+                seconds, result = _timed(job.fn)
+                if job.kind != "reference" and size(job.kind, result) != expected:
+                    job.status = f"WRONG on run {r}: {size(job.kind, result)} rows, arrowjit {expected}"
+                del result
+                job.samples.append(seconds)
+        finally:
+            gc.enable()
 
 
 def measure(expr, data, threads: int, names: list[str], runs: int) -> list[dict]:

@@ -319,6 +319,10 @@ def test_whitespace_and_newlines_are_ignored():
 # Spans: every node covers exactly the text it came from
 # ---------------------------------------------------------------------------
 
+PAREN_SPAN = ("a comparison's span is the cover of its operands' spans, which exclude their "
+              "parentheses: `(x) > 1` covers only 'x) > 1'")
+
+
 def _nodes(node):
     """Every AST node, parent before children."""
     yield node
@@ -365,10 +369,15 @@ SPANS = [
     ("`a``b` > 1", {"`a``b`": "`a``b`"}),
     ("x > 2.0 and flag > 1", {"(> flag 1)": "flag > 1", "(> x 2.0)": "x > 2.0"}),
     ("a or\n  b > 1", {"(> b 1)": "b > 1", "(or a (> b 1))": "a or\n  b > 1"}),
+    pytest.param("(x) > 1", {"(> x 1)": "(x) > 1", "x": "x"}, marks=xfail_bug(PAREN_SPAN)),
+    pytest.param("x == (y > 1)", {"(== x (> y 1))": "x == (y > 1)", "(> y 1)": "y > 1"},
+                 marks=xfail_bug(PAREN_SPAN)),
+    pytest.param("(a) < b < (c)", {"(< a b)": "(a) < b", "(< b c)": "b < (c)"}, marks=xfail_bug(PAREN_SPAN)),
 ]
 
 
-@pytest.mark.parametrize("text, expected", SPANS, ids=[s[0] for s in SPANS])
+@pytest.mark.parametrize("text, expected", SPANS,
+                         ids=[s[0] if isinstance(s, tuple) else s.values[0] for s in SPANS])
 def test_spans(text, expected):
     covered = _covered(text)
     for node, source in expected.items():
