@@ -39,6 +39,8 @@ def parse_schema(text: str) -> pa.Schema:
         name, sep, type_name = part.rpartition(":")
         if not sep or not name.strip():
             raise SchemaMismatchError(f"--schema: expected name:type, got {part!r}")
+        if name.strip() in fields:
+            raise SchemaMismatchError(f"--schema names column {name.strip()!r} twice")
         fields[name.strip()] = type_name.strip()
     from .filter import normalize_schema
     return normalize_schema(fields)
@@ -123,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
             text = compiled.ir(stage)
             if args.stage == "all":
                 banner = f" {stage}: {STAGE_TITLES[stage]} "
-                print(f"{banner:=^78}")
+                print(f"{banner:=^{max(78, len(banner) + 6)}}")
             print(text.rstrip("\n"))
             if args.stage == "all":
                 print()

@@ -15,6 +15,7 @@ from .cache import LRUCache
 from .compiler import ast
 from .compiler import typed_ir as tir
 from .compiler import types as T
+from .compiler.ast import quote_name
 from .compiler.jit import Target, host_target
 from .compiler.parameterize import LiteralToken, hide_literals, literal_template, restore_literals
 from .compiler.pipeline import FrontEnd, back_end, front_end
@@ -271,7 +272,7 @@ class Filter:
         return self._target
 
     def __repr__(self) -> str:
-        columns = ", ".join(f"{name}: {dtype}" for name, dtype in self.columns.items())
+        columns = ", ".join(f"{quote_name(name)}: {dtype}" for name, dtype in self.columns.items())
         params = "".join(f", :{name}: {dtype}" for name, dtype in self.parameters.items())
         return f"<arrowjit.Filter {self.expression!r} on ({columns}{params})>"
 
@@ -293,9 +294,10 @@ class _Shape:
     """A compiled filter reachable from its literal template (see compiler/parameterize.py).
 
     ``roles`` says, for each number literal of the template in order, either
-    ``("hidden", name, negated)``: its value is hidden parameter ``name``; or
-    ``("baked", text)``: it is compiled into the code, so another expression
-    matches only with the same text there.
+    ``("hidden", ((name, negated), ...))``: its value is passed as these
+    hidden parameters (one literal can meet operands of two types, as in
+    ``x < 5 < i``); or ``("baked", text)``: it is compiled into the code, so
+    another expression matches only with the same text there.
     """
 
     prototype: Filter
@@ -310,16 +312,15 @@ class _Shape:
                 if token.text != role[1]:
                     return None
                 continue
-            _, name, negated = role
-            value = token.value()
-            value = -value if negated else value
-            dtype = dtypes[name]
-            if isinstance(value, int) and not (0 <= abs(value) < 2**64):
-                return None
-            if dtype.is_integer and not (isinstance(value, int)
-                                         and dtype.min_value() <= value <= dtype.max_value()):
-                return None
-            hidden[name] = float(value) if dtype.is_float else value
+            for name, negated in role[1]:
+                value = -token.value() if negated else token.value()
+                dtype = dtypes[name]
+                if isinstance(value, int) and not (-(2**63) <= value < 2**64):
+                    return None  # the literal itself is out of range: let the compiler say so
+                if dtype.is_integer and not (isinstance(value, int)
+                                             and dtype.min_value() <= value <= dtype.max_value()):
+                    return None
+                hidden[name] = float(value) if dtype.is_float else value
         return self.prototype._with_literals(expr, hidden)
 
 
@@ -336,11 +337,13 @@ def _hide(expr: str, typed: tir.TypedNode, tokens: tuple[LiteralToken, ...]
         return token is not None and expr[const.span.start:token.start].replace(" ", "") in ("", "-")
 
     shape, hidden = hide_literals(typed, hideable)
-    roles: dict[int, tuple] = {}
+    uses: dict[int, list[tuple[str, bool]]] = {}
     for name, const in hidden.items():
         token = by_end[const.span.end]
-        roles[token.end] = ("hidden", name, expr[const.span.start:token.start].strip() == "-")
-    all_roles = tuple(roles.get(token.end, ("baked", token.text)) for token in tokens)
+        negated = expr[const.span.start:token.start].strip() == "-"
+        uses.setdefault(token.end, []).append((name, negated))
+    all_roles = tuple(("hidden", tuple(uses[token.end])) if token.end in uses else ("baked", token.text)
+                      for token in tokens)
     return shape, {name: const.value for name, const in hidden.items()}, all_roles
 
 

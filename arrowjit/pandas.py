@@ -25,14 +25,14 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from .errors import ParameterError
+from .errors import ParameterError, SchemaMismatchError
 from .filter import compile_filter
 
 _registered = threading.Event()
 
 
-def _arrow_type(series) -> pa.DataType:
-    dtype = series.dtype
+def _arrow_type(dtype, column) -> pa.DataType:
+    """The Arrow type a column converts to, found without converting its data."""
     if isinstance(dtype, np.dtype):
         try:
             return pa.from_numpy_dtype(dtype)
@@ -41,10 +41,10 @@ def _arrow_type(series) -> pa.DataType:
     pyarrow_dtype = getattr(dtype, "pyarrow_dtype", None)
     if pyarrow_dtype is not None:
         return pyarrow_dtype
-    numpy_dtype = getattr(dtype, "numpy_dtype", None)  # Int64, Float64, boolean...
-    if numpy_dtype is not None and numpy_dtype != np.dtype(object):
-        return pa.from_numpy_dtype(numpy_dtype)
-    return pa.string() if str(dtype) in ("string", "str") else pa.null()
+    try:  # categoricals, time zones, nullable dtypes: convert an empty slice
+        return pa.Array.from_pandas(column.iloc[:0]).type
+    except (pa.ArrowException, TypeError, ValueError):
+        return pa.null()
 
 
 def _to_arrow(series) -> pa.Array:
@@ -60,19 +60,28 @@ class ArrowJitAccessor:
     def __init__(self, df):
         self._df = df
 
-    def _schema(self) -> pa.Schema:
+    def _schema(self) -> tuple[pa.Schema, set[str]]:
+        """The frame's columns as an Arrow schema (first of each label), and the repeated labels."""
         fields = []
-        seen = set()
-        for name in self._df.columns:
-            if isinstance(name, str) and name not in seen:
-                seen.add(name)
-                fields.append(pa.field(name, _arrow_type(self._df[name])))
-        return pa.schema(fields)
+        seen: set[str] = set()
+        repeated: set[str] = set()
+        for position, (name, dtype) in enumerate(self._df.dtypes.items()):
+            if not isinstance(name, str):
+                continue
+            if name in seen:
+                repeated.add(name)
+                continue
+            seen.add(name)
+            fields.append(pa.field(name, _arrow_type(dtype, self._df.iloc[:, position])))
+        return pa.schema(fields), repeated
 
     def _bitmap_mask(self, expr: str, level: int, local_dict: Mapping[str, Any] | None,
                      global_dict: Mapping[str, Any] | None) -> np.ndarray:
-        schema = self._schema()
+        schema, repeated = self._schema()
         compiled = compile_filter(expr, schema)
+        for name in compiled.columns:
+            if name in repeated:
+                raise SchemaMismatchError(f"column {name!r} appears more than once in the DataFrame")
         values = {}
         if compiled.parameters:
             frame = sys._getframe(level + 2)

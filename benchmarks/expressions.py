@@ -16,6 +16,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+# The output kinds timed for each expression.
+KINDS = ("count", "mask", "indices", "table")
+
 
 @dataclass(frozen=True)
 class Expr:

@@ -35,6 +35,7 @@ class Job:
     threads: int
     samples: list[float] = field(default_factory=list)
     status: str = "ok"
+    note: str = ""
 
 
 def _timed(fn) -> tuple[float, object]:
@@ -44,29 +45,36 @@ def _timed(fn) -> tuple[float, object]:
 
 
 def _jobs(expr, data, threads: int, names: list[str]) -> tuple[list[Job], list[dict]]:
-    from .contenders import CONTENDERS, KINDS
+    from .contenders import CONTENDERS
+    from .expressions import KINDS
 
     jobs, failed = [], []
     for name in names:
         try:
             made = CONTENDERS[name](expr, data, threads)
         except Exception as e:  # a contender that cannot run is reported, not fatal
-            failed += [dict(contender=name, kind=k, threads=threads, status=f"error: {e}") for k in KINDS]
-            continue
+            made, status = None, f"error: {type(e).__name__}: {e}"
+        else:
+            status = "n/a"
         if made is None:
-            failed += [dict(contender=name, kind=k, threads=threads, status="n/a") for k in KINDS]
+            failed += [dict(contender=name, kind=k, threads=threads, status=status, note="",
+                            ms=None, samples_ms=[])
+                       for k in KINDS]
             continue
         jobs.extend(Job(name, kind, fn, threads) for kind, fn in made.items())
     return jobs, failed
 
 
 def _warm_up(jobs: list[Job], truth: dict) -> None:
-    from .contenders import same_answer, size
+    from .contenders import compare, size
 
     for job in jobs:
         try:
             _, result = _timed(job.fn)
-            if job.kind != "reference" and not same_answer(job.kind, result, truth[job.kind]):
+            if job.kind == "reference":
+                continue
+            same, job.note = compare(job.kind, result, truth[job.kind])
+            if not same:
                 job.status = f"WRONG: {size(job.kind, result)} rows, arrowjit {truth['count']}"
         except Exception as e:
             job.status = f"error: {type(e).__name__}: {e}"
@@ -108,6 +116,7 @@ def measure(expr, data, threads: int, names: list[str], runs: int) -> list[dict]
     for job in jobs:
         ok = job.status == "ok"
         records.append(dict(contender=job.contender, kind=job.kind, threads=job.threads, status=job.status,
+                            note=job.note,
                             ms=statistics.median(job.samples) * 1e3 if ok else None,
                             samples_ms=[s * 1e3 for s in job.samples] if ok else []))
     common = dict(expression=expr.name, text=expr.text, dataset=expr.dataset,

@@ -27,9 +27,6 @@ def sexpr(text):
     return ast.dump(build(text))
 
 
-def xfail_bug(reason):
-    return pytest.mark.xfail(strict=True, reason=f"BUG: {reason}")
-
 
 def case(text, expected, *, id=None, marks=()):
     return pytest.param(text, expected, id=id or text, marks=marks)
@@ -98,7 +95,7 @@ PRECEDENCE = [
     case("a and b and c", "(and a b c)"),
     case("a or b or c and d and e", "(or a b (and c d e))"),
     case("a & b & c", "(and a b c)"),
-    case("(a and b) and c", "(and (and a b) c)"),
+    case("(a and b) and c", "(and a b c)"),
     case("a and (b and c)", "(and a (and b c))"),
 ]
 
@@ -193,11 +190,8 @@ NAMES = [
     case("`a``b` > 1", "(> `a``b` 1)"),
     case("```` > 1", "(> ```` 1)"),
     case("`x-y` + `1st`", "(+ `x-y` `1st`)"),
-    case("`é` > 1", "(> `é` 1)", marks=xfail_bug(
-        "ast.dump quotes by str.isidentifier(), not by the grammar's ASCII NAME rule, so a column "
-        "that needs backticks (`é`) is dumped bare")),
-    case("`and` > 1", "(> `and` 1)", marks=xfail_bug(
-        "ast.dump does not quote a column named like a keyword: `and` dumps as the bare word and")),
+    case("`é` > 1", "(> `é` 1)"),
+    case("`and` > 1", "(> `and` 1)"),
     # keywords are case-insensitive
     case("a AND b", "(and a b)"),
     case("a Or b", "(or a b)"),
@@ -231,6 +225,13 @@ NAMES = [
     case("infinity > nanny", "(> infinity nanny)"),
     case("ORDER", "ORDER"),
     case("and_", "and_"),
+    # run-time parameters: `:name` (SQL drivers) and `@name` (pandas.query) are the same
+    case("x > :lo", "(> x :lo)"),
+    case("x > @lo", "(> x :lo)"),
+    case("x between :lo and @hi", "(between x :lo :hi)"),
+    case("x in (:a, :b,)", "(in x :a :b)"),
+    case("-:lo < x", "(< (neg :lo) x)"),
+    case(":flag and not @other", "(and :flag (not :other))"),
 ]
 
 
@@ -319,8 +320,6 @@ def test_whitespace_and_newlines_are_ignored():
 # Spans: every node covers exactly the text it came from
 # ---------------------------------------------------------------------------
 
-PAREN_SPAN = ("a comparison's span is the cover of its operands' spans, which exclude their "
-              "parentheses: `(x) > 1` covers only 'x) > 1'")
 
 
 def _nodes(node):
@@ -341,43 +340,46 @@ def _covered(text):
     return covered
 
 
+def span_case(text, expected, *, marks=()):
+    return pytest.param(text, expected, id=text, marks=marks)
+
+
 SPANS = [
     # (expression, {sub-node as an s-expression: the exact text its span covers})
-    ("(x + 1) * 2 > 3", {"(> (* (+ x 1) 2) 3)": "(x + 1) * 2 > 3",
-                         "(* (+ x 1) 2)": "(x + 1) * 2",
-                         "(+ x 1)": "x + 1", "x": "x", "1": "1", "2": "2", "3": "3"}),
-    (" -x ** 2 ", {"(neg (** x 2))": "-x ** 2", "(** x 2)": "x ** 2"}),
-    ("-(x)", {"(neg x)": "-(x)", "x": "x"}),
-    ("-(1) < y", {"-1": "-(1)"}),
-    ("- 1 < y", {"-1": "- 1"}),
-    ("abs( x ) > 1", {"(abs x)": "abs( x )", "x": "x"}),
-    ("f()", {"(f)": "f()"}),
-    ("ABS(x, y)", {"(abs x y)": "ABS(x, y)", "y": "y"}),
-    ("x in (1, 2,)", {"(in x 1 2)": "x in (1, 2,)", "2": "2"}),
-    ("x not in ( 1 )", {"(not-in x 1)": "x not in ( 1 )", "1": "1"}),
-    ("x is not null", {"(is-not-null x)": "x is not null"}),
-    ("y or x Is Null", {"(is-null x)": "x Is Null"}),
-    ("x between 1 and 2 and y", {"(and (between x 1 2) y)": "x between 1 and 2 and y",
-                                 "(between x 1 2)": "x between 1 and 2", "y": "y"}),
-    ("x not between 1 and 2", {"(not-between x 1 2)": "x not between 1 and 2", "2": "2"}),
-    ("2 < x <= 6", {"(and (< 2 x) (<= x 6))": "2 < x <= 6", "(< 2 x)": "2 < x", "(<= x 6)": "x <= 6"}),
-    ("(a) and (b)", {"(and a b)": "(a) and (b)", "a": "a", "b": "b"}),
-    ("a and b and c", {"(and a b c)": "a and b and c", "c": "c"}),
-    ("not (a)", {"(not a)": "not (a)"}),
-    ("~a", {"(not a)": "~a"}),
-    ("`a b` > 1", {"`a b`": "`a b`"}),
-    ("`a``b` > 1", {"`a``b`": "`a``b`"}),
-    ("x > 2.0 and flag > 1", {"(> flag 1)": "flag > 1", "(> x 2.0)": "x > 2.0"}),
-    ("a or\n  b > 1", {"(> b 1)": "b > 1", "(or a (> b 1))": "a or\n  b > 1"}),
-    pytest.param("(x) > 1", {"(> x 1)": "(x) > 1", "x": "x"}, marks=xfail_bug(PAREN_SPAN)),
-    pytest.param("x == (y > 1)", {"(== x (> y 1))": "x == (y > 1)", "(> y 1)": "y > 1"},
-                 marks=xfail_bug(PAREN_SPAN)),
-    pytest.param("(a) < b < (c)", {"(< a b)": "(a) < b", "(< b c)": "b < (c)"}, marks=xfail_bug(PAREN_SPAN)),
+    span_case("(x + 1) * 2 > 3", {"(> (* (+ x 1) 2) 3)": "(x + 1) * 2 > 3",
+                                  "(* (+ x 1) 2)": "(x + 1) * 2",
+                                  "(+ x 1)": "x + 1", "x": "x", "1": "1", "2": "2", "3": "3"}),
+    span_case(" -x ** 2 ", {"(neg (** x 2))": "-x ** 2", "(** x 2)": "x ** 2"}),
+    span_case("-(x)", {"(neg x)": "-(x)", "x": "x"}),
+    span_case("-(1) < y", {"-1": "-(1)"}),
+    span_case("- 1 < y", {"-1": "- 1"}),
+    span_case("abs( x ) > 1", {"(abs x)": "abs( x )", "x": "x"}),
+    span_case("f()", {"(f)": "f()"}),
+    span_case("ABS(x, y)", {"(abs x y)": "ABS(x, y)", "y": "y"}),
+    span_case("x in (1, 2,)", {"(in x 1 2)": "x in (1, 2,)", "2": "2"}),
+    span_case("x not in ( 1 )", {"(not-in x 1)": "x not in ( 1 )", "1": "1"}),
+    span_case("x is not null", {"(is-not-null x)": "x is not null"}),
+    span_case("y or x Is Null", {"(is-null x)": "x Is Null"}),
+    span_case("x between 1 and 2 and y", {"(and (between x 1 2) y)": "x between 1 and 2 and y",
+                                          "(between x 1 2)": "x between 1 and 2", "y": "y"}),
+    span_case("x not between 1 and 2", {"(not-between x 1 2)": "x not between 1 and 2", "2": "2"}),
+    span_case("2 < x <= 6", {"(and (< 2 x) (<= x 6))": "2 < x <= 6", "(< 2 x)": "2 < x",
+                             "(<= x 6)": "x <= 6"}),
+    span_case("(a) and (b)", {"(and a b)": "(a) and (b)", "a": "a", "b": "b"}),
+    span_case("a and b and c", {"(and a b c)": "a and b and c", "c": "c"}),
+    span_case("not (a)", {"(not a)": "not (a)"}),
+    span_case("~a", {"(not a)": "~a"}),
+    span_case("`a b` > 1", {"`a b`": "`a b`"}),
+    span_case("`a``b` > 1", {"`a``b`": "`a``b`"}),
+    span_case("x > 2.0 and flag > 1", {"(> flag 1)": "flag > 1", "(> x 2.0)": "x > 2.0"}),
+    span_case("a or\n  b > 1", {"(> b 1)": "b > 1", "(or a (> b 1))": "a or\n  b > 1"}),
+    span_case("(x) > 1", {"(> x 1)": "(x) > 1", "x": "x"}),
+    span_case("x == (y > 1)", {"(== x (> y 1))": "x == (y > 1)", "(> y 1)": "y > 1"}),
+    span_case("(a) < b < (c)", {"(< a b)": "(a) < b", "(< b c)": "b < (c)"}),
 ]
 
 
-@pytest.mark.parametrize("text, expected", SPANS,
-                         ids=[s[0] if isinstance(s, tuple) else s.values[0] for s in SPANS])
+@pytest.mark.parametrize("text, expected", SPANS)
 def test_spans(text, expected):
     covered = _covered(text)
     for node, source in expected.items():
@@ -434,21 +436,19 @@ ERRORS = [
     error("'a' == x", "1:1", "unexpected character \"'\"", "'a' == x", "^"),
     error("`abc > 1", "1:1", "unexpected character '`'", "`abc > 1", "^"),
     error("x > 1 and `y", "1:11", "unexpected character '`'", "x > 1 and `y", "          ^"),
+    error("x > :", "1:5", "unexpected character ':'", "x > :", "    ^"),
+    error("x > @1", "1:5", "unexpected character '@'", "x > @1", "    ^"),
     # errors on a later line give that line's number and show that line
     error("x > 1 and\n  y $ 2", "2:5", "unexpected character '$'", "  y $ 2", "    ^"),
     error("x > 1\nand\n> 2", "3:1", "unexpected '>'", "> 2", "^"),
     error("a or\nb and", "2:6", "the expression ends too early", "b and", "     ^"),
     # integer literals beyond uint64
     error("18446744073709551616", "1:1", "integer literal does not fit in 64 bits",
-          "18446744073709551616", "^" * 20,
-          marks=xfail_bug("a too-large integer literal escapes as lark.exceptions.VisitError "
-                          "wrapping the ParseError (raised inside a Lark Transformer)")),
+          "18446744073709551616", "^" * 20),
     error("x > 0x1_0000_0000_0000_0000", "1:5", "integer literal does not fit in 64 bits",
-          "x > 0x1_0000_0000_0000_0000", "    " + "^" * 23,
-          marks=xfail_bug("a too-large integer literal escapes as lark.exceptions.VisitError")),
+          "x > 0x1_0000_0000_0000_0000", "    " + "^" * 23),
     error("-99999999999999999999999 < x", "1:2", "integer literal does not fit in 64 bits",
-          "-99999999999999999999999 < x", " " + "^" * 23,
-          marks=xfail_bug("a too-large integer literal escapes as lark.exceptions.VisitError")),
+          "-99999999999999999999999 < x", " " + "^" * 23),
 ]
 
 
@@ -513,7 +513,18 @@ def test_deep_but_allowed_expressions_parse(text):
     ast.dump(build(text))
 
 
-@xfail_bug("the parenthesis-depth pre-check counts '(' inside a backtick-quoted column name")
+def test_nesting_limit_boundary():
+    from arrowjit.grammar.parser import MAX_NESTING
+
+    limit = ast.MAX_DEPTH
+    assert ast.depth(build("-" * (limit - 1) + "x"))[0] == limit
+    with pytest.raises(ParseError, match="deep"):
+        build("-" * limit + "x")
+    assert sexpr("(" * MAX_NESTING + "x" + ")" * MAX_NESTING) == "x"
+    with pytest.raises(ParseError, match="deep"):
+        build("(" * (MAX_NESTING + 1) + "x" + ")" * (MAX_NESTING + 1))
+
+
 def test_parentheses_inside_backticks_do_not_count_as_nesting():
     name = "(" * 300
     assert sexpr(f"`{name}` > 1") == f"(> `{name}` 1)"
@@ -524,11 +535,7 @@ KEYWORDS_AS_NAMES = [
 ]
 
 
-@pytest.mark.parametrize("text", [
-    pytest.param(text, marks=xfail_bug("where a keyword is not expected, Lark's contextual lexer "
-                                       "reads it as a NAME, so a bare keyword becomes a column"))
-    for text in KEYWORDS_AS_NAMES
-])
+@pytest.mark.parametrize("text", KEYWORDS_AS_NAMES)
 def test_bare_keyword_is_not_a_column_name(text):
     with pytest.raises(ParseError):
         build(text)

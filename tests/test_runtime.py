@@ -281,6 +281,34 @@ def test_nan_semantics(type_name):
         check_all(arrowjit.compile_filter(expr, schema), batch, expected)
 
 
+@pytest.mark.parametrize("expr,expected", [
+    # x = [0.0, 2.0, null, 3.0, NaN]; results worked out by hand with SQL's three-valued logic
+    ("x > 1 or null", [1, 3]),
+    ("x > 1 and null", []),
+    ("(x > 1 or null) is null", [0, 2, 4]),
+    ("(x > 1 and null) is null", [1, 2, 3]),
+    ("not (x > 1 and null)", [0, 4]),
+    ("null is null", [0, 1, 2, 3, 4]),
+    ("(x > 1) is not null", [0, 1, 3, 4]),
+    ("not not (x > 1)", [1, 3]),
+    ("(x > 1) = true", [1, 3]),
+    ("(x > 1) != (x > 2.5)", [1]),
+    ("x in (null, 2.0)", [1]),
+    ("x not in (null, 2.0)", []),
+    ("x not in (0.0, 2.0)", [3, 4]),
+    ("x between null and 5", []),
+    ("x not between 2.5 and null", [0, 1, 4]),
+    ("x between 1 and 3", [1, 3]),
+    ("x not between 1 and 3", [0, 4]),
+])
+def test_three_valued_logic_with_null_constants(expr, expected):
+    batch = pa.record_batch({"x": pa.array([0.0, 2.0, None, 3.0, float("nan")])})
+    f = arrowjit.compile_filter(expr, {"x": "float64"})
+    mask = np.zeros(5, bool)
+    mask[expected] = True
+    check_all(f, batch, mask)
+
+
 def test_integer_extremes_and_mixed_sign_comparisons():
     u = np.array([0, 1, 2**63 - 1, 2**63, 2**64 - 1, 5], dtype=np.uint64)
     s = np.array([-(2**63), -1, 2**63 - 1, 0, -5, 5], dtype=np.int64)
@@ -430,6 +458,29 @@ def test_table_many_chunks_with_empty_chunks(type_name):
     check_all(filter_for(type_name), table, expected_mask(type_name, values, valid))
     mask = filter_for(type_name).mask(table)
     assert isinstance(mask, pa.ChunkedArray)
+
+
+@pytest.mark.parametrize("type_name", TYPES)
+def test_table_chunks_that_are_slices_of_one_array(type_name):
+    """Chunks share one buffer and start at offsets that are not multiples of 8 (or of 64)."""
+    rng = np.random.default_rng(24 + TYPES.index(type_name))
+    n = 600
+    values = values_for(type_name, n, rng)
+    valid = rng.random(n) > 0.3
+    whole = make_array(type_name, values, valid)
+    bounds = [3, 3, 4, 67, 131, 132, 200, 329, 330, 597]
+    chunks = [whole.slice(lo, hi - lo) for lo, hi in zip(bounds[:-1], bounds[1:])]
+    assert [c.offset for c in chunks] == bounds[:-1]
+    table = pa.table({"x": pa.chunked_array(chunks, type=whole.type)})
+    part = slice(bounds[0], bounds[-1])
+    check_all(filter_for(type_name), table, expected_mask(type_name, values[part], valid[part]))
+
+
+def test_table_whose_columns_are_all_empty_chunks():
+    table = pa.table({"x": pa.chunked_array([pa.array([], pa.int64())] * 3),
+                      "s": pa.chunked_array([], pa.string())})
+    f = arrowjit.compile_filter("x > 0", {"x": "int64"})
+    check_all(f, table, np.zeros(0, bool))
 
 
 @pytest.mark.parametrize("type_name", ["bool", "int16", "float64"])
@@ -667,7 +718,7 @@ def test_corrupt_data_buffer_size(type_name):
 @pytest.mark.parametrize("type_name", ["bool", "int64", "float64"])
 def test_corrupt_validity_bitmap_too_short(type_name):
     f = filter_for(type_name)
-    for size in (1, 3, 97):
+    for size in (0, 1, 3, 97):
         bad = corrupt_batch(_nullable_batch(type_name), sizes={0: size})
         assert bad.column(0).buffers()[0].size == size
         with pytest.raises(arrowjit.InvalidDataError, match="validity"):

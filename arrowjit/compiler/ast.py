@@ -10,6 +10,7 @@ against.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import Enum
 
@@ -142,11 +143,22 @@ class Call(Node):
     name_span: Span
 
 
+_BARE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+KEYWORDS = frozenset({"and", "or", "not", "is", "in", "between", "null", "true", "false", "inf", "nan"})
+
+
+def quote_name(name: str) -> str:
+    """A column name as the language writes it: bare when it can be, else in backticks."""
+    if _BARE_NAME.fullmatch(name) and name.lower() not in KEYWORDS:
+        return name
+    return "`" + name.replace("`", "``") + "`"
+
+
 def dump(node: Node) -> str:
     """The AST as an s-expression: ``(and (> x 2.0) (< x 6.0))``."""
     match node:
         case Column(name=name):
-            return name if name.isidentifier() else "`" + name.replace("`", "``") + "`"
+            return quote_name(name)
         case Literal(value=value):
             return _literal_text(value)
         case Parameter(name=name):
@@ -206,7 +218,7 @@ def _chain(op: Logic, span: Span, left: Node, right: Node) -> Logical:
     Long generated filters (``x == 1 or x == 2 or ...``) stay one flat node
     instead of a tree as deep as the chain is long.
     """
-    if isinstance(left, Logical) and left.op is op and left.span.start == span.start:
+    if isinstance(left, Logical) and left.op is op:
         return Logical(span, op, (*left.operands, right))
     return Logical(span, op, (left, right))
 
@@ -221,6 +233,18 @@ class _AstBuilder(lark.visitors.Transformer_NonRecursive):
     def __init__(self, text: str):
         super().__init__()
         self.text = text
+
+    def _with_parens(self, span: Span) -> Span:
+        """``span`` widened over the parentheses that enclose exactly it: ``(x)`` for ``x``."""
+        start, end = span.start, span.end
+        while True:
+            before = self.text[:start].rstrip()
+            after = self.text[end:]
+            stripped = after.lstrip()
+            if not (before.endswith("(") and stripped.startswith(")")):
+                return Span(start, end)
+            start = len(before) - 1
+            end = end + (len(after) - len(stripped)) + 1
 
     # Operands -----------------------------------------------------------
     @v_args(inline=True, meta=True)
@@ -297,8 +321,9 @@ class _AstBuilder(lark.visitors.Transformer_NonRecursive):
     def compare_chain(self, meta, children):
         operands = children[0::2]
         ops = [COMPARE_BY_SYMBOL[str(token)] for token in children[1::2]]
-        comparisons = tuple(Comparison(left.span.cover(right.span), op, left, right)
-                            for left, op, right in zip(operands, ops, operands[1:]))
+        comparisons = tuple(
+            Comparison(self._with_parens(left.span).cover(self._with_parens(right.span)), op, left, right)
+            for left, op, right in zip(operands, ops, operands[1:]))
         if len(comparisons) == 1:
             return comparisons[0]
         return Logical(_span(meta), Logic.AND, comparisons)
@@ -381,7 +406,12 @@ def build_ast(tree: lark.Tree, text: str) -> Node:
     """Turn a parse tree of ``text`` into the AST."""
     if isinstance(tree, lark.Token):  # pragma: no cover - the grammar wraps every token
         raise ParseError("unexpected token", text, _token_span(tree))
-    node = _AstBuilder(text).transform(tree)
+    try:
+        node = _AstBuilder(text).transform(tree)
+    except lark.exceptions.VisitError as e:  # Lark wraps what a rule raises
+        if isinstance(e.orig_exc, ParseError):
+            raise e.orig_exc from None
+        raise
     levels, deepest = depth(node)
     if levels > MAX_DEPTH:
         raise ParseError(f"the expression nests {levels} levels deep; the limit is {MAX_DEPTH}",

@@ -92,14 +92,20 @@ def hide_literals(typed: tir.TypedNode, hideable: Callable[[tir.Const], bool] = 
     literals by name, in order.
     """
     hidden: dict[str, tir.Const] = {}
+    # One literal can feed two comparisons (`2 < x < y`, `5 between x and y`):
+    # it stays one parameter.
+    by_literal: dict[tuple, str] = {}
 
     def hide(node: tir.TypedNode, sibling: tir.TypedNode) -> tir.TypedNode:
         if not isinstance(node, tir.Const) or node.value is None or isinstance(node.value, bool):
             return node
         if not (node.dtype.is_numeric and _sibling_fits(node, sibling) and hideable(node)):
             return node
-        name = f"{HIDDEN_PREFIX}{len(hidden)}"
-        hidden[name] = node
+        key = (node.span, node.dtype)
+        name = by_literal.get(key)
+        if name is None:
+            name = by_literal[key] = f"{HIDDEN_PREFIX}{len(hidden)}"
+            hidden[name] = node
         return tir.Param(node.dtype, node.span, name)
 
     def visit(node: tir.TypedNode) -> tir.TypedNode:

@@ -273,7 +273,7 @@ def _(node: ast.Between, context: Context) -> tir.TypedNode:
 
 @check.register
 def _(node: ast.Call, context: Context) -> tir.TypedNode:
-    if node.name not in CALLABLE_FUNCTIONS and not context.registry.overloads(node.name):
+    if node.name not in CALLABLE_FUNCTIONS:
         close = difflib.get_close_matches(node.name, list(CALLABLE_FUNCTIONS), n=1)
         hint = f"; did you mean {close[0]}()?" if close else ""
         raise context.error(f"unknown function {node.name}(){hint}", node.name_span)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ..errors import Span
+from .ast import quote_name
 from .registry import FunctionSpec
 from .types import DType
 
@@ -133,8 +134,7 @@ def _head(node: TypedNode) -> str:
 def _leaf(node: TypedNode) -> str | None:
     match node:
         case ColumnRef(name=name, dtype=dtype):
-            shown = name if name.isidentifier() else "`" + name.replace("`", "``") + "`"
-            return f"{shown}:{dtype}"
+            return f"{quote_name(name)}:{dtype}"
         case Param(name=name, dtype=dtype):
             return f":{name}:{dtype}"
         case Const(value=value, dtype=dtype):

@@ -37,9 +37,12 @@ MAX_NESTING = 256
 
 @lru_cache(maxsize=1)
 def _parser() -> lark.Lark:
+    # The basic lexer tokenizes without looking at the parser state, so a
+    # keyword is a keyword everywhere (`x > or` is an error, not a column `or`).
     return lark.Lark(
         GRAMMAR_PATH.read_text(),
         parser="lalr",
+        lexer="basic",
         propagate_positions=True,
         maybe_placeholders=False,
     )
@@ -55,8 +58,13 @@ def _describe(expected: set[str]) -> str:
 def _check_nesting(text: str) -> None:
     """Reject absurdly deep nesting before the (recursive) tree transforms see it."""
     depth = 0
+    quoted = False
     for offset, char in enumerate(text):
-        if char == "(":
+        if char == "`":
+            quoted = not quoted  # a doubled backtick toggles twice: still inside
+        elif quoted:
+            continue
+        elif char == "(":
             depth += 1
             if depth > MAX_NESTING:
                 raise ParseError(

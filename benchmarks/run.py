@@ -1,0 +1,138 @@
+"""arrowjit's benchmark: ``make bench`` or ``python -m benchmarks.run [--quick] [--only E1,E5]``.
+
+Times arrowjit's count / mask / indices / filtered table next to numpy,
+numexpr, pandas, pyarrow.compute, polars and DuckDB on generated data, with
+``np.sum`` over the same bytes as the memory-bandwidth reference; then
+compile latency and 1,000-row call overhead. Prints a table and writes JSON
+and a PNG chart to --out (a full run also copies the chart to
+docs/benchmark.png).
+
+Threads: every contender is first timed in a process where all of them are
+limited to one thread (POLARS_MAX_THREADS=1 in its environment, numexpr and
+pyarrow set to 1, DuckDB ``SET threads=1``); then a second process, with
+POLARS_MAX_THREADS set to the core count, times the contenders that use
+several cores (numexpr, polars, DuckDB, and arrowjit once it takes
+``threads=``). Polars fixes its pool size at import, hence two processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+
+from . import latency, report
+from .expressions import select
+
+ROOT = Path(__file__).resolve().parent.parent
+LIBRARIES = ("arrowjit", "llvmlite", "numpy", "pyarrow", "pandas", "numexpr", "polars", "duckdb",
+             "matplotlib")
+
+
+def machine() -> dict:
+    import llvmlite.binding as llvm
+
+    model = ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        model = next((line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+                      if line.startswith("model name")), "")
+    versions = {}
+    for name in LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {"cpu": llvm.get_host_cpu_name(), "cpu_model": model, "cores": cores(),
+            "cpu_count": os.cpu_count(), "platform": platform.platform(),
+            "python": platform.python_version(), "versions": versions}
+
+
+def cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def run_worker(threads: int, args: argparse.Namespace, scratch: Path) -> dict:
+    """Time the contenders at ``threads`` in a child process (see the module docstring)."""
+    out = scratch / f"worker-{threads}.json"
+    env = dict(os.environ, POLARS_MAX_THREADS=str(threads), NUMEXPR_MAX_THREADS=str(max(threads, cores())))
+    command = [sys.executable, "-m", "benchmarks.worker", "--threads", str(threads), "--rows", str(args.rows),
+               "--runs", str(args.runs), "--json", str(out)] + (["--only", args.only] if args.only else [])
+    if subprocess.run(command, cwd=ROOT, env=env).returncode != 0:
+        raise SystemExit(f"the {threads}-thread benchmark process failed (its error is above)")
+    return json.loads(out.read_text())
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=10_000_000, help="rows of generated data (10M)")
+    parser.add_argument("--runs", type=int, default=7, help="timed runs per job after a warm-up (7)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 1M rows, 5 runs")
+    parser.add_argument("--only", help="expressions to run, e.g. E1,E5 (default: all)")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results", help="output directory")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.rows, args.runs = 1_000_000, min(args.runs, 5)
+    if args.runs < 5:
+        parser.error("--runs must be at least 5 (the median of fewer runs is too noisy)")
+    select(args.only)  # fail early on an unknown name
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    info = machine()
+    print(f"arrowjit benchmark: {args.rows:,} rows, median of {args.runs} interleaved runs; "
+          f"CPU {info['cpu']} ({info['cpu_model']}), {info['cores']} cores", flush=True)
+    started = time.perf_counter()
+    thread_counts = sorted({1, info["cores"]})
+    with tempfile.TemporaryDirectory() as scratch:
+        workers = [run_worker(t, args, Path(scratch)) for t in thread_counts]
+    records = [r for w in workers for r in w["records"]]
+    print("compile latency and 1,000-row calls...", flush=True)
+    compile_result = latency.compile_section(repeats=3 if args.quick else 5)
+    small = latency.small_section(calls=200 if args.quick else 1000, only=args.only)
+
+    print(report.throughput_table(records))
+    for threads in thread_counts:
+        plural = "s" if threads > 1 else ""
+        print(f"\narrowjit vs the fastest peer, both at {threads} thread{plural} (>1.00x: arrowjit faster)")
+        mine = [r for r in records if r["contender"] == "arrowjit" and r["threads"] == threads]
+        if all(r["status"] == "n/a" for r in mine):
+            print("  n/a: arrowjit.compile_filter takes no threads= argument yet")
+        else:
+            print(report.speedup_matrix(records, threads))
+    print("\ncompile latency\n" + report.compile_table(compile_result))
+    print(f"\n{latency.SMALL_ROWS:,}-row batch\n" + report.small_table(small))
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    result = {"machine": info, "args": {k: str(v) for k, v in vars(args).items()},
+              "threads_reported": {w["threads"]: w["threads_reported"] for w in workers},
+              "throughput": records, "compile": compile_result, "small": small,
+              "definitions": report.__doc__}
+    json_path, png_path = args.out / f"bench-{stamp}.json", args.out / f"bench-{stamp}.png"
+    report.write_json(json_path, result)
+    title = (f"arrowjit vs peers, {args.rows:,} rows, {info['cpu']}, {info['cores']} cores: "
+             "% of np.sum bandwidth over the same bytes (log scale; dashed: 100%)")
+    report.chart(records, png_path, title)
+    for path in (json_path, png_path):
+        shutil.copyfile(path, args.out / f"latest{path.suffix}")
+    print(f"\nwrote {json_path} and {png_path} (also latest.json, latest.png)")
+    if not (args.quick or args.only):
+        shutil.copyfile(png_path, ROOT / "docs" / "benchmark.png")
+        print("copied the chart to docs/benchmark.png")
+    print(f"total {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
