@@ -12,22 +12,29 @@ for ``x > 2.0 and x < 6.0`` on a nullable float64 column ``x``::
                        int64_t start, int64_t end, uint64_t *out) {
         const double *x = (const double *)buffers[0] + offsets[0];
         const uint8_t *x_validity = buffers[1];
-        int64_t row0 = start;
-        for (; row0 + 64 <= end; row0 += 64) {            // whole blocks
-            uint64_t x_valid = load_bitmap_word(x_validity, offsets[1] + row0);
-            out[(row0 - start) / 64] = evaluate_block(x, x_valid, row0, 64);
-        }
-        if (row0 < end) {                                  // the last, partial block
-            uint64_t x_valid = load_bitmap_tail(x_validity, offsets[1] + row0, end - row0);
-            out[(row0 - start) / 64] = evaluate_block(x, x_valid, row0, end - row0);
+        for (int64_t row0 = start; row0 < end; row0 += 64) {
+            int64_t rows = min(end - row0, 64);
+            const double *x_block;
+            uint64_t x_valid;
+            if (rows == 64) {                              // a whole block: read in place
+                x_block = x + row0;
+                x_valid = load_bitmap_word(x_validity, offsets[1] + row0);
+            } else {                                       // the last block: copy, pad with 0
+                double x_tail[64] = {0};
+                memcpy(x_tail, x + row0, rows * sizeof(double));
+                x_block = x_tail;
+                x_valid = /* the same, from a zero-padded copy of its bytes */;
+            }
+            uint64_t word = evaluate_block(x_block, x_valid, params);
+            out[(row0 - start) / 64] = word & (rows == 64 ? ~0ull : (1ull << rows) - 1);
         }
     }
 
     static inline uint64_t evaluate_block(const double *x, uint64_t x_valid_word,
-                                          int64_t row0, int64_t count) {
-        uint8_t keep[64] = {0};
-        for (int64_t j = 0; j < count; j++) {              // vectorized by LLVM
-            double xv = x[row0 + j];
+                                          const uint8_t *params) {
+        uint8_t keep[64];
+        for (int j = 0; j < 64; j++) {                     // vectorized by LLVM
+            double xv = x[j];
             bool x_valid = (x_valid_word >> j) & 1;
             bool gt = greater_than_float64_float64(xv, 2.0);
             bool lt = less_than_float64_float64(xv, 6.0);
@@ -37,8 +44,8 @@ for ``x > 2.0 and x < 6.0`` on a nullable float64 column ``x``::
         return pack_bits(keep);                            // 64 bytes -> one word
     }
 
-With ``count`` the constant 64 after inlining, the inner loop has a fixed
-trip count, so LLVM's loop vectorizer turns it into vector loads and vector
+Every block, the last one included, runs the same loop of exactly 64
+rows, so LLVM's loop vectorizer turns it into vector loads and vector
 compares (``<4 x double>`` or ``<8 x double>``, whatever the host CPU offers),
 and ``pack_bits`` into a vector compare whose mask is the bitmap word
 (``vpmovmskb`` / ``kmovq``). Every operator is a call to a small
@@ -327,38 +334,6 @@ def _bitmap_word_loader(mb: ModuleBuilder) -> ir.Function:
     return fn
 
 
-def _bitmap_tail_loader(mb: ModuleBuilder) -> ir.Function:
-    """``load_bitmap_tail(bitmap, bit, count)``: ``count`` < 64 bits read one at a time."""
-    fn, b = mb.helper("load_bitmap_tail", I64, [("bitmap", PTR), ("bit", I64), ("count", I64)])
-    bitmap, bit, count = fn.args
-    entry = b.block
-    loop = fn.append_basic_block("bits")
-    done = fn.append_basic_block("done")
-    b.cbranch(b.icmp_signed(">", count, ir.Constant(I64, 0), name="any"), loop, done)
-    b.position_at_end(loop)
-    k = b.phi(I64, name="k")
-    word = b.phi(I64, name="word")
-    position = b.add(bit, k, name="position")
-    byte_index = b.lshr(position, ir.Constant(I64, 3), name="byte_index")
-    byte = b.load(b.gep(bitmap, [byte_index], source_etype=I8, name="byte_address"), typ=I8, name="byte")
-    shift = b.and_(position, ir.Constant(I64, 7), name="shift")
-    value = b.and_(b.lshr(b.zext(byte, I64, name="byte64"), shift, name="shifted"),
-                   ir.Constant(I64, 1), name="value")
-    next_word = b.or_(word, b.shl(value, k, name="placed"), name="next_word")
-    next_k = b.add(k, ir.Constant(I64, 1), name="next_k")
-    k.add_incoming(ir.Constant(I64, 0), entry)
-    k.add_incoming(next_k, loop)
-    word.add_incoming(ir.Constant(I64, 0), entry)
-    word.add_incoming(next_word, loop)
-    b.cbranch(b.icmp_signed("<", next_k, count, name="more"), loop, done)
-    b.position_at_end(done)
-    result = b.phi(I64, name="result")
-    result.add_incoming(ir.Constant(I64, 0), entry)
-    result.add_incoming(next_word, loop)
-    b.ret(result)
-    return fn
-
-
 def _block_params(layout: KernelLayout) -> list[tuple[str, ir.Type]]:
     params: list[tuple[str, ir.Type]] = []
     for column in layout.columns:
@@ -366,11 +341,15 @@ def _block_params(layout: KernelLayout) -> list[tuple[str, ir.Type]]:
         params.append((f"{name}_bits" if column.is_bitmap else name, I64 if column.is_bitmap else PTR))
         if column.validity_slot is not None:
             params.append((f"{name}_valid_bits", I64))
-    return params + [("params", PTR), ("row0", I64), ("count", I64)]
+    return params + [("params", PTR)]
 
 
 def _block_function(mb: ModuleBuilder, typed: tir.TypedNode, layout: KernelLayout) -> ir.Function:
-    """``evaluate_block(columns..., row0, count)``: the bitmap word of rows row0 .. row0+count-1."""
+    """``evaluate_block(columns..., params)``: the bitmap word of one block of 64 rows.
+
+    Each fixed-width column arrives as a pointer to the block's first value,
+    each bitmap (bool data, validity) as the block's 64-bit word.
+    """
     fn, b = mb.helper("evaluate_block", I64, _block_params(layout))
     args = iter(fn.args)
     inputs = {}
@@ -378,7 +357,7 @@ def _block_function(mb: ModuleBuilder, typed: tir.TypedNode, layout: KernelLayou
         data = next(args)
         validity = next(args) if column.validity_slot is not None else None
         inputs[column.name] = (column, data, validity)
-    params, row0, count = next(args), next(args), next(args)
+    params = next(args)
 
     # Parameters are loop invariant: load them once, before the row loop.
     parameters = {}
@@ -401,7 +380,6 @@ def _block_function(mb: ModuleBuilder, typed: tir.TypedNode, layout: KernelLayou
     # (LLVM 22 here) it emitted an aligned zmm load from an unaligned stack slot.
     keep.align = 64
     keep.type = PTR  # refer to it as an opaque pointer, like every other pointer here
-    b.store(ir.Constant(keep_type, [0] * BLOCK_ROWS), keep)
     entry = b.block
     loop = fn.append_basic_block("rows")
     done = fn.append_basic_block("pack")
@@ -410,7 +388,6 @@ def _block_function(mb: ModuleBuilder, typed: tir.TypedNode, layout: KernelLayou
     b.position_at_end(loop)
     j = b.phi(I64, name="j")
     j.add_incoming(ir.Constant(I64, 0), entry)
-    row = b.add(row0, j, name="row")
     loaded: dict[str, Emitted] = {}
 
     def bit(word: ir.Value, name: str) -> ir.Value:
@@ -423,7 +400,7 @@ def _block_function(mb: ModuleBuilder, typed: tir.TypedNode, layout: KernelLayou
             if column.is_bitmap:
                 value = bit(data, ident)
             else:
-                address = b.gep(data, [row], source_etype=column.dtype.llvm, name=f"{ident}_address")
+                address = b.gep(data, [j], source_etype=column.dtype.llvm, name=f"{ident}_address")
                 value = b.load(address, typ=column.dtype.llvm, name=ident)
             valid = bit(validity, f"{ident}_valid") if validity is not None else None
             loaded[name] = Emitted(value, valid)
@@ -435,7 +412,7 @@ def _block_function(mb: ModuleBuilder, typed: tir.TypedNode, layout: KernelLayou
     b.store(b.zext(keep_row, I8, name="keep_byte"), slot)
     next_j = b.add(j, ir.Constant(I64, 1), name="next_j")
     j.add_incoming(next_j, b.block)
-    b.cbranch(b.icmp_signed("<", next_j, count, name="more"), loop, done)
+    b.cbranch(b.icmp_signed("<", next_j, ir.Constant(I64, BLOCK_ROWS), name="more"), loop, done)
 
     b.position_at_end(done)
     vector = ir.VectorType(I8, BLOCK_ROWS)
@@ -449,7 +426,6 @@ def generate(typed: tir.TypedNode, layout: KernelLayout, name: str = "arrowjit")
     """The LLVM module of the filter kernel for ``typed`` reading columns as ``layout`` says."""
     mb = ModuleBuilder(name)
     word_loader = _bitmap_word_loader(mb)
-    tail_loader = _bitmap_tail_loader(mb)
     block = _block_function(mb, typed, layout)
 
     kernel_type = ir.FunctionType(ir.VoidType(), [PTR, PTR, PTR, I64, I64, PTR])
@@ -471,63 +447,124 @@ def generate(typed: tir.TypedNode, layout: KernelLayout, name: str = "arrowjit")
                         typ=I64, name=f"{what}_offset")
         return address, offset
 
-    # Column pointers are loop invariant: compute them once.
-    sources = []  # (kind, pointer, bit offset) per block argument
+    # Where each block argument comes from, computed once: ("data", column
+    # pointer at its offset, dtype) or ("bits", bitmap, bit offset).
+    sources = []
     for column in layout.columns:
         ident = _identifier(column.name)
         address, offset = slot(column.data_slot, ident)
         if column.is_bitmap:
-            sources.append(("bits", address, offset))
+            sources.append(("bits", address, offset, ident))
         else:
             data = b.gep(address, [offset], source_etype=column.dtype.llvm, name=ident)
-            sources.append(("data", data, None))
+            sources.append(("data", data, column.dtype, ident))
         if column.validity_slot is not None:
             validity, validity_offset = slot(column.validity_slot, f"{ident}_validity")
-            sources.append(("bits", validity, validity_offset))
+            sources.append(("bits", validity, validity_offset, f"{ident}_valid"))
+    # The last, partial block is copied into zeroed 64-row buffers, so that
+    # every block runs the same (vectorized) code and nothing reads past the data.
+    padded = {}
+    for kind, _, dtype, ident in sources:
+        # 64 values, or the 9 bytes at most that hold 64 bits at a bit offset.
+        array = ir.ArrayType(dtype.llvm, BLOCK_ROWS) if kind == "data" else ir.ArrayType(I8, 16)
+        buffer = b.alloca(array, name=f"{ident}_tail")
+        buffer.align = 64
+        buffer.type = PTR
+        padded[ident] = buffer
 
     entry = b.block
     blocks = kernel.append_basic_block("blocks")
-    full_block = kernel.append_basic_block("full_block")
-    tail_check = kernel.append_basic_block("tail_check")
-    tail = kernel.append_basic_block("tail")
+    block_start = kernel.append_basic_block("block")
+    full = kernel.append_basic_block("full_block")
+    partial = kernel.append_basic_block("partial_block")
+    evaluate = kernel.append_basic_block("evaluate")
     done = kernel.append_basic_block("done")
     b.branch(blocks)
-
-    def block_args(row0: ir.Value, words: list[ir.Value], count: ir.Value) -> list[ir.Value]:
-        words_iter = iter(words)
-        columns = [source[1] if source[0] == "data" else next(words_iter) for source in sources]
-        return columns + [params, row0, count]
-
-    def out_slot(row0: ir.Value) -> ir.Value:
-        done_rows = b.sub(row0, start, name="done_rows")
-        index = b.lshr(done_rows, ir.Constant(I64, 6), name="word_index")
-        return b.gep(out, [index], source_etype=I64, name="out_word")
 
     b.position_at_end(blocks)
     row0 = b.phi(I64, name="row0")
     row0.add_incoming(start, entry)
-    block_end = b.add(row0, ir.Constant(I64, BLOCK_ROWS), name="block_end")
-    b.cbranch(b.icmp_signed("<=", block_end, end, name="is_full"), full_block, tail_check)
+    b.cbranch(b.icmp_signed("<", row0, end, name="more_rows"), block_start, done)
 
-    b.position_at_end(full_block)
-    words = [b.call(word_loader, [ptr, b.add(bit_offset, row0, name="bit")], name="bits")
-             for kind, ptr, bit_offset in sources if kind == "bits"]
-    word = b.call(block, block_args(row0, words, ir.Constant(I64, BLOCK_ROWS)), name="word")
-    b.store(word, out_slot(row0))
-    row0.add_incoming(block_end, full_block)
-    b.branch(blocks)
-
-    b.position_at_end(tail_check)
+    b.position_at_end(block_start)
     remaining = b.sub(end, row0, name="remaining")
-    b.cbranch(b.icmp_signed(">", remaining, ir.Constant(I64, 0), name="has_tail"), tail, done)
+    is_full = b.icmp_signed(">=", remaining, ir.Constant(I64, BLOCK_ROWS), name="is_full")
+    b.cbranch(is_full, full, partial)
 
-    b.position_at_end(tail)
-    words = [b.call(tail_loader, [ptr, b.add(bit_offset, row0, name="bit"), remaining], name="bits")
-             for kind, ptr, bit_offset in sources if kind == "bits"]
-    word = b.call(block, block_args(row0, words, remaining), name="word")
-    b.store(word, out_slot(row0))
-    b.branch(done)
+    b.position_at_end(full)
+    full_args = []
+    for kind, pointer, extra, ident in sources:
+        if kind == "data":
+            full_args.append(b.gep(pointer, [row0], source_etype=extra.llvm, name=f"{ident}_block"))
+        else:
+            bit = b.add(extra, row0, name=f"{ident}_bit")
+            full_args.append(b.call(word_loader, [pointer, bit], name=f"{ident}_word"))
+    b.branch(evaluate)
+
+    b.position_at_end(partial)
+    partial_args = []
+    for kind, pointer, extra, ident in sources:
+        tail = padded[ident]
+        if kind == "data":
+            width = extra.bits // 8
+            b.call(_memset(mb), [tail, ir.Constant(I8, 0), ir.Constant(I64, width * BLOCK_ROWS),
+                                 ir.Constant(I1, 0)])
+            first = b.gep(pointer, [row0], source_etype=extra.llvm, name=f"{ident}_rest")
+            size = b.mul(remaining, ir.Constant(I64, width), name=f"{ident}_rest_bytes")
+            b.call(_memcpy(mb), [tail, first, size, ir.Constant(I1, 0)])
+            partial_args.append(tail)
+        else:
+            # Copy the bytes that hold the remaining bits, then read the word from the copy.
+            bit = b.add(extra, row0, name=f"{ident}_bit")
+            byte = b.lshr(bit, ir.Constant(I64, 3), name=f"{ident}_byte")
+            shift = b.and_(bit, ir.Constant(I64, 7), name=f"{ident}_shift")
+            bits = b.add(shift, remaining, name=f"{ident}_rest_bits")
+            rounded = b.add(bits, ir.Constant(I64, 7), name=f"{ident}_rest_bits_up")
+            size = b.lshr(rounded, ir.Constant(I64, 3), name=f"{ident}_rest_bytes")
+            b.call(_memset(mb), [tail, ir.Constant(I8, 0), ir.Constant(I64, 16), ir.Constant(I1, 0)])
+            first = b.gep(pointer, [byte], source_etype=I8, name=f"{ident}_rest")
+            b.call(_memcpy(mb), [tail, first, size, ir.Constant(I1, 0)])
+            partial_args.append(b.call(word_loader, [tail, shift], name=f"{ident}_word"))
+    b.branch(evaluate)
+
+    b.position_at_end(evaluate)
+    block_args = []
+    for (_, _, _, ident), from_full, from_partial in zip(sources, full_args, partial_args):
+        merged = b.phi(from_full.type, name=f"{ident}_input")
+        merged.add_incoming(from_full, full)
+        merged.add_incoming(from_partial, partial)
+        block_args.append(merged)
+    rows = b.phi(I64, name="rows")
+    rows.add_incoming(ir.Constant(I64, BLOCK_ROWS), full)
+    rows.add_incoming(remaining, partial)
+    word = b.call(block, [*block_args, params], name="word")
+    # Keep only the block's rows: all 64, or the first `rows` of the last block.
+    # (`1 << 64` is poison in LLVM, but select never looks at the arm it does not pick.)
+    low_bits = b.sub(b.shl(ir.Constant(I64, 1), rows, name="one_past"), ir.Constant(I64, 1),
+                     name="low_bits")
+    valid_rows = b.select(is_full, ir.Constant(I64, -1), low_bits, name="row_mask")
+    kept = b.and_(word, valid_rows, name="kept")
+    done_rows = b.sub(row0, start, name="done_rows")
+    index = b.lshr(done_rows, ir.Constant(I64, 6), name="word_index")
+    b.store(kept, b.gep(out, [index], source_etype=I64, name="out_word"))
+    next_row0 = b.add(row0, ir.Constant(I64, BLOCK_ROWS), name="next_row0")
+    row0.add_incoming(next_row0, evaluate)
+    b.branch(blocks)
 
     b.position_at_end(done)
     b.ret_void()
     return mb.module
+
+
+def _memset(mb: ModuleBuilder) -> ir.Function:
+    name = "llvm.memset.p0.i64"
+    if name not in mb.module.globals:
+        ir.Function(mb.module, ir.FunctionType(ir.VoidType(), [PTR, I8, I64, I1]), name)
+    return mb.module.globals[name]
+
+
+def _memcpy(mb: ModuleBuilder) -> ir.Function:
+    name = "llvm.memcpy.p0.p0.i64"
+    if name not in mb.module.globals:
+        ir.Function(mb.module, ir.FunctionType(ir.VoidType(), [PTR, PTR, I64, I1]), name)
+    return mb.module.globals[name]
