@@ -16,6 +16,7 @@ from .compiler import ast
 from .compiler import typed_ir as tir
 from .compiler import types as T
 from .compiler.ast import quote_name
+from .compiler.codegen import Nulls
 from .compiler.jit import Target, host_target
 from .compiler.parameterize import LiteralToken, hide_literals, literal_template, restore_literals
 from .compiler.pipeline import FrontEnd, back_end, front_end
@@ -102,10 +103,12 @@ class Filter:
         self.parameters: dict[str, T.DType] = {
             name: dtype for name, dtype in self._all_parameters if name not in self._hidden}
         self.schema = pa.schema([schema.field(name) for name in self.columns])
-        self._default_nullable = frozenset(f.name for f in self.schema if f.nullable)
-        self._kernels: dict[frozenset[str], Kernel] = {}
+        # The variant compiled up front and shown by .ir(): nullable fields
+        # read with their validity bitmaps, parameters not null.
+        self._default_nulls = Nulls(frozenset(f.name for f in self.schema if f.nullable))
+        self._kernels: dict[Nulls, Kernel] = {}
         self._lock = threading.Lock()
-        self._kernel(self._default_nullable)
+        self._kernel(self._default_nulls)
 
     def _with_literals(self, expression: str, hidden: Mapping[str, int | float]) -> Filter:
         """The same compiled shape for another expression that differs only in hidden literals."""
@@ -116,19 +119,18 @@ class Filter:
         return twin
 
     # -- compiling --------------------------------------------------------
-    def _kernel(self, nullable: frozenset[str]) -> Kernel:
-        kernel = self._kernels.get(nullable)
+    def _kernel(self, nulls: Nulls) -> Kernel:
+        kernel = self._kernels.get(nulls)
         if kernel is None:
-            key = (tir.canonical(self._shape), tuple(self.columns.items()),
-                   tuple(sorted(nullable)), self._target)
+            key = (tir.canonical(self._shape), tuple(self.columns.items()), nulls, self._target)
 
             def create() -> Kernel:
-                layout, compiled = back_end(self._shape, nullable, self._target)
+                layout, compiled = back_end(self._shape, nulls, self._target)
                 return Kernel(compiled, layout)
 
             kernel = _KERNELS.get_or_create(key, create)
             with self._lock:
-                self._kernels.setdefault(nullable, kernel)
+                self._kernels.setdefault(nulls, kernel)
         return kernel
 
     # -- reading the input -------------------------------------------------
@@ -178,8 +180,8 @@ class Filter:
             if names.count(name) > 1:
                 raise SchemaMismatchError(f"column {name!r} appears {names.count(name)} times in the data")
 
-    def _pack(self, params: ParamValues, values: Mapping[str, Any]) -> np.ndarray | None:
-        """Check the call's parameter values and pack them into the kernel's params struct."""
+    def _pack(self, params: ParamValues, values: Mapping[str, Any]) -> tuple[np.ndarray | None, frozenset]:
+        """Check the call's parameter values; the kernel's params struct and the null parameters."""
         given = dict(params or {})
         for name in values:
             if name in given:
@@ -195,20 +197,23 @@ class Filter:
                                  f"({self.parameters[missing[0]]})")
         checked = {name: check_parameter(name, dtype, given[name])
                    for name, dtype in self.parameters.items()}
-        return pack_parameters(self._all_parameters, checked | self._hidden)
+        null = frozenset(name for name, value in checked.items() if value is None)
+        return pack_parameters(self._all_parameters, checked | self._hidden), null
 
-    def _bitmap(self, segment: _Segment, packed: np.ndarray | None) -> np.ndarray:
+    def _bitmap(self, segment: _Segment, packed: np.ndarray | None,
+                null_parameters: frozenset[str]) -> np.ndarray:
         buffers = [column_buffers(array, name, dtype)
                    for array, (name, dtype) in zip(segment.arrays, self.columns.items())]
         nullable = frozenset(name for name, b in zip(self.columns, buffers)
                              if b.validity_address is not None)
-        return self._kernel(nullable).bitmap(buffers, segment.length, packed)
+        kernel = self._kernel(Nulls(nullable, null_parameters))
+        return kernel.bitmap(buffers, segment.length, packed)
 
     def _bitmaps(self, data: Data, params: ParamValues,
                  values: Mapping[str, Any]) -> Iterator[tuple[_Segment, np.ndarray]]:
-        packed = self._pack(params, values)
+        packed, null_parameters = self._pack(params, values)
         for segment in self._segments(data):
-            yield segment, self._bitmap(segment, packed)
+            yield segment, self._bitmap(segment, packed, null_parameters)
 
     # -- the answers -------------------------------------------------------
     def __call__(self, data: Data, /, params: ParamValues = None, **values: Any) -> Data:
@@ -252,7 +257,7 @@ class Filter:
             values = ", ".join(f"{name} = {value!r}" for name, value in self._hidden.items())
             return (f"{typed}\n; the kernel is shared by every filter of this shape; "
                     f"it reads these literals as parameters: {values}")
-        kernel = self._kernel(self._default_nullable)
+        kernel = self._kernel(self._default_nulls)
         if stage == "llvm":
             return kernel.compiled.llvm_ir
         if stage == "optimized":

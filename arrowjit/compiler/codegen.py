@@ -96,6 +96,18 @@ class ColumnLayout:
 
 
 @dataclass(frozen=True)
+class Nulls:
+    """Which inputs of one call may hold nulls: the kernel is specialized for it.
+
+    A column without a validity bitmap, or a parameter whose value is not
+    null, needs no null logic at all, so the common case pays nothing for it.
+    """
+
+    columns: frozenset[str] = frozenset()
+    parameters: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class KernelLayout:
     """The kernel's view of its inputs: the columns the predicate reads, and its parameters.
 
@@ -107,17 +119,18 @@ class KernelLayout:
 
     columns: tuple[ColumnLayout, ...]
     parameters: tuple[tuple[str, DType], ...] = ()
+    null_parameters: frozenset[str] = frozenset()
 
     @classmethod
-    def plan(cls, typed: tir.TypedNode, nullable: frozenset[str]) -> KernelLayout:
-        """Assign buffer slots to the columns ``typed`` reads; ``nullable`` have validity bitmaps."""
+    def plan(cls, typed: tir.TypedNode, nulls: Nulls) -> KernelLayout:
+        """Assign buffer slots to the columns ``typed`` reads; nullable ones get a validity slot."""
         layouts = []
         slot = 0
         for name, dtype in tir.columns(typed).items():
-            validity_slot = slot + 1 if name in nullable else None
+            validity_slot = slot + 1 if name in nulls.columns else None
             layouts.append(ColumnLayout(name, dtype, slot, validity_slot))
             slot += 2 if validity_slot is not None else 1
-        return cls(tuple(layouts), tuple(tir.parameters(typed).items()))
+        return cls(tuple(layouts), tuple(tir.parameters(typed).items()), nulls.parameters)
 
     @property
     def buffer_count(self) -> int:
@@ -366,11 +379,13 @@ def _block_function(mb: ModuleBuilder, typed: tir.TypedNode, layout: KernelLayou
         ident = f"param_{_identifier(name)}"
         value_address = b.gep(params, [ir.Constant(I64, 8 * index)], source_etype=I8,
                               name=f"{ident}_address")
-        valid_address = b.gep(params, [ir.Constant(I64, 8 * slots + index)], source_etype=I8,
-                              name=f"{ident}_valid_address")
         value = b.load(value_address, typ=dtype.llvm, name=ident)
-        valid_byte = b.load(valid_address, typ=I8, name=f"{ident}_valid_byte")
-        valid = b.icmp_unsigned("!=", valid_byte, ir.Constant(I8, 0), name=f"{ident}_valid")
+        valid = None
+        if name in layout.null_parameters:
+            valid_address = b.gep(params, [ir.Constant(I64, 8 * slots + index)], source_etype=I8,
+                                  name=f"{ident}_valid_address")
+            valid_byte = b.load(valid_address, typ=I8, name=f"{ident}_valid_byte")
+            valid = b.icmp_unsigned("!=", valid_byte, ir.Constant(I8, 0), name=f"{ident}_valid")
         parameters[name] = Emitted(value, valid)
 
     keep_type = ir.ArrayType(I8, BLOCK_ROWS)

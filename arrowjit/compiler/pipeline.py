@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from ..grammar.parser import parse_tree
 from . import ast
 from . import typed_ir as tir
-from .codegen import KERNEL_NAME, KernelLayout, generate
+from .codegen import KERNEL_NAME, KernelLayout, Nulls, generate
 from .jit import CompiledKernel, Target, compile_ir, host_target
 from .typecheck import Context, check_predicate
 from .types import DType
@@ -45,11 +45,11 @@ def front_end(text: str, columns: dict[str, DType | str],
     return FrontEnd(text, syntax, typed, {"parse": t1 - t0, "typecheck": t2 - t1})
 
 
-def back_end(typed: tir.TypedNode, nullable: frozenset[str],
+def back_end(typed: tir.TypedNode, nulls: Nulls,
              target: Target | None = None) -> tuple[KernelLayout, CompiledKernel]:
-    """Generate, optimize and JIT the kernel for ``typed``; ``nullable`` columns have bitmaps."""
+    """Generate, optimize and JIT the kernel for ``typed``, specialized for which inputs have nulls."""
     t0 = time.perf_counter()
-    layout = KernelLayout.plan(typed, nullable)
+    layout = KernelLayout.plan(typed, nulls)
     module = generate(typed, layout)
     llvm_ir = str(module)
     t1 = time.perf_counter()

@@ -29,6 +29,7 @@ _KERNEL_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c
 
 def pack_parameters(parameters: Sequence[tuple[str, DType]],
                     values: Mapping[str, Any]) -> np.ndarray | None:
+    # (see KernelLayout in arrowjit/compiler/codegen.py for the layout)
     """The ``params`` struct for one call: an 8-byte value slot per parameter, then validity bytes.
 
     ``values`` must hold every parameter, already checked (see
