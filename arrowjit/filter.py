@@ -74,6 +74,7 @@ class _Segment:
     first: int
     length: int
     arrays: tuple[pa.Array, ...]
+    batch: pa.RecordBatch | None  # all the columns of these rows, where known
 
 
 class Filter:
@@ -149,26 +150,33 @@ class Filter:
             arrays.append(get(name))
         return arrays
 
-    def _segments(self, data: Data) -> Iterator[_Segment]:
+    def _segments(self, data: Data, every_column: bool = False) -> Iterator[_Segment]:
+        """Runs of rows whose referenced columns are each one contiguous array.
+
+        A table's columns may be chunked at different rows; the runs are cut
+        at every column's chunk boundaries (only the referenced columns', or
+        with ``every_column`` all of them, for outputs that copy every column).
+        """
         if isinstance(data, pa.RecordBatch):
             names = data.schema.names
             if len(set(names)) != len(names):
                 self._check_duplicates(names)
             types = {f.name: f.type for f in data.schema}
             arrays = self._arrays(types, data.column, "batch")
-            yield _Segment(0, data.num_rows, tuple(arrays))
+            yield _Segment(0, data.num_rows, tuple(arrays), data)
         elif isinstance(data, pa.Table):
             names = data.schema.names
             if len(set(names)) != len(names):
                 self._check_duplicates(names)
             types = {f.name: f.type for f in data.schema}
             self._arrays(types, lambda name: None, "table")
-            if not self.columns:
-                yield _Segment(0, data.num_rows, ())
+            if not self.columns and not every_column:
+                yield _Segment(0, data.num_rows, (), None)
                 return
             first = 0
-            for batch in data.select(list(self.columns)).to_batches():
-                yield _Segment(first, batch.num_rows, tuple(batch.columns))
+            for batch in (data if every_column else data.select(list(self.columns))).to_batches():
+                arrays = tuple(batch.column(name) for name in self.columns)
+                yield _Segment(first, batch.num_rows, arrays, batch)
                 first += batch.num_rows
         else:
             raise InputTypeError(
@@ -201,45 +209,57 @@ class Filter:
         return pack_parameters(self._all_parameters, checked | self._hidden), null
 
     def _bitmap(self, segment: _Segment, packed: np.ndarray | None,
-                null_parameters: frozenset[str]) -> np.ndarray:
+                null_parameters: frozenset[str]) -> tuple[pa.Buffer, np.ndarray]:
         buffers = [column_buffers(array, name, dtype)
                    for array, (name, dtype) in zip(segment.arrays, self.columns.items())]
         nullable = frozenset(name for name, b in zip(self.columns, buffers)
                              if b.validity_address is not None)
         kernel = self._kernel(Nulls(nullable, null_parameters))
-        return kernel.bitmap(buffers, segment.length, packed)
+        buffer, words = outputs.new_words(segment.length)
+        kernel.bitmap(buffers, segment.length, packed, words)
+        return buffer, words
 
-    def _bitmaps(self, data: Data, params: ParamValues,
-                 values: Mapping[str, Any]) -> Iterator[tuple[_Segment, np.ndarray]]:
+    def _bitmaps(self, data: Data, params: ParamValues, values: Mapping[str, Any],
+                 every_column: bool = False) -> Iterator[tuple[_Segment, pa.Buffer, np.ndarray]]:
         packed, null_parameters = self._pack(params, values)
-        for segment in self._segments(data):
-            yield segment, self._bitmap(segment, packed, null_parameters)
+        for segment in self._segments(data, every_column):
+            yield segment, *self._bitmap(segment, packed, null_parameters)
 
     # -- the answers -------------------------------------------------------
     def __call__(self, data: Data, /, params: ParamValues = None, **values: Any) -> Data:
         """The rows of ``data`` where the predicate is true (all columns, same kind as the input)."""
-        mask = self.mask(data, params, **values)
-        return data.filter(mask)
+        batches = []
+        for segment, buffer, words in self._bitmaps(data, params, values, every_column=True):
+            count = outputs.count(words)
+            columns = [outputs.compress(column, buffer, words, count) for column in segment.batch.columns]
+            batches.append(pa.RecordBatch.from_arrays(columns, schema=data.schema))
+        if isinstance(data, pa.RecordBatch):
+            return batches[0]
+        return pa.Table.from_batches(batches, schema=data.schema)
 
     def mask(self, data: Data, /, params: ParamValues = None,
              **values: Any) -> pa.BooleanArray | pa.ChunkedArray:
         """True where the predicate is true; false where it is false or null."""
-        masks = [outputs.mask_array(words, segment.length)
-                 for segment, words in self._bitmaps(data, params, values)]
+        masks = [outputs.mask_array(buffer, segment.length)
+                 for segment, buffer, _ in self._bitmaps(data, params, values)]
         if isinstance(data, pa.RecordBatch):
             return masks[0]
         return pa.chunked_array(masks, type=pa.bool_())
 
+    def _selection(self, data: Data, params: ParamValues,
+                   values: Mapping[str, Any]) -> tuple[pa.Array, int]:
+        chunks = [(segment.first, words) for segment, _, words in self._bitmaps(data, params, values)]
+        selection, _ = outputs.indices(chunks, data.num_rows)
+        return selection, len(selection)
+
     def indices(self, data: Data, /, params: ParamValues = None,
                 **values: Any) -> pa.UInt32Array | pa.UInt64Array:
         """The positions of the selected rows (UInt64 when the input has 2**32 rows or more)."""
-        chunks = [(segment.first, words, segment.length)
-                  for segment, words in self._bitmaps(data, params, values)]
-        return outputs.indices_array(chunks, data.num_rows)
+        return self._selection(data, params, values)[0]
 
     def count(self, data: Data, /, params: ParamValues = None, **values: Any) -> int:
         """How many rows the predicate keeps."""
-        return sum(outputs.count(words) for _, words in self._bitmaps(data, params, values))
+        return sum(outputs.count(words) for _, _, words in self._bitmaps(data, params, values))
 
     # -- looking inside ------------------------------------------------------
     def ir(self, stage: Stage = "optimized") -> str:

@@ -98,8 +98,8 @@ def optimize(module: llvm.ModuleRef, target: Target) -> None:
     builder.getModulePassManager().run(module, builder)
 
 
-def compile_ir(llvm_ir: str, entry: str, target: Target | None = None) -> CompiledKernel:
-    """Parse, verify, optimize and JIT-compile a module; return the address of ``entry``."""
+def compile_ir(llvm_ir: str, entry: str | None, target: Target | None = None) -> CompiledKernel:
+    """Parse, verify, optimize and JIT-compile a module; return the address of ``entry`` (if any)."""
     target = target or host_target()
     machine = _target_machine(target)
     timings: dict[str, float] = {}
@@ -120,7 +120,7 @@ def compile_ir(llvm_ir: str, entry: str, target: Target | None = None) -> Compil
         t2 = time.perf_counter()
         engine = llvm.create_mcjit_compiler(module, _new_target_machine(target))
         engine.finalize_object()
-        address = engine.get_function_address(entry)
+        address = engine.get_function_address(entry) if entry else 0
         t3 = time.perf_counter()
     timings.update(parse_ir=t1 - t0, optimize=t2 - t1, machine_code=t3 - t2)
     return CompiledKernel(before, optimized, address, target, timings, engine)

@@ -82,15 +82,17 @@ class Kernel:
         self.layout = layout
         self._function = _KERNEL_TYPE(compiled.address)
 
-    def bitmap(self, columns: Sequence[ColumnBuffers], length: int,
-               params: np.ndarray | None = None) -> np.ndarray:
-        """Evaluate on ``length`` rows; the result is a bitmap as uint64 words (bit i = row i).
+    def bitmap(self, columns: Sequence[ColumnBuffers], length: int, params: np.ndarray | None,
+               words: np.ndarray) -> None:
+        """Evaluate on ``length`` rows into ``words``, a bitmap of uint64 words (bit i = row i).
 
-        Bits past ``length`` in the last word are zero.
+        ``words`` must hold ``ceil(length / 64)`` words; bits past ``length``
+        in the last one are written as zero.
         """
-        words = np.empty((length + 63) // 64, dtype=np.uint64)
         if length == 0:
-            return words
+            return
+        if len(words) < (length + 63) // 64:  # pragma: no cover - the runtime sizes it
+            raise AssertionError("output bitmap too small")
         count = self.layout.buffer_count
         addresses = (ctypes.c_void_p * max(count, 1))()
         offsets = (ctypes.c_int64 * max(count, 1))()
@@ -104,4 +106,3 @@ class Kernel:
                 offsets[column.validity_slot] = buffers.offset
         params_address = None if params is None else params.ctypes.data
         self._function(addresses, offsets, params_address, 0, length, words.ctypes.data)
-        return words
