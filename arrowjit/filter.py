@@ -32,6 +32,10 @@ SchemaLike = pa.Schema | Mapping[str, "str | pa.DataType"]
 Data = pa.RecordBatch | pa.Table
 ParamValues = Mapping[str, Any] | None
 
+# Below one selected row in this many, a filtered batch is gathered by
+# position rather than compressed from the selection bitmap.
+SPARSE_RATIO = 64
+
 # Compiled kernels, shared by every Filter in the process: the key is the
 # typed IR (which names the columns and their types), which columns have
 # validity bitmaps, and the target CPU.
@@ -231,7 +235,13 @@ class Filter:
         batches = []
         for segment, buffer, words in self._bitmaps(data, params, values, every_column=True):
             count = outputs.count(words)
-            columns = [outputs.compress(column, buffer, words, count) for column in segment.batch.columns]
+            if count * SPARSE_RATIO < segment.length:
+                # Few rows: fetch just those (a compress would read every row of every column).
+                selection, _ = outputs.indices([(0, words)], segment.length)
+                columns = [column.take(selection) for column in segment.batch.columns]
+            else:
+                columns = [outputs.compress(column, buffer, words, count)
+                           for column in segment.batch.columns]
             batches.append(pa.RecordBatch.from_arrays(columns, schema=data.schema))
         if isinstance(data, pa.RecordBatch):
             return batches[0]
