@@ -6,6 +6,7 @@ import copy
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -22,6 +23,7 @@ from .compiler.parameterize import LiteralToken, hide_literals, literal_template
 from .compiler.pipeline import FrontEnd, back_end, front_end
 from .errors import ArrowJitError, ParameterError, SchemaMismatchError
 from .runtime import outputs
+from .runtime import threads as parallel
 from .runtime.buffers import column_buffers
 from .runtime.kernel import Kernel, check_parameter, pack_parameters
 
@@ -94,8 +96,9 @@ class Filter:
     """
 
     def __init__(self, front: FrontEnd, schema: pa.Schema, target: Target, shape: tir.TypedNode,
-                 hidden: Mapping[str, int | float]):
+                 hidden: Mapping[str, int | float], threads: int | None = None):
         self.expression = front.text
+        self.threads = threads  # default for calls; None: every core
         self._front: FrontEnd | None = front
         self._target = target
         # The kernel computes `shape`: the typed IR with the literals that do
@@ -115,9 +118,11 @@ class Filter:
         self._lock = threading.Lock()
         self._kernel(self._default_nulls)
 
-    def _with_literals(self, expression: str, hidden: Mapping[str, int | float]) -> Filter:
+    def _with_literals(self, expression: str, hidden: Mapping[str, int | float],
+                       threads: int | None) -> Filter:
         """The same compiled shape for another expression that differs only in hidden literals."""
         twin = copy.copy(self)
+        twin.threads = threads
         twin.expression = expression
         twin._front = None  # parsed again only if someone asks for its AST
         twin._hidden = dict(hidden)
@@ -212,64 +217,72 @@ class Filter:
         null = frozenset(name for name, value in checked.items() if value is None)
         return pack_parameters(self._all_parameters, checked | self._hidden), null
 
-    def _bitmap(self, segment: _Segment, packed: np.ndarray | None,
-                null_parameters: frozenset[str]) -> tuple[pa.Buffer, np.ndarray]:
-        buffers = [column_buffers(array, name, dtype)
-                   for array, (name, dtype) in zip(segment.arrays, self.columns.items())]
-        nullable = frozenset(name for name, b in zip(self.columns, buffers)
-                             if b.validity_address is not None)
-        kernel = self._kernel(Nulls(nullable, null_parameters))
-        buffer, words = outputs.new_words(segment.length)
-        kernel.bitmap(buffers, segment.length, packed, words)
-        return buffer, words
+    def _bitmaps(self, data: Data, params: ParamValues, values: Mapping[str, Any], threads: int | None,
+                 every_column: bool = False) -> list[tuple[_Segment, pa.Buffer, np.ndarray]]:
+        """Evaluate the predicate on every run of rows: each run's bitmap buffer and words.
 
-    def _bitmaps(self, data: Data, params: ParamValues, values: Mapping[str, Any],
-                 every_column: bool = False) -> Iterator[tuple[_Segment, pa.Buffer, np.ndarray]]:
+        All runs, cut into morsels of whole 64-row blocks, go to the thread
+        pool together, so both one long batch and a table of many chunks
+        use every thread.
+        """
+        threads = parallel.resolve(self.threads if threads is None else threads)
         packed, null_parameters = self._pack(params, values)
+        results, tasks = [], []
         for segment in self._segments(data, every_column):
-            yield segment, *self._bitmap(segment, packed, null_parameters)
+            buffers = [column_buffers(array, name, dtype)
+                       for array, (name, dtype) in zip(segment.arrays, self.columns.items())]
+            nullable = frozenset(name for name, b in zip(self.columns, buffers)
+                                 if b.validity_address is not None)
+            kernel = self._kernel(Nulls(nullable, null_parameters))
+            buffer, words = outputs.new_words(segment.length)
+            results.append((segment, buffer, words))
+            if segment.length:
+                arguments = kernel.arguments(buffers)
+                tasks.extend(partial(kernel.run, arguments, packed, words, start, end)
+                             for start, end in parallel.row_ranges(segment.length, threads))
+        parallel.run(tasks, threads)
+        return results
 
     # -- the answers -------------------------------------------------------
-    def __call__(self, data: Data, /, params: ParamValues = None, **values: Any) -> Data:
+    def __call__(self, data: Data, /, params: ParamValues = None, *, threads: int | None = None,
+                 **values: Any) -> Data:
         """The rows of ``data`` where the predicate is true (all columns, same kind as the input)."""
         batches = []
-        for segment, buffer, words in self._bitmaps(data, params, values, every_column=True):
+        workers = parallel.resolve(self.threads if threads is None else threads)
+        for segment, buffer, words in self._bitmaps(data, params, values, threads, every_column=True):
             count = outputs.count(words)
             if count * SPARSE_RATIO < segment.length:
                 # Few rows: fetch just those (a compress would read every row of every column).
                 selection, _ = outputs.indices([(0, words)], segment.length)
                 columns = [column.take(selection) for column in segment.batch.columns]
             else:
-                columns = [outputs.compress(column, buffer, words, count)
-                           for column in segment.batch.columns]
+                columns = parallel.run([partial(outputs.compress, column, buffer, words, count)
+                                        for column in segment.batch.columns], workers)
             batches.append(pa.RecordBatch.from_arrays(columns, schema=data.schema))
         if isinstance(data, pa.RecordBatch):
             return batches[0]
         return pa.Table.from_batches(batches, schema=data.schema)
 
-    def mask(self, data: Data, /, params: ParamValues = None,
+    def mask(self, data: Data, /, params: ParamValues = None, *, threads: int | None = None,
              **values: Any) -> pa.BooleanArray | pa.ChunkedArray:
         """True where the predicate is true; false where it is false or null."""
         masks = [outputs.mask_array(buffer, segment.length)
-                 for segment, buffer, _ in self._bitmaps(data, params, values)]
+                 for segment, buffer, _ in self._bitmaps(data, params, values, threads)]
         if isinstance(data, pa.RecordBatch):
             return masks[0]
         return pa.chunked_array(masks, type=pa.bool_())
 
-    def _selection(self, data: Data, params: ParamValues,
-                   values: Mapping[str, Any]) -> tuple[pa.Array, int]:
-        chunks = [(segment.first, words) for segment, _, words in self._bitmaps(data, params, values)]
-        selection, _ = outputs.indices(chunks, data.num_rows)
-        return selection, len(selection)
-
-    def indices(self, data: Data, /, params: ParamValues = None,
+    def indices(self, data: Data, /, params: ParamValues = None, *, threads: int | None = None,
                 **values: Any) -> pa.UInt32Array | pa.UInt64Array:
         """The positions of the selected rows (UInt64 when the input has 2**32 rows or more)."""
-        return self._selection(data, params, values)[0]
+        bitmaps = self._bitmaps(data, params, values, threads)
+        chunks = [(segment.first, words) for segment, _, words in bitmaps]
+        return outputs.indices(chunks, data.num_rows)[0]
 
-    def count(self, data: Data, /, params: ParamValues = None, **values: Any) -> int:
+    def count(self, data: Data, /, params: ParamValues = None, *, threads: int | None = None,
+              **values: Any) -> int:
         """How many rows the predicate keeps."""
-        return sum(outputs.count(words) for _, _, words in self._bitmaps(data, params, values))
+        return sum(outputs.count(words) for _, _, words in self._bitmaps(data, params, values, threads))
 
     # -- looking inside ------------------------------------------------------
     def ir(self, stage: Stage = "optimized") -> str:
@@ -338,7 +351,7 @@ class _Shape:
     prototype: Filter
     roles: tuple[tuple, ...]
 
-    def bind(self, expr: str, tokens: tuple[LiteralToken, ...]) -> Filter | None:
+    def bind(self, expr: str, tokens: tuple[LiteralToken, ...], threads: int | None) -> Filter | None:
         """The prototype with ``expr``'s literal values, or None if ``expr`` needs its own code."""
         hidden = {}
         dtypes = dict(self.prototype._all_parameters)
@@ -356,7 +369,7 @@ class _Shape:
                                              and dtype.min_value() <= value <= dtype.max_value()):
                     return None
                 hidden[name] = float(value) if dtype.is_float else value
-        return self.prototype._with_literals(expr, hidden)
+        return self.prototype._with_literals(expr, hidden, threads)
 
 
 _SHAPES: LRUCache[_Shape] = LRUCache(capacity=512)
@@ -383,7 +396,7 @@ def _hide(expr: str, typed: tir.TypedNode, tokens: tuple[LiteralToken, ...]
 
 
 def compile_filter(expr: str, schema: SchemaLike, params: Mapping[str, Any] | None = None,
-                   parameterize: bool = True) -> Filter:
+                   parameterize: bool = True, threads: int | None = None) -> Filter:
     """Compile a filter expression for the column types in ``schema``.
 
     ``schema`` is a ``pyarrow.Schema`` or a mapping such as
@@ -397,20 +410,25 @@ def compile_filter(expr: str, schema: SchemaLike, params: Mapping[str, Any] | No
     shape the code (``2.5`` in ``x > 2.5``) are passed to the kernel as
     hidden parameters, so ``x > 3.1`` reuses the kernel of ``x > 2.5``
     without parsing or compiling anything.
+
+    ``threads`` is how many threads each call uses by default (None: every
+    core); each call can override it with ``threads=``.
     """
+    if threads is not None:
+        parallel.resolve(threads)  # reject a bad value now
     arrow_schema = normalize_schema(schema)
     target = host_target()
     param_key = tuple(sorted((name, str(t)) for name, t in (params or {}).items()))
     schema_key = tuple((f.name, str(f.type), f.nullable) for f in arrow_schema)
-    key = (expr, schema_key, param_key, parameterize, target)
+    key = (expr, schema_key, param_key, parameterize, threads, target)
     cached = _FILTERS.get(key) if isinstance(expr, str) else None
     if cached is not None:
         return cached
     if parameterize and isinstance(expr, str):
         template, tokens = literal_template(expr)
-        shape_key = (template, schema_key, param_key, target)
+        shape_key = (template, schema_key, param_key, target)  # threads do not shape the code
         known = _SHAPES.get(shape_key)
-        bound = known.bind(expr, tokens) if known is not None else None
+        bound = known.bind(expr, tokens, threads) if known is not None else None
         if bound is not None:
             return _FILTERS.put(key, bound)
     names = arrow_schema.names
@@ -426,8 +444,8 @@ def compile_filter(expr: str, schema: SchemaLike, params: Mapping[str, Any] | No
     if unused:
         raise ParameterError(f"params gives a type for {unused[0]!r}, which the expression does not use")
     if not parameterize:
-        return _FILTERS.put(key, Filter(front, arrow_schema, target, front.typed, {}))
+        return _FILTERS.put(key, Filter(front, arrow_schema, target, front.typed, {}, threads))
     shape, hidden, roles = _hide(expr, front.typed, tokens)
-    compiled = Filter(front, arrow_schema, target, shape, hidden)
+    compiled = Filter(front, arrow_schema, target, shape, hidden, threads)
     _SHAPES.put(shape_key, _Shape(compiled, roles))
     return _FILTERS.put(key, compiled)

@@ -21,7 +21,9 @@ from ..compiler.codegen import KernelLayout
 from ..compiler.jit import CompiledKernel
 from ..compiler.types import BOOL, DType
 from ..errors import ParameterError
+from . import threads as parallel
 from .buffers import ColumnBuffers
+from .threads import row_ranges
 
 _KERNEL_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
                                 ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p)
@@ -82,27 +84,33 @@ class Kernel:
         self.layout = layout
         self._function = _KERNEL_TYPE(compiled.address)
 
-    def bitmap(self, columns: Sequence[ColumnBuffers], length: int, params: np.ndarray | None,
-               words: np.ndarray) -> None:
-        """Evaluate on ``length`` rows into ``words``, a bitmap of uint64 words (bit i = row i).
-
-        ``words`` must hold ``ceil(length / 64)`` words; bits past ``length``
-        in the last one are written as zero.
-        """
-        if length == 0:
-            return
-        if len(words) < (length + 63) // 64:  # pragma: no cover - the runtime sizes it
-            raise AssertionError("output bitmap too small")
-        count = self.layout.buffer_count
-        addresses = (ctypes.c_void_p * max(count, 1))()
-        offsets = (ctypes.c_int64 * max(count, 1))()
+    def arguments(self, columns: Sequence[ColumnBuffers]) -> tuple[ctypes.Array, ctypes.Array]:
+        """The ``buffers`` and ``offsets`` arrays the kernel reads, for one run of rows."""
+        count = max(self.layout.buffer_count, 1)
+        addresses = (ctypes.c_void_p * count)()
+        offsets = (ctypes.c_int64 * count)()
         for column, buffers in zip(self.layout.columns, columns):
-            if buffers.length != length:  # pragma: no cover - the runtime aligns chunks
-                raise AssertionError("column chunks of different lengths")
             addresses[column.data_slot] = buffers.data_address
             offsets[column.data_slot] = buffers.offset
             if column.validity_slot is not None:
                 addresses[column.validity_slot] = buffers.validity_address
                 offsets[column.validity_slot] = buffers.offset
+        return addresses, offsets
+
+    def run(self, arguments: tuple[ctypes.Array, ctypes.Array], params: np.ndarray | None,
+            words: np.ndarray, start: int, end: int) -> None:
+        """Evaluate rows ``[start, end)`` (``start`` a multiple of 64) into their words of ``words``."""
         params_address = None if params is None else params.ctypes.data
-        self._function(addresses, offsets, params_address, 0, length, words.ctypes.data)
+        self._function(*arguments, params_address, start, end, words.ctypes.data + start // 8)
+
+    def bitmap(self, columns: Sequence[ColumnBuffers], length: int, params: np.ndarray | None,
+               words: np.ndarray, threads: int = 1) -> None:
+        """Evaluate on ``length`` rows into ``words``, a bitmap of uint64 words (bit i = row i).
+
+        ``words`` must hold ``ceil(length / 64)`` words; bits past ``length``
+        in the last one are written as zero. With ``threads`` > 1 a long run
+        is cut into ranges of whole 64-row blocks evaluated in parallel.
+        """
+        arguments = self.arguments(columns)
+        parallel.run([lambda start=start, end=end: self.run(arguments, params, words, start, end)
+                      for start, end in row_ranges(length, threads)], threads)
