@@ -106,6 +106,7 @@ class Filter:
         # `hidden` (see compiler/parameterize.py).
         self._shape = shape
         self._hidden = dict(hidden)
+        self._packed_literals: np.ndarray | None = None
         self._all_parameters = tuple(tir.parameters(shape).items())
         self.columns: dict[str, T.DType] = tir.columns(shape)
         self.parameters: dict[str, T.DType] = {
@@ -126,6 +127,7 @@ class Filter:
         twin.expression = expression
         twin._front = None  # parsed again only if someone asks for its AST
         twin._hidden = dict(hidden)
+        twin._packed_literals = None
         return twin
 
     # -- compiling --------------------------------------------------------
@@ -199,6 +201,11 @@ class Filter:
 
     def _pack(self, params: ParamValues, values: Mapping[str, Any]) -> tuple[np.ndarray | None, frozenset]:
         """Check the call's parameter values; the kernel's params struct and the null parameters."""
+        if not params and not values and not self.parameters:
+            # Only literals: their struct never changes.
+            if self._packed_literals is None:
+                self._packed_literals = pack_parameters(self._all_parameters, self._hidden)
+            return self._packed_literals, frozenset()
         given = dict(params or {})
         for name in values:
             if name in given:

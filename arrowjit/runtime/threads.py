@@ -56,6 +56,8 @@ def resolve(threads: int | None) -> int:
 
 def row_ranges(length: int, threads: int) -> list[tuple[int, int]]:
     """``[0, length)`` cut into at most ``threads`` ranges that start on 64-row boundaries."""
+    if threads <= 1 or length < 2 * MIN_MORSEL_ROWS:
+        return [(0, length)]
     parts = max(1, min(threads, length // MIN_MORSEL_ROWS))
     blocks = (length + 63) // 64
     cuts = [min(length, (blocks * k // parts) * 64) for k in range(parts + 1)]
