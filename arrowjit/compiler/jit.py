@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import llvmlite.binding as llvm
 
 from ..errors import CompilerError
+from . import diskcache
 
 
 @dataclass(frozen=True)
@@ -98,11 +100,41 @@ def optimize(module: llvm.ModuleRef, target: Target) -> None:
     builder.getModulePassManager().run(module, builder)
 
 
-def compile_ir(llvm_ir: str, entry: str | None, target: Target | None = None) -> CompiledKernel:
-    """Parse, verify, optimize and JIT-compile a module; return the address of ``entry`` (if any)."""
+def _load_object(entry: diskcache.Entry, name: str | None, target: Target,
+                 timings: dict[str, float]) -> CompiledKernel:
+    """Put object code into memory with MCJIT and find ``name`` in it."""
+    t0 = time.perf_counter()
+    with _COMPILE_LOCK:
+        holder = llvm.parse_assembly("")
+        holder.triple = target.triple
+        engine = llvm.create_mcjit_compiler(holder, _new_target_machine(target))
+        engine.add_object_file(llvm.ObjectFileRef.from_data(entry.object_code))
+        engine.finalize_object()
+        address = engine.get_function_address(name) if name else 0
+    timings["load"] = time.perf_counter() - t0
+    return CompiledKernel(entry.llvm_ir, entry.optimized_ir, address, target, timings, engine)
+
+
+def compile_ir(source: str | Callable[[], str], entry: str | None, target: Target | None = None,
+               cache_key: str | None = None) -> CompiledKernel:
+    """Parse, verify, optimize and compile a module to machine code in memory.
+
+    ``source`` is the LLVM IR, or a function that generates it (called only
+    when the on-disk cache does not already hold the code). Returns the
+    address of the function ``entry`` (if any). With a ``cache_key``, machine
+    code compiled before, by this process or another, comes from the on-disk
+    cache, and new code is stored there.
+    """
     target = target or host_target()
+    if cache_key is not None:
+        cached = diskcache.load(cache_key)
+        if cached is not None:
+            return _load_object(cached, entry, target, {"disk_cache_hit": 1.0})
     machine = _target_machine(target)
     timings: dict[str, float] = {}
+    t_generate = time.perf_counter()
+    llvm_ir = source if isinstance(source, str) else source()
+    timings["codegen"] = time.perf_counter() - t_generate
     with _COMPILE_LOCK:
         t0 = time.perf_counter()
         try:
@@ -118,9 +150,9 @@ def compile_ir(llvm_ir: str, entry: str | None, target: Target | None = None) ->
         optimize(module, target)
         optimized = str(module)
         t2 = time.perf_counter()
-        engine = llvm.create_mcjit_compiler(module, _new_target_machine(target))
-        engine.finalize_object()
-        address = engine.get_function_address(entry) if entry else 0
-        t3 = time.perf_counter()
-    timings.update(parse_ir=t1 - t0, optimize=t2 - t1, machine_code=t3 - t2)
-    return CompiledKernel(before, optimized, address, target, timings, engine)
+        object_code = machine.emit_object(module)
+        timings.update(parse_ir=t1 - t0, optimize=t2 - t1, machine_code=time.perf_counter() - t2)
+    compiled = diskcache.Entry(object_code, before, optimized)
+    if cache_key is not None:
+        diskcache.store(cache_key, compiled)
+    return _load_object(compiled, entry, target, timings)

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 
 from ..grammar.parser import parse_tree
-from . import ast
+from . import ast, diskcache
 from . import typed_ir as tir
 from .codegen import KERNEL_NAME, KernelLayout, Nulls, generate
 from .jit import CompiledKernel, Target, compile_ir, host_target
@@ -48,11 +48,9 @@ def front_end(text: str, columns: dict[str, DType | str],
 def back_end(typed: tir.TypedNode, nulls: Nulls,
              target: Target | None = None) -> tuple[KernelLayout, CompiledKernel]:
     """Generate, optimize and JIT the kernel for ``typed``, specialized for which inputs have nulls."""
-    t0 = time.perf_counter()
+    target = target or host_target()
     layout = KernelLayout.plan(typed, nulls)
-    module = generate(typed, layout)
-    llvm_ir = str(module)
-    t1 = time.perf_counter()
-    compiled = compile_ir(llvm_ir, KERNEL_NAME, target or host_target())
-    compiled.timings["codegen"] = t1 - t0
+    # The layout follows from the typed IR and the nulls, so these name the kernel.
+    cache_key = diskcache.key(tir.canonical(typed), sorted(nulls.columns), sorted(nulls.parameters), target)
+    compiled = compile_ir(lambda: str(generate(typed, layout)), KERNEL_NAME, target, cache_key)
     return layout, compiled

@@ -14,6 +14,7 @@ from pathlib import Path
 import lark
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
+from ..compiler import diskcache
 from ..errors import ParseError, Span
 
 GRAMMAR_PATH = Path(__file__).with_name("filter.lark")
@@ -39,13 +40,18 @@ MAX_NESTING = 256
 def _parser() -> lark.Lark:
     # The basic lexer tokenizes without looking at the parser state, so a
     # keyword is a keyword everywhere (`x > or` is an error, not a column `or`).
-    return lark.Lark(
-        GRAMMAR_PATH.read_text(),
-        parser="lalr",
-        lexer="basic",
-        propagate_positions=True,
-        maybe_placeholders=False,
-    )
+    options = dict(parser="lalr", lexer="basic", propagate_positions=True, maybe_placeholders=False)
+    grammar = GRAMMAR_PATH.read_text()
+    # Building the LALR tables takes ~30 ms; Lark can keep them in a file
+    # (it checks the grammar's hash when it loads them).
+    if diskcache.enabled():
+        path = diskcache.directory() / f"grammar-lark-{lark.__version__}.cache"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return lark.Lark(grammar, cache=str(path), **options)
+        except Exception:  # an unreadable or unwritable cache: build the tables afresh
+            pass
+    return lark.Lark(grammar, **options)
 
 
 def _describe(expected: set[str]) -> str:

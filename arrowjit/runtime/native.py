@@ -39,6 +39,7 @@ import threading
 
 from llvmlite import ir
 
+from ..compiler import diskcache
 from ..compiler.jit import CompiledKernel, compile_ir, host_target
 
 I1 = ir.IntType(1)
@@ -391,7 +392,9 @@ class Native:
             with self._lock:
                 found = self._compiled.get(name)
                 if found is None:
-                    compiled = compile_ir(str(build_module(name)), name, host_target())
+                    target = host_target()
+                    compiled = compile_ir(lambda: str(build_module(name)), name, target,
+                                          diskcache.key("native", name, target))
                     found = self._compiled[name] = (compiled, signature(compiled.address))
         return found[1]
 
