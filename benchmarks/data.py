@@ -88,6 +88,29 @@ def read_buffers(data: Dataset, columns: tuple[str, ...]) -> list[np.ndarray]:
     return out
 
 
+def stream_views(buffers: list[np.ndarray]) -> list[np.ndarray]:
+    """The same bytes as uint64 words (a tail shorter than a word is left out), for the stream reference."""
+    return [np.frombuffer(b, dtype=np.uint8, count=b.nbytes // 8 * 8).view(np.uint64) for b in buffers]
+
+
+def table_bytes(data: Dataset, columns: tuple[str, ...], selected: int) -> tuple[int, int]:
+    """(bytes read, bytes written) by a filtered table of OUTPUT_COLUMNS at the least.
+
+    Read: every output column once (to copy the selected rows) and the
+    predicate's columns once more (to evaluate it), validity bitmaps
+    included. Written: the selected rows of every output column, and a
+    validity bitmap for each column with nulls.
+    """
+    read = bytes_read(data, OUTPUT_COLUMNS) + bytes_read(data, columns)
+    written = 0
+    for name in OUTPUT_COLUMNS:
+        array = data.batch.column(name)
+        written += selected * array.type.bit_width // 8
+        if array.null_count:
+            written += (selected + 7) // 8
+    return read, written
+
+
 def bytes_read(data: Dataset, columns: tuple[str, ...]) -> int:
     total = 0
     for name in columns:

@@ -8,9 +8,18 @@ Definitions used in the table:
 * % bw: the ``np.sum`` reference time over those same bytes, measured in the
   same process and interleaved with the contenders, divided by the
   contender's time. Above 100% means faster than ``np.sum`` reads the data.
+* % lim (filtered tables only): the physical limit divided by the time. The
+  limit is the least time to read every output column plus the predicate's
+  columns and to write the selected rows of every output column, at the
+  ``np.sum`` reference's GB/s (the same process; writing is charged at the
+  read rate).
 * vs best: the fastest peer's time (peers: every contender but arrowjit, at
   the same thread count) divided by this contender's time; above 1.00x means
   faster than the fastest peer.
+* stream: a second reference, an OR over the same bytes as uint64 words. On
+  CPUs where ``np.sum`` over float64 (a pairwise sum) is limited by its
+  additions rather than by memory, it is the tighter bound; it is shown on
+  each expression's heading line and kept in the JSON.
 """
 
 from __future__ import annotations
@@ -21,7 +30,8 @@ from pathlib import Path
 
 from .expressions import KINDS
 
-_HEADER = f"  {'output':<8}{'contender':<11}{'thr':>4}{'ms':>10}{'GB/s':>8}{'% bw':>8}{'vs best':>9}"
+_HEADER = (f"  {'output':<8}{'contender':<11}{'thr':>4}{'ms':>10}{'GB/s':>8}{'% bw':>8}{'% lim':>8}"
+           f"{'vs best':>9}")
 
 
 def _group(records: list[dict]) -> dict[tuple[str, str], list[dict]]:
@@ -44,21 +54,31 @@ def _row(r: dict, best: float | None) -> str:
         return f"{lead}  {r['status']}"
     ms = r["ms"]
     ratio = f"{best / ms:>8.2f}x" if best else f"{'':>9}"
+    limit = f"{r['table_limit_ms'] / ms * 100:>7.0f}%" if r["kind"] == "table" else f"{'':>8}"
     note = f"  ({r['note']})" if r.get("note") else ""
     return (f"{lead}{ms:>10.2f}{r['bytes'] / ms / 1e6:>8.1f}"
-            f"{r['reference_ms'] / ms * 100:>7.0f}%{ratio}{note}")
+            f"{r['reference_ms'] / ms * 100:>7.0f}%{limit}{ratio}{note}")
+
+
+def references(records: list[dict], expr: str) -> dict:
+    """The expression's one-thread np.sum record (with the stream and table-limit figures it carries)."""
+    refs = [r for r in records if r["expression"] == expr and r["contender"] == "np.sum"]
+    return min(refs, key=lambda r: r["threads"])
 
 
 def throughput_table(records: list[dict]) -> str:
     lines = []
     groups = _group(records)
     for expr in dict.fromkeys(r["expression"] for r in records):
-        first = next(r for r in records if r["expression"] == expr)
-        refs = {r["threads"]: r for r in records if r["expression"] == expr and r["kind"] == "reference"}
-        ref = refs.get(1) or next(iter(refs.values()))
-        lines += ["", f"{expr}  {first['text']!r} on {first['dataset']} data: {first['rows']:,} rows, "
-                  f"{first['selected']:,} selected; reads {first['bytes'] / 1e6:.1f} MB; "
-                  f"np.sum reference {ref['ms']:.2f} ms = {first['bytes'] / ref['ms'] / 1e6:.1f} GB/s",
+        ref = references(records, expr)
+        gb = ref["bytes"] / 1e6
+        lines += ["", f"{expr}  {ref['text']!r} on {ref['dataset']} data: {ref['rows']:,} rows, "
+                  f"{ref['selected']:,} selected; reads {gb:.1f} MB; np.sum reference "
+                  f"{ref['ms']:.2f} ms = {gb / ref['ms']:.1f} GB/s; stream {ref['stream_ms']:.2f} ms = "
+                  f"{gb / ref['stream_ms']:.1f} GB/s",
+                  f"    filtered table: reads {ref['table_read_bytes'] / 1e6:.1f} MB, writes "
+                  f"{ref['table_written_bytes'] / 1e6:.1f} MB: limit {ref['table_limit_ms']:.2f} ms "
+                  "at the np.sum GB/s (each process's own reference for its rows)",
                   _HEADER]
         for kind in KINDS:
             rows = groups.get((expr, kind), [])
@@ -84,22 +104,124 @@ def speedup_matrix(records: list[dict], threads: int) -> str:
     return "\n".join(lines)
 
 
-def compile_table(c: dict) -> str:
-    def stages(d: dict) -> str:
-        return ", ".join(f"{k} {v:.1f}" for k, v in d.items())
+def _stages(d: dict) -> str:
+    return ", ".join(f"{k} {v:.1f}" for k, v in d.items() if v >= 0.05 or k != "other")
 
-    return "\n".join([
-        f"  import arrowjit (fresh process)          {c['import_ms']:8.1f} ms",
-        f"  import arrowjit after its dependencies   {c['import_after_deps_ms']:8.1f} ms",
-        f"  first compile_filter in a process        {c['first_compile_ms']:8.1f} ms   "
-        f"({stages(c['first_compile_stages_ms'])})",
-        f"  first call on a batch (kernel compiles)  {c['first_call_ms']:8.1f} ms   "
-        f"({stages(c['first_call_stages_ms'])})",
-        f"  a new expression after that (median)     {c['new_expression_ms']:8.1f} ms   "
-        f"({stages(c['new_expression_stages_ms'])})",
-        f"  compile_filter cache hit                 {c['cache_hit_us']:8.1f} us",
-        f"  (medians over {c['repeats']} fresh processes; stage times in ms)",
-    ])
+
+def scaling(records: list[dict], threads: int) -> dict[tuple[str, str], float]:
+    """arrowjit's one-thread time / its time at ``threads``, by (expression, kind)."""
+    mine = {(r["expression"], r["kind"], r["threads"]): r["ms"] for r in records
+            if r["contender"] == "arrowjit" and r["status"] == "ok"}
+    return {(e, k): mine[e, k, 1] / mine[e, k, threads] for (e, k, t) in mine
+            if t == threads and (e, k, 1) in mine}
+
+
+def scaling_table(records: list[dict], threads: int) -> str:
+    ratios = scaling(records, threads)
+    exprs = list(dict.fromkeys(e for e, _ in ratios))
+    lines = [f"  {'':<5}" + "".join(f"{k:>10}" for k in KINDS)]
+    for expr in exprs:
+        lines.append(f"  {expr:<5}" + "".join(f"{ratios[expr, k]:>9.2f}x" if (expr, k) in ratios
+                                              else f"{'n/a':>10}" for k in KINDS))
+    return "\n".join(lines)
+
+
+def parallel_summary(records: list[dict]) -> str:
+    """How many threads arrowjit's calls really used, per process (from worker.parallelism)."""
+    lines = []
+    for threads in sorted({r["threads"] for r in records if r.get("parallel")}):
+        mine = [r for r in records if r.get("parallel") and r["threads"] == threads]
+        used = sorted({r["parallel"]["threads_used"] for r in mine})
+        ratio = [r["parallel"]["cpu_per_wall"] for r in mine]
+        lines.append(f"  {threads}-thread process: arrowjit called with threads={threads}; threads that ran "
+                     f"kernel tasks: {', '.join(map(str, used))}; CPU time / wall time "
+                     f"{min(ratio):.2f} to {max(ratio):.2f} over {len(mine)} jobs")
+    return "\n".join(lines)
+
+
+def compile_rows(c: dict) -> list[tuple[str, str, str]]:
+    """(what, time, details) for the compile-latency table (shared by the printout and the docs)."""
+    first, new, disk = c["first"], c["new"], c["disk"]
+
+    def first_call(s: dict) -> str:
+        hit = " from disk" if s["disk_cache_hits"] else ""
+        return (f"then the first call {s['first_call_ms']:.1f} ms (compiles another nulls variant{hit}: "
+                f"{_stages(s['first_call_stages_ms'])})")
+
+    return [
+        ("(a) import arrowjit, fresh process", f"{c['import_ms']:.1f} ms", "nothing imported before"),
+        ("    import arrowjit after its dependencies", f"{c['import_after_deps_ms']:.1f} ms",
+         "numpy, pyarrow, pandas, llvmlite, lark imported first"),
+        ("(b) first compile, fresh process, empty cache", f"{first['ms']:.1f} ms",
+         f"{_stages(first['stages_ms'])}; {first_call(first)}"),
+        ("(c) a new expression after that", f"{new['ms']:.1f} ms",
+         f"{_stages(new['stages_ms'])}; {first_call(new)}"),
+        ("(d) in-process cache hit (same text)", f"{c['hit_us']:.1f} us",
+         f"{c['hit_dict_schema_us']:.1f} us with a dict schema"),
+        ("(e) template hit (x > 2.5, then x > 3.1)", f"{c['template_hit_us']:.1f} us",
+         "shares the kernel" if c["template_shares_kernel"] else "DOES NOT share the kernel"),
+        ("(f) on-disk cache hit, fresh process", f"{disk['ms']:.1f} ms",
+         f"{_stages(disk['stages_ms'])}; {first_call(disk)}; "
+         f"{disk['disk_cache_hits']}/{disk['samples']} loaded from disk"),
+    ]
+
+
+def compile_table(c: dict) -> str:
+    lines = [f"  {what:<48}{value:>10}   {details}" for what, value, details in compile_rows(c)]
+    lines.append(f"  (b) compiles {c['first_text']!r}; (c) is the median over "
+                 + ", ".join(map(repr, c["new_texts"])))
+    lines.append(f"  medians over {c['repeats']} fresh processes, each with a new ARROWJIT_CACHE_DIR; "
+                 "stage times in ms; 'other' is the time no stage accounts for")
+    return "\n".join(lines)
+
+
+SWEEP_WAYS = {
+    "text": 'compile_filter(f"x > {T}") each time (template hits)',
+    "param": 'one compile_filter("x > :t"), then f(batch, t=T)',
+    "baked": 'compile_filter(f"x > {T}", parameterize=False): a compile per value',
+    "pandas": 'df.query("x > @t")',
+    "pyarrow": 'batch.filter(pc.greater(batch.column("x"), t))',
+}
+
+
+def params_kernel_rows(k: dict) -> list[tuple[str, str, str, str]]:
+    """(way, count ms, mask ms, what) for the parameters-vs-baked table."""
+    rows = [(way, f"{k['ms'][way + ' count']:.2f}", f"{k['ms'][way + ' mask']:.2f}", k["texts"][way])
+            for way in ("param", "auto", "baked")]
+    for way in ("param", "auto"):
+        rows.append((f"{way}/baked", f"{k[way + '/baked count']:.3f}x", f"{k[way + '/baked mask']:.3f}x",
+                     f"ratio of medians (median of per-run ratios: count "
+                     f"{k[way + '/baked count per-run median']:.3f}x, mask "
+                     f"{k[way + '/baked mask per-run median']:.3f}x)"))
+    return rows
+
+
+def sweep_rows(sweep: dict) -> list[tuple[str, str, str, str, str]]:
+    """(way, total ms, first ms, us per value after the first, how) for the sweep table."""
+    rows = []
+    for way, s in sweep.items():
+        how = SWEEP_WAYS.get(way, way)
+        if s["extrapolated"]:
+            how += f"; {s['values_timed']} values timed, total extrapolated to 1,000"
+        if not s["ok"]:
+            how += "; WRONG ROW COUNTS"
+        rows.append((way, f"{s['total_ms']:.1f}", f"{s['first_ms']:.2f}", f"{s['after_first_us']:.1f}", how))
+    return rows
+
+
+def params_table(p: dict) -> str:
+    k = p["kernel"]
+    lines = [f"  E1 at 1 thread, {k['rows']:,} rows, {k['selected']:,} selected; medians of {k['runs']} "
+             f"interleaved runs; np.sum reference {k['reference_ms']:.2f} ms"
+             + ("" if k["answers_agree"] else "; ANSWERS DISAGREE"),
+             f"  {'':<13}{'count ms':>10}{'mask ms':>10}"]
+    lines += [f"  {way:<13}{c:>10}{m:>10}   {what}" for way, c, m, what in params_kernel_rows(k)]
+    lines += ["", f"  x > T for {p['sweep_values']:,} values of T over a {p['sweep_rows']:,}-row batch "
+              f"(the filtered rows); medians over {p['repeats']} fresh processes each",
+              f"  {'':<9}{'total ms':>10}{'first ms':>10}{'us/value':>10}   (us/value: after the first)"]
+    lines += [f"  {way:<9}{total:>10}{first:>10}{each:>10}   {how}"
+              for way, total, first, each, how in sweep_rows(p["sweep"])]
+    return "\n".join(lines)
 
 
 def small_table(rows: list[dict]) -> str:

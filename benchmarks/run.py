@@ -3,16 +3,20 @@
 Times arrowjit's count / mask / indices / filtered table next to numpy,
 numexpr, pandas, pyarrow.compute, polars and DuckDB on generated data, with
 ``np.sum`` over the same bytes as the memory-bandwidth reference; then
-compile latency and 1,000-row call overhead. Prints a table and writes JSON
-and a PNG chart to --out (a full run also copies the chart to
-docs/benchmark.png).
+compile latency (fresh processes, each with a new on-disk cache directory),
+run-time parameters (parameterized vs baked literals, a sweep over 1,000
+thresholds) and 1,000-row call overhead; last, the issue's targets, met or
+missed. Prints tables and writes JSON and a PNG chart to --out (a full run
+also copies the chart to docs/benchmark.png).
 
 Threads: every contender is first timed in a process where all of them are
 limited to one thread (POLARS_MAX_THREADS=1 in its environment, numexpr and
 pyarrow set to 1, DuckDB ``SET threads=1``); then a second process, with
 POLARS_MAX_THREADS set to the core count, times the contenders that use
-several cores (numexpr, polars, DuckDB, and arrowjit once it takes
-``threads=``). Polars fixes its pool size at import, hence two processes.
+several cores (numexpr, polars, DuckDB and arrowjit, which gets
+``threads=`` on compile_filter). Polars fixes its pool size at import, hence
+two processes. Each arrowjit job is checked for the threads that really ran
+it (printed under "arrowjit's threads").
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from . import latency, report
+from . import latency, params, report, targets
 from .expressions import select
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,8 +102,12 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         workers = [run_worker(t, args, Path(scratch)) for t in thread_counts]
     records = [r for w in workers for r in w["records"]]
-    print("compile latency and 1,000-row calls...", flush=True)
-    compile_result = latency.compile_section(repeats=3 if args.quick else 5)
+    print("compile latency...", flush=True)
+    compile_result = latency.compile_section(repeats=5)
+    print("parameters...", flush=True)
+    params_result = params.section(rows=args.rows, runs=max(3 * args.runs, 21),
+                                   repeats=3 if args.quick else 5)
+    print("1,000-row calls...", flush=True)
     small = latency.small_section(calls=200 if args.quick else 1000, only=args.only)
 
     print(report.throughput_table(records))
@@ -111,15 +119,24 @@ def main(argv: list[str] | None = None) -> None:
             print("  n/a: arrowjit.compile_filter takes no threads= argument yet")
         else:
             print(report.speedup_matrix(records, threads))
+    if len(thread_counts) > 1:
+        print(f"\narrowjit at {thread_counts[-1]} threads: one-thread time / {thread_counts[-1]}-thread time")
+        print(report.scaling_table(records, thread_counts[-1]))
+    print("\narrowjit's threads (checked once per job, after the timed runs)")
+    print(report.parallel_summary(records))
     print("\ncompile latency\n" + report.compile_table(compile_result))
+    print("\nrun-time parameters\n" + report.params_table(params_result))
     print(f"\n{latency.SMALL_ROWS:,}-row batch\n" + report.small_table(small))
 
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     result = {"machine": info, "args": {k: str(v) for k, v in vars(args).items()},
               "threads_reported": {w["threads"]: w["threads_reported"] for w in workers},
-              "throughput": records, "compile": compile_result, "small": small,
+              "throughput": records, "compile": compile_result, "params": params_result, "small": small,
               "definitions": report.__doc__}
+    result["targets"] = targets.evaluate(result)
+    partial = " (a partial or quick run: judge by a full one)" if args.quick or args.only else ""
+    print(f"\nthe issue's targets{partial}\n" + targets.table(result["targets"]))
     json_path, png_path = args.out / f"bench-{stamp}.json", args.out / f"bench-{stamp}.png"
     report.write_json(json_path, result)
     title = (f"arrowjit vs peers, {args.rows:,} rows, {info['cpu']}, {info['cores']} cores: "

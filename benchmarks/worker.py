@@ -10,9 +10,10 @@ by hand). In the all-core process only the contenders that can use several
 cores are timed.
 
 For each expression the jobs (contender x output kind, plus the ``np.sum``
-bandwidth reference) are called once to warm up and to check the answer
+bandwidth reference and the stricter ``stream`` one) are called once to warm up and to check the answer
 against arrowjit's, then ``runs`` times, interleaved: in run r every job runs
-once, in an order rotated by r. The median is reported.
+once, in an order rotated by r. The median is reported. Each arrowjit job
+is then checked for how many threads really ran it (:func:`parallelism`).
 """
 
 from __future__ import annotations
@@ -98,30 +99,80 @@ def _interleave(jobs: list[Job], runs: int, expected: int) -> None:
             gc.enable()
 
 
+def parallelism(job: Job, threads: int) -> dict:
+    """How an arrowjit call really ran: its tasks, the threads that ran them, CPU time per wall time.
+
+    ``arrowjit.runtime.threads.run`` (through which every multi-threaded
+    step goes) is wrapped for one call to record each batch of tasks and the
+    threads that ran them; then a few calls are timed by CPU and wall clock.
+    Nothing here is timed for the results.
+    """
+    import threading
+
+    from arrowjit.runtime import threads as pool
+
+    original, steps = pool.run, []
+
+    def spy(tasks, n):
+        used, lock = set(), threading.Lock()
+
+        def traced(task):
+            with lock:
+                used.add(threading.get_ident())
+            return task()
+
+        result = original([lambda t=t: traced(t) for t in tasks], n)
+        steps.append({"tasks": len(tasks), "threads_arg": n, "threads_used": len(used)})
+        return result
+
+    pool.run = spy
+    try:
+        job.fn()
+    finally:
+        pool.run = original
+    cpu, wall = time.process_time(), time.perf_counter()
+    for _ in range(5):
+        job.fn()
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    return {"steps": steps, "threads_used": max((s["threads_used"] for s in steps), default=1),
+            "cpu_per_wall": cpu / wall, "requested": threads}
+
+
 def measure(expr, data, threads: int, names: list[str], runs: int) -> list[dict]:
     import numpy as np
 
     from .contenders import arrowjit_jobs, truth_of
-    from .data import bytes_read, read_buffers
+    from .data import bytes_read, read_buffers, stream_views, table_bytes
 
     truth_jobs = arrowjit_jobs(expr, data, 1)
     truth = {kind: truth_of(kind, fn()) for kind, fn in truth_jobs.items()}
     buffers = read_buffers(data, expr.columns)
+    words = stream_views(buffers)
     reference = Job("np.sum", "reference", lambda: [np.sum(b) for b in buffers], 1)
+    # A second, stricter reference: an OR over the same bytes as uint64 words (memory-bound on
+    # machines where np.sum over float64, a pairwise sum, is limited by the additions).
+    stream = Job("stream", "reference", lambda: [np.bitwise_or.reduce(w) for w in words], 1)
     jobs, records = _jobs(expr, data, threads, names)
-    jobs.append(reference)
+    jobs += [reference, stream]
     _warm_up(jobs, truth)
     _interleave([j for j in jobs if j.status == "ok"], runs, truth["count"])
     reference_ms = statistics.median(reference.samples) * 1e3
     for job in jobs:
         ok = job.status == "ok"
-        records.append(dict(contender=job.contender, kind=job.kind, threads=job.threads, status=job.status,
-                            note=job.note,
-                            ms=statistics.median(job.samples) * 1e3 if ok else None,
-                            samples_ms=[s * 1e3 for s in job.samples] if ok else []))
+        record = dict(contender=job.contender, kind=job.kind, threads=job.threads, status=job.status,
+                      note=job.note, ms=statistics.median(job.samples) * 1e3 if ok else None,
+                      samples_ms=[s * 1e3 for s in job.samples] if ok else [])
+        if job.contender == "arrowjit" and ok:
+            record["parallel"] = parallelism(job, threads)
+        records.append(record)
+    read, written = table_bytes(data, expr.columns, truth["count"])
+    nbytes = bytes_read(data, expr.columns)
     common = dict(expression=expr.name, text=expr.text, dataset=expr.dataset,
-                  bytes=bytes_read(data, expr.columns), reference_ms=reference_ms, rows=data.rows,
-                  selected=truth["count"])
+                  bytes=nbytes, reference_ms=reference_ms, rows=data.rows,
+                  stream_ms=statistics.median(stream.samples) * 1e3, selected=truth["count"],
+                  table_read_bytes=read, table_written_bytes=written,
+                  # the least time a filtered table can take at the np.sum reference's GB/s
+                  table_limit_ms=(read + written) / nbytes * reference_ms)
     return [dict(common, **r) for r in records]
 
 

@@ -143,8 +143,26 @@ class Call(Node):
     name_span: Span
 
 
+@dataclass(frozen=True)
+class Cast(Node):
+    """``cast(x as int32)`` or ``x::int32``."""
+
+    operand: Node
+    type_name: str
+    type_span: Span
+
+
+@dataclass(frozen=True)
+class Case(Node):
+    """``case when c1 then v1 when c2 then v2 else v3 end`` (``otherwise`` None: no else)."""
+
+    whens: tuple[tuple[Node, Node], ...]
+    otherwise: Node | None
+
+
 _BARE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-KEYWORDS = frozenset({"and", "or", "not", "is", "in", "between", "null", "true", "false", "inf", "nan"})
+KEYWORDS = frozenset({"and", "or", "not", "is", "in", "between", "null", "true", "false", "inf", "nan",
+                      "cast", "as", "case", "when", "then", "else", "end"})
 
 
 def quote_name(name: str) -> str:
@@ -182,6 +200,12 @@ def dump(node: Node) -> str:
             return f"({word} {dump(operand)} {dump(low)} {dump(high)})"
         case Call(name=name, args=args):
             return f"({name} {' '.join(map(dump, args))})".replace(" )", ")")
+        case Cast(operand=operand, type_name=type_name):
+            return f"(cast {dump(operand)} {type_name})"
+        case Case(whens=whens, otherwise=otherwise):
+            arms = " ".join(f"(when {dump(c)} {dump(v)})" for c, v in whens)
+            tail = f" (else {dump(otherwise)})" if otherwise is not None else ""
+            return f"(case {arms}{tail})"
     raise TypeError(f"not an AST node: {node!r}")  # pragma: no cover
 
 
@@ -297,6 +321,28 @@ class _AstBuilder(lark.visitors.Transformer_NonRecursive):
     def expr_list(self, items):
         return tuple(items)
 
+    @v_args(meta=True)
+    def cast(self, meta, children):
+        _, operand, _, type_token = children
+        return Cast(_span(meta), operand, str(type_token), _token_span(type_token))
+
+    @v_args(meta=True)
+    def cast_suffix(self, meta, children):
+        operand, type_token = children
+        return Cast(_span(meta), operand, str(type_token), _token_span(type_token))
+
+    def when_clause(self, children):
+        _, condition, _, value = children
+        return (condition, value)
+
+    @v_args(meta=True)
+    def case(self, meta, children):
+        # CASE when_clause+ [ELSE expr] END; the optional part is (None, None) when absent.
+        whens = tuple(child for child in children if isinstance(child, tuple))
+        rest = [child for child in children[1:-1] if not isinstance(child, tuple)]
+        otherwise = rest[-1] if rest and isinstance(rest[-1], Node) else None
+        return Case(_span(meta), whens, otherwise)
+
     # Arithmetic ----------------------------------------------------------
     def __default__(self, data, children, meta):
         op = _ARITH_RULES.get(str(data))
@@ -387,6 +433,11 @@ def children(node: Node) -> tuple[Node, ...]:
             return (operand, low, high)
         case Call(args=args):
             return args
+        case Cast(operand=operand):
+            return (operand,)
+        case Case(whens=whens, otherwise=otherwise):
+            flat = tuple(node for pair in whens for node in pair)
+            return flat + ((otherwise,) if otherwise is not None else ())
     return ()
 
 

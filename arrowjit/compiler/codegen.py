@@ -319,6 +319,34 @@ def _(node: tir.Or, row: RowContext) -> Emitted:
 
 
 @emit.register
+def _(node: tir.If, row: RowContext) -> Emitted:
+    """Both branches are computed (no branch per row); the condition picks one."""
+    b = row.builder
+    truth = _truth(b, emit(node.cond, row))
+    then, otherwise = emit(node.then, row), emit(node.otherwise, row)
+    value = b.select(truth, then.value, otherwise.value, name="if")
+    if then.valid is None and otherwise.valid is None:
+        return Emitted(value, None)
+    valid = b.select(truth, then.valid if then.valid is not None else TRUE,
+                     otherwise.valid if otherwise.valid is not None else TRUE, name="if_valid")
+    return Emitted(value, valid)
+
+
+@emit.register
+def _(node: tir.Coalesce, row: RowContext) -> Emitted:
+    b = row.builder
+    args = [emit(a, row) for a in node.args]
+    value, valid = args[-1].value, args[-1].valid
+    for arg in reversed(args[:-1]):
+        if arg.valid is None:
+            value, valid = arg.value, None
+            continue
+        value = b.select(arg.valid, arg.value, value, name="coalesce")
+        valid = None if valid is None else b.or_(arg.valid, valid, name="coalesce_valid")
+    return Emitted(value, valid)
+
+
+@emit.register
 def _(node: tir.Not, row: RowContext) -> Emitted:
     inner = emit(node.operand, row)
     return Emitted(row.builder.not_(inner.value, name="not"), inner.valid)

@@ -358,6 +358,50 @@ def _isfinite(dtype: DType) -> Emit:
     return lambda b, x: ir.Constant(ir.IntType(1), 1)
 
 
+def _range_check(b: ir.IRBuilder, x: ir.Value, source: DType, target: DType) -> ir.Value:
+    """1 where the integer ``x`` of type ``source`` has a value ``target`` can hold."""
+    checks = []
+    if target.min_value() > source.min_value():  # e.g. negative values into unsigned
+        checks.append(b.icmp_signed(">=", x, ir.Constant(x.type, target.min_value()), name="above_min")
+                      if source.is_signed else None)
+    if target.max_value() < source.max_value():
+        limit = ir.Constant(x.type, target.max_value())
+        checks.append(b.icmp_signed("<=", x, limit, name="below_max") if source.is_signed
+                      else b.icmp_unsigned("<=", x, limit, name="below_max"))
+    present = [c for c in checks if c is not None]
+    if not present:
+        return ir.Constant(ir.IntType(1), 1)
+    return present[0] if len(present) == 1 else b.and_(present[0], present[1], name="in_range")
+
+
+def _checked_int_cast(source: DType, target: DType) -> Emit:
+    """Integer to integer where not every value fits: values out of range become null."""
+    def emit(b, x, x_valid):
+        valid = b.and_(x_valid, _range_check(b, x, source, target), name="valid")
+        if target.bits < source.bits:
+            value = b.trunc(x, target.llvm, name="cast")
+        elif target.bits > source.bits:
+            value = b.sext(x, target.llvm, name="cast") if source.is_signed else b.zext(x, target.llvm)
+        else:
+            value = x
+        return value, valid
+    return emit
+
+
+def _float_to_int(source: DType, target: DType) -> Emit:
+    """Truncation toward zero (numpy's astype); NaN and values out of range become null."""
+    def emit(b, x, x_valid):
+        truncated = _intrinsic(b, "llvm.trunc", source, x, name="truncated")
+        low = ir.Constant(x.type, float(target.min_value()))
+        past_high = ir.Constant(x.type, float(target.max_value() + 1))  # a power of two: exact
+        fits = b.and_(b.fcmp_ordered(">=", truncated, low, name="above_min"),
+                      b.fcmp_ordered("<", truncated, past_high, name="below_max"), name="fits")
+        safe = b.select(fits, truncated, ir.Constant(x.type, 0.0), name="safe")
+        convert = b.fptosi if target.is_signed else b.fptoui
+        return convert(safe, target.llvm, name="cast"), b.and_(x_valid, fits, name="valid")
+    return emit
+
+
 def _cast(source: DType, target: DType) -> Emit:
     to = target.llvm
     if source.is_integer and target.is_integer:
@@ -373,7 +417,88 @@ def _cast(source: DType, target: DType) -> Emit:
     if source.is_float and target.is_float:
         return (lambda b, x: b.fpext(x, to, name="cast")) if target.bits > source.bits else \
             (lambda b, x: b.fptrunc(x, to, name="cast"))
+    if source == T.BOOL:
+        return (lambda b, x: b.uitofp(x, to, name="cast")) if target.is_float else \
+            (lambda b, x: b.zext(x, to, name="cast"))
+    if target == T.BOOL:  # nonzero is true (NaN too, as in numpy)
+        if source.is_float:
+            return lambda b, x: b.fcmp_unordered("!=", x, ir.Constant(x.type, 0.0), name="cast")
+        return lambda b, x: b.icmp_unsigned("!=", x, ir.Constant(x.type, 0), name="cast")
     raise ValueError(f"no cast from {source} to {target}")  # pragma: no cover
+
+
+def _cast_rows(source: DType, target: DType) -> Iterable[FunctionSpec]:
+    """The conversions from ``source`` to ``target``.
+
+    ``cast_<target>_<source>`` converts as promotion does (int64 with uint64
+    wraps, like pyarrow's arithmetic). Where not every value fits the target,
+    ``checked_cast_<target>_<source>`` is what ``cast(x as T)`` uses: values
+    out of range (and NaN) become null.
+    """
+    if source.is_integer and target.is_integer and _range_needed(source, target):
+        yield FunctionSpec(f"checked_cast_{target.name}", (source,), target, NullHandling.NULL_INTERNAL,
+                           _checked_int_cast(source, target), "null when the value does not fit")
+        if T.common_type(source, target) == target:  # only uint64 -> int64
+            yield FunctionSpec(f"cast_{target.name}", (source,), target, NullHandling.NULL_IF_NULL,
+                               _cast(source, target), "wraps")
+    elif source.is_float and target.is_integer:
+        yield FunctionSpec(f"checked_cast_{target.name}", (source,), target, NullHandling.NULL_INTERNAL,
+                           _float_to_int(source, target), "truncates; NaN or out of range: null")
+    else:
+        yield FunctionSpec(f"cast_{target.name}", (source,), target, NullHandling.NULL_IF_NULL,
+                           _cast(source, target))
+
+
+def _range_needed(source: DType, target: DType) -> bool:
+    return target.min_value() > source.min_value() or target.max_value() < source.max_value()
+
+
+def _extreme(greatest: bool, dtype: DType) -> Emit:
+    """``greatest``/``least`` of two, skipping nulls and NaN (as pyarrow's max_element_wise)."""
+    def emit(b, x, y, x_valid, y_valid):
+        if dtype.is_float:
+            both = _intrinsic(b, "llvm.maxnum" if greatest else "llvm.minnum", dtype, x, y, name="both")
+        else:
+            symbol = ">" if greatest else "<"
+            compare = b.icmp_signed if dtype.is_signed else b.icmp_unsigned
+            both = b.select(compare(symbol, x, y, name="first_wins"), x, y, name="both")
+        only_x = b.select(y_valid, both, x, name="unless_y_null")
+        value = b.select(x_valid, only_x, y, name="value")
+        return value, b.or_(x_valid, y_valid, name="valid")
+    return emit
+
+
+def _sign(dtype: DType) -> Emit:
+    def emit(b, x):
+        zero, one = (ir.Constant(x.type, 0.0), ir.Constant(x.type, 1.0)) if dtype.is_float else \
+            (ir.Constant(x.type, 0), ir.Constant(x.type, 1))
+        if dtype.is_float:  # NaN and zeros stay as they are
+            positive = b.fcmp_ordered(">", x, zero, name="positive")
+            negative = b.fcmp_ordered("<", x, zero, name="negative")
+            return b.select(positive, one, b.select(negative, ir.Constant(x.type, -1.0), x), name="sign")
+        positive = b.zext(b.icmp_signed(">", x, zero) if dtype.is_signed else b.icmp_unsigned("!=", x, zero),
+                          x.type, name="positive")
+        if not dtype.is_signed:
+            return positive
+        negative = b.zext(b.icmp_signed("<", x, zero), x.type, name="negative")
+        return b.sub(positive, negative, name="sign")
+    return emit
+
+
+def _round(dtype: DType) -> Emit:
+    """Half to even at ``digits`` decimal places (pyarrow's default); huge values pass unchanged."""
+    def emit(b, x, digits):
+        ten = ir.Constant(x.type, 10.0)
+        exponent = b.sitofp(digits, x.type, name="exponent")
+        scale = _intrinsic(b, "llvm.pow", dtype, ten, exponent, name="scale")
+        scaled = b.fmul(x, scale, name="scaled")
+        rounded = b.fdiv(_intrinsic(b, "llvm.roundeven", dtype, scaled, name="rounded_scaled"), scale,
+                         name="rounded")
+        finite = b.fcmp_ordered("<", _intrinsic(b, "llvm.fabs", dtype, scaled, name="magnitude"),
+                                ir.Constant(x.type, 2.0 ** (dtype.bits - 11 if dtype.bits == 64 else 23)),
+                                name="has_fraction")
+        return b.select(finite, rounded, x, name="round")
+    return emit
 
 
 # ---------------------------------------------------------------------------
@@ -413,8 +538,23 @@ def _builtin_rows() -> Iterable[FunctionSpec]:
         yield FunctionSpec("isfinite", (t,), T.BOOL, nn, _isfinite(t))
     for t in T.FLOAT_TYPES:
         for name, intrinsic in (("sqrt", "llvm.sqrt"), ("exp", "llvm.exp"), ("log", "llvm.log"),
-                                ("log10", "llvm.log10"), ("floor", "llvm.floor"), ("ceil", "llvm.ceil")):
+                                ("log10", "llvm.log10"), ("floor", "llvm.floor"), ("ceil", "llvm.ceil"),
+                                ("sin", "llvm.sin"), ("cos", "llvm.cos"), ("tan", "llvm.tan"),
+                                ("asin", "llvm.asin"), ("acos", "llvm.acos"), ("atan", "llvm.atan")):
             yield FunctionSpec(name, (t,), t, nn, _float_unary(intrinsic)(t))
+        yield FunctionSpec("atan2", (t, t), t, nn,
+                           lambda b, y, x, t=t: _intrinsic(b, "llvm.atan2", t, y, x))
+        yield FunctionSpec("round", (t,), t, nn,
+                           lambda b, x, t=t: _intrinsic(b, "llvm.roundeven", t, x, name="round"))
+        yield FunctionSpec("round", (t, T.INT64), t, nn, _round(t), "half to even at n decimal places")
+        yield FunctionSpec("pow", (t, t), t, nn, lambda b, x, y, t=t: _intrinsic(b, "llvm.pow", t, x, y))
+    for t in T.INTEGER_TYPES:
+        yield FunctionSpec("pow", (t, t), t, nint, _int_power(t), "wraps on overflow; null for a "
+                           "negative exponent")
+    for t in T.NUMERIC_TYPES:
+        yield FunctionSpec("sign", (t,), t, nn, _sign(t))
+        yield FunctionSpec("greatest", (t, t), t, nint, _extreme(True, t), "skips nulls and NaN")
+        yield FunctionSpec("least", (t, t), t, nint, _extreme(False, t), "skips nulls and NaN")
     for t in T.INTEGER_TYPES:
         for name in ("floor", "ceil"):
             yield FunctionSpec(name, (t,), t, nn, lambda b, x: x, "integers are their own floor")
@@ -423,13 +563,15 @@ def _builtin_rows() -> Iterable[FunctionSpec]:
         yield FunctionSpec("isnull", (t,), T.BOOL, nin, lambda b, x, valid: b.not_(valid, name="isnull"))
         yield FunctionSpec("isnotnull", (t,), T.BOOL, nin, lambda b, x, valid: valid)
 
-    for source in T.NUMERIC_TYPES:
-        for target in T.NUMERIC_TYPES:
-            if source != target and T.common_type(source, target) == target:
-                yield FunctionSpec(f"cast_{target.name}", (source,), target, nn, _cast(source, target))
+    for source in T.COLUMN_TYPES:
+        for target in T.COLUMN_TYPES:
+            if source != target:
+                yield from _cast_rows(source, target)
 
 
 BUILTINS = Registry(_builtin_rows())
 
 # Functions a user may call by name (operators are reached through their symbols).
-CALLABLE_FUNCTIONS = ("abs", "sqrt", "exp", "log", "log10", "floor", "ceil", "isnan", "isfinite", "isnull")
+CALLABLE_FUNCTIONS = ("abs", "sqrt", "exp", "log", "log10", "floor", "ceil", "isnan", "isfinite", "isnull",
+                      "sign", "round", "pow", "sin", "cos", "tan", "asin", "acos", "atan", "atan2",
+                      "greatest", "least")

@@ -271,10 +271,114 @@ def _(node: ast.Between, context: Context) -> tir.TypedNode:
     return tir.Not(T.BOOL, node.span, both) if node.negated else both
 
 
+def _common(nodes: list[tir.TypedNode], span: Span, what: str, context: Context) -> DType:
+    """The type the values of ``if``/``case``/``coalesce`` are converted to."""
+    common = nodes[0].dtype
+    for node in nodes[1:]:
+        merged = T.common_type(common, node.dtype)
+        if merged is None:
+            raise context.error(f"{what} mixes {common} and {node.dtype}, which have no common type",
+                                span)
+        common = merged
+    if common == T.PENDING:
+        raise _cannot_infer(nodes, span, context)
+    return T.BOOL if common == T.NULL else common
+
+
+def _if(cond: tir.TypedNode, then: tir.TypedNode, otherwise: tir.TypedNode, span: Span,
+        what: str, context: Context) -> tir.TypedNode:
+    dtype = _common([then, otherwise], span, what, context)
+    return tir.If(dtype, span, cond, cast_to(then, dtype, context), cast_to(otherwise, dtype, context))
+
+
+def _arity(node: ast.Call, expected: int | tuple[int, int | None], context: Context) -> None:
+    low, high = (expected, expected) if isinstance(expected, int) else expected
+    count = len(node.args)
+    if count < low or (high is not None and count > high):
+        wanted = str(low) if low == high else (f"at least {low}" if high is None else f"{low} to {high}")
+        raise context.error(f"{node.name}() takes {wanted} argument{'s' if wanted != '1' else ''}, "
+                            f"not {count}", node.span)
+
+
+SPECIAL_FUNCTIONS = ("if", "coalesce", "nullif")
+
+
+def _conditional_call(node: ast.Call, context: Context) -> tir.TypedNode | None:
+    """``if``, ``coalesce``, ``nullif``, ``greatest``, ``least``: the calls with rules of their own."""
+    match node.name:
+        case "if":
+            _arity(node, 3, context)
+            cond = _condition(node.args[0], context, "if")
+            then, otherwise = check(node.args[1], context), check(node.args[2], context)
+            return _if(cond, then, otherwise, node.span, "if()", context)
+        case "coalesce":
+            _arity(node, (1, None), context)
+            args = [check(arg, context) for arg in node.args]
+            dtype = _common(args, node.span, "coalesce()", context)
+            return tir.Coalesce(dtype, node.span, tuple(cast_to(a, dtype, context) for a in args))
+        case "nullif":  # case when a = b then null else a end
+            _arity(node, 2, context)
+            first, second = check(node.args[0], context), check(node.args[1], context)
+            equal = _compare(ast.Compare.EQ, first, second, node.span, context)
+            dtype = T.BOOL if first.dtype in (T.NULL, T.PENDING) else first.dtype
+            return tir.If(dtype, node.span, equal, tir.Const(dtype, node.span, None),
+                          cast_to(first, dtype, context))
+        case "greatest" | "least":
+            _arity(node, (1, None), context)
+            result = check(node.args[0], context)
+            for arg in node.args[1:]:
+                result = _call(node.name, [result, check(arg, context)], node.span, context,
+                               f"{node.name}()")
+            return result
+    return None
+
+
+@check.register
+def _(node: ast.Cast, context: Context) -> tir.TypedNode:
+    operand = check(node.operand, context)
+    try:
+        target = T.from_arrow(T.arrow_type_from_name(node.type_name))
+    except ValueError:
+        target = None
+    if target is None:
+        raise context.error(f"cannot cast to {node.type_name!r}: not a type arrowjit evaluates "
+                            "(bool, int8..int64, uint8..uint64, float32, float64)", node.type_span)
+    if operand.dtype in (T.NULL, T.PENDING) or operand.dtype == target:
+        return cast_to(operand, target, context)
+    function = (context.registry.lookup(f"checked_cast_{target.name}", (operand.dtype,))
+                or context.registry.lookup(f"cast_{target.name}", (operand.dtype,)))
+    if function is None:  # pragma: no cover - every pair of column types has a row
+        raise context.error(f"cannot cast {operand.dtype} to {target}", node.span)
+    return tir.Cast(target, node.span, function, operand)
+
+
+@check.register
+def _(node: ast.Case, context: Context) -> tir.TypedNode:
+    conditions = [_condition(cond, context, "case when") for cond, _ in node.whens]
+    values = [check(value, context) for _, value in node.whens]
+    otherwise = check(node.otherwise, context) if node.otherwise is not None else \
+        tir.Const(T.NULL, node.span, None)
+    dtype = _common([*values, otherwise], node.span, "case", context)
+    result = cast_to(otherwise, dtype, context)
+    for cond, value in zip(reversed(conditions), reversed(values)):
+        result = tir.If(dtype, node.span, cond, cast_to(value, dtype, context), result)
+    return result
+
+
 @check.register
 def _(node: ast.Call, context: Context) -> tir.TypedNode:
+    special = _conditional_call(node, context)
+    if special is not None:
+        return special
+    if node.name == "round" and len(node.args) == 2:
+        value = check(node.args[0], context)
+        digits = check(node.args[1], context)
+        if not (digits.dtype.is_integer or digits.dtype in (T.NULL, T.PENDING)):
+            raise context.error(f"round() takes a whole number of digits, not {digits.dtype}",
+                                node.args[1].span)
+        return _call("round", [value, cast_to(digits, T.INT64, context)], node.span, context, "round()")
     if node.name not in CALLABLE_FUNCTIONS:
-        close = difflib.get_close_matches(node.name, list(CALLABLE_FUNCTIONS), n=1)
+        close = difflib.get_close_matches(node.name, [*CALLABLE_FUNCTIONS, *SPECIAL_FUNCTIONS], n=1)
         hint = f"; did you mean {close[0]}()?" if close else ""
         raise context.error(f"unknown function {node.name}(){hint}", node.name_span)
     args = [check(arg, context) for arg in node.args]

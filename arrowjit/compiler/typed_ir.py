@@ -75,22 +75,43 @@ class Not(TypedNode):
     operand: TypedNode
 
 
+@dataclass(frozen=True)
+class If(TypedNode):
+    """``if(cond, then, otherwise)``: ``then`` where ``cond`` is true, else ``otherwise`` (a null
+    condition counts as not true, as in SQL's CASE)."""
+
+    cond: TypedNode
+    then: TypedNode
+    otherwise: TypedNode
+
+
+@dataclass(frozen=True)
+class Coalesce(TypedNode):
+    """The first of ``args`` that is not null (null when all are)."""
+
+    args: tuple[TypedNode, ...]
+
+
 def children(node: TypedNode) -> tuple[TypedNode, ...]:
     match node:
-        case Call(args=args) | And(args=args) | Or(args=args):
+        case Call(args=args) | And(args=args) | Or(args=args) | Coalesce(args=args):
             return args
         case Cast(operand=operand) | Not(operand=operand):
             return (operand,)
+        case If(cond=cond, then=then, otherwise=otherwise):
+            return (cond, then, otherwise)
     return ()
 
 
 def with_children(node: TypedNode, new: tuple[TypedNode, ...]) -> TypedNode:
     """``node`` with its children replaced (in the order :func:`children` gives them)."""
     match node:
-        case Call() | And() | Or():
+        case Call() | And() | Or() | Coalesce():
             return replace(node, args=tuple(new))
         case Cast() | Not():
             return replace(node, operand=new[0])
+        case If():
+            return replace(node, cond=new[0], then=new[1], otherwise=new[2])
     return node
 
 
@@ -128,6 +149,10 @@ def _head(node: TypedNode) -> str:
             return "or"
         case Not():
             return "not"
+        case If():
+            return "if"
+        case Coalesce():
+            return "coalesce"
     raise TypeError(node)  # pragma: no cover
 
 

@@ -23,7 +23,8 @@ GRAMMAR_PATH = Path(__file__).with_name("filter.lark")
 _TERMINAL_WORDS = {
     "OR": "'or'", "AND": "'and'", "NOT": "'not'", "IS": "'is'", "IN": "'in'",
     "BETWEEN": "'between'", "NULL": "'null'", "TRUE": "'true'", "FALSE": "'false'",
-    "INF": "'inf'", "NAN": "'nan'", "PIPE": "'|'", "AMP": "'&'", "TILDE": "'~'",
+    "INF": "'inf'", "NAN": "'nan'", "CAST": "'cast'", "AS": "'as'", "CASE": "'case'", "WHEN": "'when'",
+    "THEN": "'then'", "ELSE": "'else'", "END": "'end'", "PIPE": "'|'", "AMP": "'&'", "TILDE": "'~'",
     "COMP_OP": "a comparison", "NAME": "a name", "PARAMETER": "a :parameter",
     "QUOTED_NAME": "a `quoted name`",
     "INT": "a number", "HEX_INT": "a number", "FLOAT": "a number",
@@ -40,7 +41,7 @@ MAX_NESTING = 256
 def _parser() -> lark.Lark:
     # The basic lexer tokenizes without looking at the parser state, so a
     # keyword is a keyword everywhere (`x > or` is an error, not a column `or`).
-    options = dict(parser="lalr", lexer="basic", propagate_positions=True, maybe_placeholders=False)
+    options = dict(parser="lalr", lexer="basic", propagate_positions=True, maybe_placeholders=True)
     grammar = GRAMMAR_PATH.read_text()
     # Building the LALR tables takes ~30 ms; Lark can keep them in a file
     # (it checks the grammar's hash when it loads them).
