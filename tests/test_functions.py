@@ -14,15 +14,15 @@ import pytest
 import arrowjit
 
 NAN = float("nan")
-X = [1.5, -2.7, None, NAN, 3e10, 7.0, 0.0, -0.5, 2.5, 3.5, float("inf"), -1e20, 127.9, -128.9, 255.5]
-I = [1, 2, 3, None, 300, -5, 0, -1, 128, -129, 2**40, -(2**40), 65535, 127, None]
-U = [0, 2**64 - 1, 2**63, 5, None, 7, 255, 256, 1, 2, 3, 4, 5, 6, 2**32]
-F = [True, False, None, True, False, True, None, False, True, True, False, False, True, None, True]
+X_VALUES = [1.5, -2.7, None, NAN, 3e10, 7.0, 0.0, -0.5, 2.5, 3.5, float("inf"), -1e20, 127.9, -128.9, 255.5]
+I_VALUES = [1, 2, 3, None, 300, -5, 0, -1, 128, -129, 2**40, -(2**40), 65535, 127, None]
+U_VALUES = [0, 2**64 - 1, 2**63, 5, None, 7, 255, 256, 1, 2, 3, 4, 5, 6, 2**32]
+F_VALUES = [True, False, None, True, False, True, None, False, True, True, False, False, True, None, True]
 
 
 def batch() -> pa.RecordBatch:
-    return pa.record_batch({"x": pa.array(X, pa.float64()), "i": pa.array(I, pa.int64()),
-                            "u": pa.array(U, pa.uint64()), "f": pa.array(F, pa.bool_())})
+    return pa.record_batch({"x": pa.array(X_VALUES, pa.float64()), "i": pa.array(I_VALUES, pa.int64()),
+                            "u": pa.array(U_VALUES, pa.uint64()), "f": pa.array(F_VALUES, pa.bool_())})
 
 
 def trunc_in(v, lo, hi):
