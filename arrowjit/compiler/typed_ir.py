@@ -115,28 +115,26 @@ def with_children(node: TypedNode, new: tuple[TypedNode, ...]) -> TypedNode:
     return node
 
 
-def columns(node: TypedNode) -> dict[str, DType]:
-    """The columns an expression reads, in order of first appearance."""
+def _named(node: TypedNode, kind: type) -> dict[str, DType]:
+    """Names and types of the ``kind`` nodes (columns or parameters), in order of first appearance."""
     found: dict[str, DType] = {}
     stack = [node]
     while stack:
         current = stack.pop()
-        if isinstance(current, ColumnRef):
+        if isinstance(current, kind):
             found.setdefault(current.name, current.dtype)
         stack.extend(reversed(children(current)))
     return found
+
+
+def columns(node: TypedNode) -> dict[str, DType]:
+    """The columns an expression reads, in order of first appearance."""
+    return _named(node, ColumnRef)
 
 
 def parameters(node: TypedNode) -> dict[str, DType]:
     """The parameters an expression reads, in order of first appearance."""
-    found: dict[str, DType] = {}
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, Param):
-            found.setdefault(current.name, current.dtype)
-        stack.extend(reversed(children(current)))
-    return found
+    return _named(node, Param)
 
 
 def _head(node: TypedNode) -> str:
