@@ -60,24 +60,18 @@ columns without a validity bitmap free of any null logic).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import singledispatch
 
 from llvmlite import ir
 
 from . import typed_ir as tir
 from . import types as T
-from .registry import FunctionSpec, NullHandling, intrinsic
+from .emit import I1, I8, I64, PTR, Emitted, ModuleBuilder, RowContext, emit, identifier, truth
+from .registry import intrinsic
 from .types import DType
 
 KERNEL_NAME = "filter_kernel"
 BLOCK_ROWS = 64
 
-I1 = ir.IntType(1)
-I8 = ir.IntType(8)
-I64 = ir.IntType(64)
-PTR = ir.PointerType()
-TRUE = ir.Constant(I1, 1)
-FALSE = ir.Constant(I1, 0)
 
 
 @dataclass(frozen=True)
@@ -137,221 +131,6 @@ class KernelLayout:
         return sum(2 if c.validity_slot is not None else 1 for c in self.columns)
 
 
-@dataclass(frozen=True)
-class Emitted:
-    """A sub-expression's value for one row, and its validity (None: never null)."""
-
-    value: ir.Value
-    valid: ir.Value | None
-
-
-def _identifier(name: str) -> str:
-    """A readable LLVM value name for a column."""
-    cleaned = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
-    return cleaned or "column"
-
-
-class ModuleBuilder:
-    """Builds one kernel module; creates each registry function the first time it is needed."""
-
-    def __init__(self, name: str):
-        self.module = ir.Module(name=name)
-        self._functions: dict[str, ir.Function] = {}
-
-    def function(self, spec: FunctionSpec) -> ir.Function:
-        """The LLVM function for a registry row, emitted on first use."""
-        existing = self._functions.get(spec.symbol)
-        if existing is not None:
-            return existing
-        value_types = [t.llvm for t in spec.arg_types]
-        takes_validity = spec.nulls is not NullHandling.NULL_IF_NULL
-        params = value_types + ([I1] * len(value_types) if takes_validity else [])
-        returns = spec.return_type.llvm
-        if spec.nulls is NullHandling.NULL_INTERNAL:
-            returns = ir.LiteralStructType([returns, I1])
-        fn = ir.Function(self.module, ir.FunctionType(returns, params), spec.symbol)
-        fn.linkage = "internal"
-        fn.attributes.add("alwaysinline")
-        fn.attributes.add("nounwind")
-        names = "xyzw"[: len(value_types)]
-        for arg, name in zip(fn.args, [*names, *(f"{n}_valid" for n in names)]):
-            arg.name = name
-        builder = ir.IRBuilder(fn.append_basic_block("entry"))
-        result = spec.emit(builder, *fn.args)
-        if spec.nulls is NullHandling.NULL_INTERNAL:
-            value, valid = result
-            packed = builder.insert_value(ir.Constant(returns, ir.Undefined), value, 0, name="with_value")
-            result = builder.insert_value(packed, valid, 1, name="result")
-        builder.ret(result)
-        self._functions[spec.symbol] = fn
-        return fn
-
-    def helper(self, name: str, returns: ir.Type,
-               params: list[tuple[str, ir.Type]]) -> tuple[ir.Function, ir.IRBuilder]:
-        """An internal always-inline helper function and a builder at its entry."""
-        fn = ir.Function(self.module, ir.FunctionType(returns, [t for _, t in params]), name)
-        fn.linkage = "internal"
-        fn.attributes.add("alwaysinline")
-        fn.attributes.add("nounwind")
-        for arg, (arg_name, _) in zip(fn.args, params):
-            arg.name = arg_name
-        return fn, ir.IRBuilder(fn.append_basic_block("entry"))
-
-
-# ---------------------------------------------------------------------------
-# Per-row expression code: one function per typed IR node type.
-# ---------------------------------------------------------------------------
-
-@dataclass
-class RowContext:
-    """What expression code needs for one row: the builder and the column loaders."""
-
-    builder: ir.IRBuilder
-    module: ModuleBuilder
-    load_column: object  # Callable[[str], Emitted]
-    parameters: dict[str, Emitted]
-
-
-@singledispatch
-def emit(node: tir.TypedNode, row: RowContext) -> Emitted:  # pragma: no cover
-    raise TypeError(f"no code generator for {type(node).__name__}")
-
-
-@emit.register
-def _(node: tir.ColumnRef, row: RowContext) -> Emitted:
-    return row.load_column(node.name)
-
-
-@emit.register
-def _(node: tir.Param, row: RowContext) -> Emitted:
-    return row.parameters[node.name]
-
-
-@emit.register
-def _(node: tir.Const, row: RowContext) -> Emitted:
-    dtype = node.dtype if node.dtype != T.NULL else T.BOOL
-    if node.value is None:
-        return Emitted(ir.Constant(dtype.llvm, 0 if not dtype.is_float else 0.0), FALSE)
-    value = node.value
-    if dtype.is_integer and value < 0:
-        value += 1 << dtype.bits  # LLVM integer constants are bit patterns
-    if dtype == T.BOOL:
-        value = int(value)
-    return Emitted(ir.Constant(dtype.llvm, value), None)
-
-
-def _and_all(builder: ir.IRBuilder, bits: list[ir.Value | None], name: str) -> ir.Value | None:
-    """AND of the bits that are not None (None when all are)."""
-    present = [b for b in bits if b is not None]
-    if not present:
-        return None
-    result = present[0]
-    for bit in present[1:]:
-        result = builder.and_(result, bit, name=name)
-    return result
-
-
-def _or_all(builder: ir.IRBuilder, bits: list[ir.Value], name: str) -> ir.Value:
-    result = bits[0]
-    for bit in bits[1:]:
-        result = builder.or_(result, bit, name=name)
-    return result
-
-
-def _call(node: tir.TypedNode, spec: FunctionSpec, args: list[Emitted], row: RowContext) -> Emitted:
-    b = row.builder
-    fn = row.module.function(spec)
-    values = [a.value for a in args]
-    if spec.nulls is NullHandling.NULL_IF_NULL:
-        valid = _and_all(b, [a.valid for a in args], "valid")
-        return Emitted(b.call(fn, values, name=spec.name), valid)
-    validities = [a.valid if a.valid is not None else TRUE for a in args]
-    result = b.call(fn, values + validities, name=spec.name)
-    if spec.nulls is NullHandling.NULL_NEVER:
-        return Emitted(result, None)
-    return Emitted(b.extract_value(result, 0, name=spec.name),
-                   b.extract_value(result, 1, name=f"{spec.name}_valid"))
-
-
-@emit.register
-def _(node: tir.Call, row: RowContext) -> Emitted:
-    return _call(node, node.function, [emit(a, row) for a in node.args], row)
-
-
-@emit.register
-def _(node: tir.Cast, row: RowContext) -> Emitted:
-    return _call(node, node.function, [emit(node.operand, row)], row)
-
-
-def _truth(b: ir.IRBuilder, e: Emitted) -> ir.Value:
-    """1 where the operand is true (valid and set)."""
-    return e.value if e.valid is None else b.and_(e.value, e.valid, name="is_true")
-
-
-def _falsity(b: ir.IRBuilder, e: Emitted) -> ir.Value:
-    """1 where the operand is false (valid and clear)."""
-    negated = b.not_(e.value, name="not")
-    return negated if e.valid is None else b.and_(negated, e.valid, name="is_false")
-
-
-@emit.register
-def _(node: tir.And, row: RowContext) -> Emitted:
-    """Kleene and: true if all are true, false if any is false, else null."""
-    b = row.builder
-    args = [emit(a, row) for a in node.args]
-    all_true = _and_all(b, [_truth(b, a) for a in args], "and")
-    if all(a.valid is None for a in args):
-        return Emitted(all_true, None)
-    any_false = _or_all(b, [_falsity(b, a) for a in args], "any_false")
-    return Emitted(all_true, b.or_(all_true, any_false, name="and_valid"))
-
-
-@emit.register
-def _(node: tir.Or, row: RowContext) -> Emitted:
-    """Kleene or: true if any is true, false if all are false, else null."""
-    b = row.builder
-    args = [emit(a, row) for a in node.args]
-    any_true = _or_all(b, [_truth(b, a) for a in args], "or")
-    if all(a.valid is None for a in args):
-        return Emitted(any_true, None)
-    all_false = _and_all(b, [_falsity(b, a) for a in args], "all_false")
-    return Emitted(any_true, b.or_(any_true, all_false, name="or_valid"))
-
-
-@emit.register
-def _(node: tir.If, row: RowContext) -> Emitted:
-    """Both branches are computed (no branch per row); the condition picks one."""
-    b = row.builder
-    truth = _truth(b, emit(node.cond, row))
-    then, otherwise = emit(node.then, row), emit(node.otherwise, row)
-    value = b.select(truth, then.value, otherwise.value, name="if")
-    if then.valid is None and otherwise.valid is None:
-        return Emitted(value, None)
-    valid = b.select(truth, then.valid if then.valid is not None else TRUE,
-                     otherwise.valid if otherwise.valid is not None else TRUE, name="if_valid")
-    return Emitted(value, valid)
-
-
-@emit.register
-def _(node: tir.Coalesce, row: RowContext) -> Emitted:
-    b = row.builder
-    args = [emit(a, row) for a in node.args]
-    value, valid = args[-1].value, args[-1].valid
-    for arg in reversed(args[:-1]):
-        if arg.valid is None:
-            value, valid = arg.value, None
-            continue
-        value = b.select(arg.valid, arg.value, value, name="coalesce")
-        valid = None if valid is None else b.or_(arg.valid, valid, name="coalesce_valid")
-    return Emitted(value, valid)
-
-
-@emit.register
-def _(node: tir.Not, row: RowContext) -> Emitted:
-    inner = emit(node.operand, row)
-    return Emitted(row.builder.not_(inner.value, name="not"), inner.valid)
-
-
 # ---------------------------------------------------------------------------
 # The kernel: bitmap helpers, the block function and the loop over blocks.
 # ---------------------------------------------------------------------------
@@ -378,7 +157,7 @@ def _bitmap_word_loader(mb: ModuleBuilder) -> ir.Function:
 def _block_params(layout: KernelLayout) -> list[tuple[str, ir.Type]]:
     params: list[tuple[str, ir.Type]] = []
     for column in layout.columns:
-        name = _identifier(column.name)
+        name = identifier(column.name)
         params.append((f"{name}_bits" if column.is_bitmap else name, I64 if column.is_bitmap else PTR))
         if column.validity_slot is not None:
             params.append((f"{name}_valid_bits", I64))
@@ -404,7 +183,7 @@ def _block_function(mb: ModuleBuilder, typed: tir.TypedNode, layout: KernelLayou
     parameters = {}
     slots = len(layout.parameters)
     for index, (name, dtype) in enumerate(layout.parameters):
-        ident = f"param_{_identifier(name)}"
+        ident = f"param_{identifier(name)}"
         value_address = b.gep(params, [ir.Constant(I64, 8 * index)], source_etype=I8,
                               name=f"{ident}_address")
         value = b.load(value_address, typ=dtype.llvm, name=ident)
@@ -439,7 +218,7 @@ def _block_function(mb: ModuleBuilder, typed: tir.TypedNode, layout: KernelLayou
     def load_column(name: str) -> Emitted:
         if name not in loaded:
             column, data, validity = inputs[name]
-            ident = _identifier(name)
+            ident = identifier(name)
             if column.is_bitmap:
                 value = bit(data, ident)
             else:
@@ -450,7 +229,7 @@ def _block_function(mb: ModuleBuilder, typed: tir.TypedNode, layout: KernelLayou
         return loaded[name]
 
     result = emit(typed, RowContext(b, mb, load_column, parameters))
-    keep_row = _truth(b, result)
+    keep_row = truth(b, result)
     slot = b.gep(keep, [j], source_etype=I8, name="keep_slot")
     b.store(b.zext(keep_row, I8, name="keep_byte"), slot)
     next_j = b.add(j, ir.Constant(I64, 1), name="next_j")
@@ -494,7 +273,7 @@ def generate(typed: tir.TypedNode, layout: KernelLayout, name: str = "arrowjit")
     # pointer at its offset, dtype) or ("bits", bitmap, bit offset).
     sources = []
     for column in layout.columns:
-        ident = _identifier(column.name)
+        ident = identifier(column.name)
         address, offset = slot(column.data_slot, ident)
         if column.is_bitmap:
             sources.append(("bits", address, offset, ident))

@@ -1,0 +1,242 @@
+"""Per-row expression code: typed IR -> LLVM values for one row.
+
+Each typed IR node type has its own small emitter (registered with
+``functools.singledispatch``). An emitter returns an :class:`Emitted`: the
+node's value for the current row and its validity bit, or ``None`` for the
+validity when the value can never be null, so data without nulls carries no
+null logic at all. Operators and functions are calls to the registry's small
+``alwaysinline`` functions, which :class:`ModuleBuilder` creates on first use.
+Everything is branch-free, so the loop around it vectorizes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import singledispatch
+
+from llvmlite import ir
+
+from . import typed_ir as tir
+from . import types as T
+from .registry import FunctionSpec, NullHandling
+
+I1 = ir.IntType(1)
+I8 = ir.IntType(8)
+I64 = ir.IntType(64)
+PTR = ir.PointerType()
+TRUE = ir.Constant(I1, 1)
+FALSE = ir.Constant(I1, 0)
+
+
+@dataclass(frozen=True)
+class Emitted:
+    """A sub-expression's value for one row, and its validity (None: never null)."""
+
+    value: ir.Value
+    valid: ir.Value | None
+
+
+def identifier(name: str) -> str:
+    """A readable LLVM value name for a column."""
+    cleaned = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
+    return cleaned or "column"
+
+
+class ModuleBuilder:
+    """Builds one kernel module; creates each registry function the first time it is needed."""
+
+    def __init__(self, name: str):
+        self.module = ir.Module(name=name)
+        self._functions: dict[str, ir.Function] = {}
+
+    def function(self, spec: FunctionSpec) -> ir.Function:
+        """The LLVM function for a registry row, emitted on first use."""
+        existing = self._functions.get(spec.symbol)
+        if existing is not None:
+            return existing
+        value_types = [t.llvm for t in spec.arg_types]
+        takes_validity = spec.nulls is not NullHandling.NULL_IF_NULL
+        params = value_types + ([I1] * len(value_types) if takes_validity else [])
+        returns = spec.return_type.llvm
+        if spec.nulls is NullHandling.NULL_INTERNAL:
+            returns = ir.LiteralStructType([returns, I1])
+        fn = ir.Function(self.module, ir.FunctionType(returns, params), spec.symbol)
+        fn.linkage = "internal"
+        fn.attributes.add("alwaysinline")
+        fn.attributes.add("nounwind")
+        names = "xyzw"[: len(value_types)]
+        for arg, name in zip(fn.args, [*names, *(f"{n}_valid" for n in names)]):
+            arg.name = name
+        builder = ir.IRBuilder(fn.append_basic_block("entry"))
+        result = spec.emit(builder, *fn.args)
+        if spec.nulls is NullHandling.NULL_INTERNAL:
+            value, valid = result
+            packed = builder.insert_value(ir.Constant(returns, ir.Undefined), value, 0, name="with_value")
+            result = builder.insert_value(packed, valid, 1, name="result")
+        builder.ret(result)
+        self._functions[spec.symbol] = fn
+        return fn
+
+    def helper(self, name: str, returns: ir.Type,
+               params: list[tuple[str, ir.Type]]) -> tuple[ir.Function, ir.IRBuilder]:
+        """An internal always-inline helper function and a builder at its entry."""
+        fn = ir.Function(self.module, ir.FunctionType(returns, [t for _, t in params]), name)
+        fn.linkage = "internal"
+        fn.attributes.add("alwaysinline")
+        fn.attributes.add("nounwind")
+        for arg, (arg_name, _) in zip(fn.args, params):
+            arg.name = arg_name
+        return fn, ir.IRBuilder(fn.append_basic_block("entry"))
+
+
+@dataclass
+class RowContext:
+    """What expression code needs for one row: the builder and the column loaders."""
+
+    builder: ir.IRBuilder
+    module: ModuleBuilder
+    load_column: Callable[[str], Emitted]
+    parameters: dict[str, Emitted]
+
+
+@singledispatch
+def emit(node: tir.TypedNode, row: RowContext) -> Emitted:  # pragma: no cover
+    raise TypeError(f"no code generator for {type(node).__name__}")
+
+
+@emit.register
+def _(node: tir.ColumnRef, row: RowContext) -> Emitted:
+    return row.load_column(node.name)
+
+
+@emit.register
+def _(node: tir.Param, row: RowContext) -> Emitted:
+    return row.parameters[node.name]
+
+
+@emit.register
+def _(node: tir.Const, row: RowContext) -> Emitted:
+    dtype = node.dtype if node.dtype != T.NULL else T.BOOL
+    if node.value is None:
+        return Emitted(ir.Constant(dtype.llvm, 0 if not dtype.is_float else 0.0), FALSE)
+    value = node.value
+    if dtype.is_integer and value < 0:
+        value += 1 << dtype.bits  # LLVM integer constants are bit patterns
+    if dtype == T.BOOL:
+        value = int(value)
+    return Emitted(ir.Constant(dtype.llvm, value), None)
+
+
+def _and_all(builder: ir.IRBuilder, bits: list[ir.Value | None], name: str) -> ir.Value | None:
+    """AND of the bits that are not None (None when all are)."""
+    present = [b for b in bits if b is not None]
+    if not present:
+        return None
+    result = present[0]
+    for bit in present[1:]:
+        result = builder.and_(result, bit, name=name)
+    return result
+
+
+def _or_all(builder: ir.IRBuilder, bits: list[ir.Value], name: str) -> ir.Value:
+    result = bits[0]
+    for bit in bits[1:]:
+        result = builder.or_(result, bit, name=name)
+    return result
+
+
+def _call(node: tir.TypedNode, spec: FunctionSpec, args: list[Emitted], row: RowContext) -> Emitted:
+    b = row.builder
+    fn = row.module.function(spec)
+    values = [a.value for a in args]
+    if spec.nulls is NullHandling.NULL_IF_NULL:
+        valid = _and_all(b, [a.valid for a in args], "valid")
+        return Emitted(b.call(fn, values, name=spec.name), valid)
+    validities = [a.valid if a.valid is not None else TRUE for a in args]
+    result = b.call(fn, values + validities, name=spec.name)
+    if spec.nulls is NullHandling.NULL_NEVER:
+        return Emitted(result, None)
+    return Emitted(b.extract_value(result, 0, name=spec.name),
+                   b.extract_value(result, 1, name=f"{spec.name}_valid"))
+
+
+@emit.register
+def _(node: tir.Call, row: RowContext) -> Emitted:
+    return _call(node, node.function, [emit(a, row) for a in node.args], row)
+
+
+@emit.register
+def _(node: tir.Cast, row: RowContext) -> Emitted:
+    return _call(node, node.function, [emit(node.operand, row)], row)
+
+
+def truth(b: ir.IRBuilder, e: Emitted) -> ir.Value:
+    """1 where the operand is true (valid and set)."""
+    return e.value if e.valid is None else b.and_(e.value, e.valid, name="is_true")
+
+
+def _falsity(b: ir.IRBuilder, e: Emitted) -> ir.Value:
+    """1 where the operand is false (valid and clear)."""
+    negated = b.not_(e.value, name="not")
+    return negated if e.valid is None else b.and_(negated, e.valid, name="is_false")
+
+
+@emit.register
+def _(node: tir.And, row: RowContext) -> Emitted:
+    """Kleene and: true if all are true, false if any is false, else null."""
+    b = row.builder
+    args = [emit(a, row) for a in node.args]
+    all_true = _and_all(b, [truth(b, a) for a in args], "and")
+    if all(a.valid is None for a in args):
+        return Emitted(all_true, None)
+    any_false = _or_all(b, [_falsity(b, a) for a in args], "any_false")
+    return Emitted(all_true, b.or_(all_true, any_false, name="and_valid"))
+
+
+@emit.register
+def _(node: tir.Or, row: RowContext) -> Emitted:
+    """Kleene or: true if any is true, false if all are false, else null."""
+    b = row.builder
+    args = [emit(a, row) for a in node.args]
+    any_true = _or_all(b, [truth(b, a) for a in args], "or")
+    if all(a.valid is None for a in args):
+        return Emitted(any_true, None)
+    all_false = _and_all(b, [_falsity(b, a) for a in args], "all_false")
+    return Emitted(any_true, b.or_(any_true, all_false, name="or_valid"))
+
+
+@emit.register
+def _(node: tir.If, row: RowContext) -> Emitted:
+    """Both branches are computed (no branch per row); the condition picks one."""
+    b = row.builder
+    picked = truth(b, emit(node.cond, row))
+    then, otherwise = emit(node.then, row), emit(node.otherwise, row)
+    value = b.select(picked, then.value, otherwise.value, name="if")
+    if then.valid is None and otherwise.valid is None:
+        return Emitted(value, None)
+    valid = b.select(picked, then.valid if then.valid is not None else TRUE,
+                     otherwise.valid if otherwise.valid is not None else TRUE, name="if_valid")
+    return Emitted(value, valid)
+
+
+@emit.register
+def _(node: tir.Coalesce, row: RowContext) -> Emitted:
+    b = row.builder
+    args = [emit(a, row) for a in node.args]
+    value, valid = args[-1].value, args[-1].valid
+    for arg in reversed(args[:-1]):
+        if arg.valid is None:
+            value, valid = arg.value, None
+            continue
+        value = b.select(arg.valid, arg.value, value, name="coalesce")
+        valid = None if valid is None else b.or_(arg.valid, valid, name="coalesce_valid")
+    return Emitted(value, valid)
+
+
+@emit.register
+def _(node: tir.Not, row: RowContext) -> Emitted:
+    inner = emit(node.operand, row)
+    return Emitted(row.builder.not_(inner.value, name="not"), inner.valid)
+
+
