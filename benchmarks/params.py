@@ -145,9 +145,14 @@ def _sweep(variant: str) -> dict:
     total = time.perf_counter() - started
     x = batch.column("x").to_numpy()
     expected = sum(int((x > t).sum()) for t in values)
-    return {"variant": variant, "values": len(values), "total_s": total, "first_s": samples[0],
-            "median_s": statistics.median(samples), "mean_after_first_s": statistics.mean(samples[1:]),
-            "rows": rows, "ok": rows == expected}
+    out = {"variant": variant, "values": len(values), "total_s": total, "first_s": samples[0],
+           "median_s": statistics.median(samples), "mean_after_first_s": statistics.mean(samples[1:]),
+           "rows": rows, "ok": rows == expected}
+    if variant == "baked":  # did every value really compile (no kernel from the disk cache)?
+        kernels = [arrowjit.compile_filter(f"x > {t}", schema, parameterize=False)._kernels.values()
+                   for t in values]
+        out["disk_cache_hits"] = sum("disk_cache_hit" in k.compiled.timings for ks in kernels for k in ks)
+    return out
 
 
 # -- the section, as run.py runs it ------------------------------------------------------
@@ -168,7 +173,8 @@ def _sweep_summary(runs: list[dict]) -> dict:
             "first_ms": ms("first_s"), "per_value_us": per_value,
             "median_value_us": ms("median_s") * 1e3,
             "after_first_us": statistics.median(r["mean_after_first_s"] for r in runs) * 1e6,
-            "ok": all(r["ok"] for r in runs), "samples": len(runs)}
+            "ok": all(r["ok"] for r in runs), "samples": len(runs),
+            "disk_cache_hits": sum(r.get("disk_cache_hits", 0) for r in runs)}
 
 
 def section(rows: int, runs: int, repeats: int) -> dict:

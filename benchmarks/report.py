@@ -133,9 +133,11 @@ def parallel_summary(records: list[dict]) -> str:
         mine = [r for r in records if r.get("parallel") and r["threads"] == threads]
         used = sorted({r["parallel"]["threads_used"] for r in mine})
         ratio = [r["parallel"]["cpu_per_wall"] for r in mine]
-        lines.append(f"  {threads}-thread process: arrowjit called with threads={threads}; threads that ran "
-                     f"kernel tasks: {', '.join(map(str, used))}; CPU time / wall time "
-                     f"{min(ratio):.2f} to {max(ratio):.2f} over {len(mine)} jobs")
+        over = sorted({r["kind"] for r in mine if r["parallel"]["threads_used"] > threads})
+        lines.append(f"  {threads}-thread process: arrowjit called with threads={threads}; distinct threads "
+                     f"that ran its tasks: {', '.join(map(str, used))}"
+                     + (f" (more than asked, in: {', '.join(over)})" if over else "")
+                     + f"; CPU time / wall time {min(ratio):.2f} to {max(ratio):.2f} over {len(mine)} jobs")
     return "\n".join(lines)
 
 
@@ -205,6 +207,8 @@ def sweep_rows(sweep: dict) -> list[tuple[str, str, str, str, str]]:
             how += f"; {s['values_timed']} values timed, total extrapolated to 1,000"
         if not s["ok"]:
             how += "; WRONG ROW COUNTS"
+        if s.get("disk_cache_hits"):
+            how += f"; {s['disk_cache_hits']} kernels came from the disk cache"
         rows.append((way, f"{s['total_ms']:.1f}", f"{s['first_ms']:.2f}", f"{s['after_first_us']:.1f}", how))
     return rows
 

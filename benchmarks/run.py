@@ -61,6 +61,46 @@ def machine() -> dict:
             "python": platform.python_version(), "versions": versions}
 
 
+class Noise:
+    """How busy other processes kept the machine while a section ran (Linux; None elsewhere).
+
+    From /proc/stat (all CPUs' busy time) minus this process's and its
+    finished children's CPU time (os.times), as a share of all CPUs' time.
+    """
+
+    def __init__(self) -> None:
+        self.sections: dict[str, dict] = {}
+
+    @staticmethod
+    def _sample() -> tuple[float, float, float] | None:
+        try:
+            fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+        except (OSError, ValueError):
+            return None
+        hz = os.sysconf("SC_CLK_TCK")
+        t = os.times()
+        own = t.user + t.system + t.children_user + t.children_system
+        return sum(fields) / hz, (sum(fields) - fields[3] - fields[4]) / hz, own
+
+    def measure(self, name: str, fn, *args, **kwargs):
+        before, load, start = self._sample(), os.getloadavg()[0], time.perf_counter()
+        result = fn(*args, **kwargs)
+        after = self._sample()
+        section = {"seconds": time.perf_counter() - start, "others_cpu_share": None, "load_before": load,
+                   "load_after": os.getloadavg()[0]}
+        if before and after:
+            total, busy, own = (a - b for a, b in zip(after, before))
+            section["others_cpu_share"] = max(0.0, busy - own) / total if total > 0 else 0.0
+        self.sections[name] = section
+        return result
+
+    def summary(self) -> str:
+        share = lambda s: "?" if s["others_cpu_share"] is None else f"{s['others_cpu_share']:.0%}"
+        return "\n".join(f"  {name:<22}{s['seconds']:>5.0f} s; other processes used {share(s)} of all cores' "
+                         f"time (load average {s['load_before']:.2f} before, {s['load_after']:.2f} after)"
+                         for name, s in self.sections.items())
+
+
 def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
@@ -99,16 +139,19 @@ def main(argv: list[str] | None = None) -> None:
           f"CPU {info['cpu']} ({info['cpu_model']}), {info['cores']} cores", flush=True)
     started = time.perf_counter()
     thread_counts = sorted({1, info["cores"]})
+    noise = Noise()
     with tempfile.TemporaryDirectory() as scratch:
-        workers = [run_worker(t, args, Path(scratch)) for t in thread_counts]
+        workers = [noise.measure(f"throughput, {t} thr", run_worker, t, args, Path(scratch))
+                   for t in thread_counts]
     records = [r for w in workers for r in w["records"]]
     print("compile latency...", flush=True)
-    compile_result = latency.compile_section(repeats=5)
+    compile_result = noise.measure("compile latency", latency.compile_section, repeats=5)
     print("parameters...", flush=True)
-    params_result = params.section(rows=args.rows, runs=max(3 * args.runs, 21),
-                                   repeats=3 if args.quick else 5)
+    params_result = noise.measure("parameters", params.section, rows=args.rows, runs=max(6 * args.runs, 30),
+                                  repeats=1 if args.quick else 5)
     print("1,000-row calls...", flush=True)
-    small = latency.small_section(calls=200 if args.quick else 1000, only=args.only)
+    small = noise.measure("1,000-row calls", latency.small_section, calls=200 if args.quick else 1000,
+                          only=args.only)
 
     print(report.throughput_table(records))
     for threads in thread_counts:
@@ -133,8 +176,9 @@ def main(argv: list[str] | None = None) -> None:
     result = {"machine": info, "args": {k: str(v) for k, v in vars(args).items()},
               "threads_reported": {w["threads"]: w["threads_reported"] for w in workers},
               "throughput": records, "compile": compile_result, "params": params_result, "small": small,
-              "definitions": report.__doc__}
+              "noise": noise.sections, "definitions": report.__doc__}
     result["targets"] = targets.evaluate(result)
+    print("\nnoise: CPU time other processes took while each section ran\n" + noise.summary())
     partial = " (a partial or quick run: judge by a full one)" if args.quick or args.only else ""
     print(f"\nthe issue's targets{partial}\n" + targets.table(result["targets"]))
     json_path, png_path = args.out / f"bench-{stamp}.json", args.out / f"bench-{stamp}.png"

@@ -118,6 +118,16 @@ def expect(predicate, *args) -> list[bool]:
     return [predicate(row, *args) is True for row in ROWS]
 
 
+def rows_of(data) -> list[dict]:
+    """A batch's or table's rows, with NaN written "NaN" so that equal rows compare equal."""
+    return [{k: "NaN" if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()}
+            for row in data.to_pylist()]
+
+
+def kept_rows(mask: list[bool]) -> list[dict]:
+    return [row for row, keep in zip(rows_of(BATCH), mask) if keep]
+
+
 def positions(mask: list[bool]) -> list[int]:
     return [k for k, keep in enumerate(mask) if keep]
 
@@ -183,11 +193,12 @@ def test_syntax(expr, values, oracle, types):
     assert f.mask(BATCH, params=values).to_pylist() == expected
     assert f.indices(BATCH, **values).to_pylist() == positions(expected)
     assert f.count(BATCH, **values) == sum(expected)
-    assert f(BATCH, **values).equals(BATCH.filter(pa.array(expected)))
+    assert rows_of(f(BATCH, **values)) == kept_rows(expected)
     # a chunked Table: positions in the whole table, a mask per chunk
     assert f.indices(TABLE, params=values).to_pylist() == positions(expected)
     assert f.mask(TABLE, **values).to_pylist() == expected
-    assert f(TABLE, **values).equals(TABLE.filter(pa.array(expected)))
+    filtered = f(TABLE, **values)
+    assert isinstance(filtered, pa.Table) and rows_of(filtered) == kept_rows(expected)
 
 
 def test_parameters_only_in_both_prefixes_and_only_once():
@@ -292,7 +303,9 @@ def test_float_parameters_take_the_column_type(type_name):
 def test_float32_parameter_holds_the_float32_rounding():
     # 0.1 as a float32 parameter is float32(0.1): the float32 column's 0.1 is equal, not greater
     f = compile_filter("c_float32 = :v", TYPED.schema)
-    assert f.count(TYPED, v=0.1) == sum(v == f32(0.1) for v in TYPED_COLUMNS["float32"] if v is not None) > 0
+    stored = TYPED.column("c_float32").to_pylist()  # float32 values, exactly as Python floats
+    assert f.count(TYPED, v=0.1) == sum(v == f32(0.1) for v in stored) > 0
+    assert f.count(TYPED, v=0.1) == typed_expect(lambda r: eq(r["c_float32"], f32(0.1))).count(True)
 
 
 def test_bool_parameters():
@@ -387,12 +400,17 @@ def test_explicit_types_let_parameters_meet_each_other():
 def test_explicit_type_errors():
     with pytest.raises(ParameterError, match="'lo'"):
         compile_filter("x > :lo", SCHEMA, params={"lo": "string"})
-    with pytest.raises(ParameterError, match="'lo'"):
-        compile_filter("x > :lo", SCHEMA, params={"lo": "no_such_type"})
     with pytest.raises(ParameterError, match="'zz'"):
         compile_filter("x > :lo", SCHEMA, params={"lo": "float64", "zz": "int8"})
     with pytest.raises(ExpressionTypeError):
         compile_filter(":flag", SCHEMA, params={"flag": "int32"})  # not a predicate
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: an unknown type name in params= raises ParameterError "
+                                       "\"unknown type name 'no_such_type'\" without naming the parameter")
+def test_an_unknown_type_name_error_names_the_parameter():
+    with pytest.raises(ParameterError, match="'lo'"):
+        compile_filter("x > :lo", SCHEMA, params={"lo": "no_such_type"})
 
 
 def test_parameters_that_only_meet_each_other_cannot_be_inferred():
@@ -506,7 +524,8 @@ BAD_CALLS = [
                                                              "OverflowError, not ParameterError")),
     pytest.param("f32 > :lo", None, {"lo": 1e300}, "lo", id="float too large for float32",
                  marks=pytest.mark.xfail(strict=True, reason="BUG: 1e300 for a float32 parameter becomes "
-                                                             "inf with a numpy RuntimeWarning, no ParameterError")),
+                                                             "inf with a numpy RuntimeWarning, "
+                                                             "no ParameterError")),
 ]
 
 
@@ -575,12 +594,13 @@ def test_reusing_a_filter_gives_the_results_of_baked_literals():
         baked = compile_filter(f"x > {lo!r}", SCHEMA, parameterize=False)
         expected = expect(lambda r, lo: gt(r["x"], lo), lo)
         assert f.mask(BATCH, lo=lo).to_pylist() == expected == baked.mask(BATCH).to_pylist(), lo
-        assert f(BATCH, lo=lo).equals(baked(BATCH))
+        assert rows_of(f(BATCH, lo=lo)) == rows_of(baked(BATCH)) == kept_rows(expected)
 
     g = compile_filter("i between :lo and :hi or i8 in (:a, :b)", SCHEMA)
     for lo, hi, a, b in [(-6, 6, 0, 0), (2, 1, -128, 127), (0, 0, -8, 8), (-3, 3, 5, -5), (6, 6, 1, 2)]:
         baked = compile_filter(f"i between {lo} and {hi} or i8 in ({a}, {b})", SCHEMA, parameterize=False)
-        expected = expect(lambda r, lo, hi, a, b: OR(BETWEEN(r["i"], lo, hi), IN(r["i8"], a, b)), lo, hi, a, b)
+        oracle = lambda r, lo, hi, a, b: OR(BETWEEN(r["i"], lo, hi), IN(r["i8"], a, b))
+        expected = expect(oracle, lo, hi, a, b)
         assert g.mask(BATCH, lo=lo, hi=hi, a=a, b=b).to_pylist() == expected, (lo, hi, a, b)
         assert baked.mask(BATCH).to_pylist() == expected
         assert g.indices(TABLE, lo=lo, hi=hi, a=a, b=b).equals(baked.indices(TABLE))
@@ -624,7 +644,7 @@ def test_pandas_closure_variable_from_an_enclosing_function():
         pd.testing.assert_frame_equal(got, _pandas(DF, "x > @lo and i < @hi"))
         return got
 
-    assert inner().index.tolist() == ["r2", "r5"]
+    assert inner().index.tolist() == ["r5", "r7"]
 
 
 def test_pandas_global_variable():
@@ -742,13 +762,12 @@ def _console_script() -> str:
 
 
 CLI_RUNS = {
-    "floats": ["--dump-ir", "x > :lo and x < :hi", "--schema", "x:float64", "--param", "lo=2.0",
-               "--param", "hi=6.5", "--stage", "typed"],
+    "floats": ["--dump-ir", "x > :lo and x < :hi or flag and :on", "--schema", "x:float64,flag:bool",
+               "--param", "lo=2.0", "--param", "hi=6.5", "--param", ":on=true", "--stage", "typed"],
     "int8-and-null": ["--dump-ir", "i8 > :lo or i8 < @hi", "--schema", "i8:int8,x:float64",
                       "--param", "lo=5", "--param", "@hi=null", "--stage", "typed"],
     "float-for-int": ["--dump-ir", "i8 > :lo", "--schema", "i8:int8", "--param", "lo=2.5",
                       "--stage", "typed"],
-    "bool": ["--dump-ir", "flag and :on", "--schema", "flag:bool", "--param", "on=true", "--stage", "ast"],
     "not-a-number": ["--dump-ir", "x > :lo", "--schema", "x:float64", "--param", "lo=abc"],
     "out-of-range": ["--dump-ir", "i8 > :lo", "--schema", "i8:int8", "--param", "lo=300"],
     "unknown": ["--dump-ir", "x > :lo", "--schema", "x:float64", "--param", "lo=1", "--param", "zz=2"],
@@ -770,10 +789,9 @@ def cli():
 
 
 @pytest.mark.parametrize("key, line", [
-    ("floats", "; parameters: :lo = 2.0 (float64), :hi = 6.5 (float64)"),
+    ("floats", "; parameters: :lo = 2.0 (float64), :hi = 6.5 (float64), :on = True (bool)"),
     ("int8-and-null", "; parameters: :lo = 5 (int8), :hi = None (int8)"),
     ("float-for-int", "; parameters: :lo = 2.5 (float64)"),
-    ("bool", "; parameters: :on = True (bool)"),
 ])
 def test_cli_prints_parameter_values(cli, key, line):
     status, out, err = cli[key]
@@ -943,9 +961,9 @@ def test_same_shape_shares_the_kernel_and_skips_the_compiler(monkeypatch):
 
     monkeypatch.setattr(filter_module, "front_end", must_not_run)
     monkeypatch.setattr(filter_module, "back_end", must_not_run)
-    f2 = compile_filter("x > 3.125 and i < -2", SCHEMA)
+    f2 = compile_filter("x > 3.125 and i < 2", SCHEMA)
     assert f1._kernel(f1._default_nulls) is f2._kernel(f2._default_nulls)
-    assert f2.mask(BATCH).to_pylist() == expect(lambda r: AND(gt(r["x"], 3.125), lt(r["i"], -2)))
+    assert f2.mask(BATCH).to_pylist() == expect(lambda r: AND(gt(r["x"], 3.125), lt(r["i"], 2)))
     assert f1.mask(BATCH).to_pylist() == expect(lambda r: AND(gt(r["x"], 2.75), lt(r["i"], 4)))
     assert f2.parameters == {}
 
@@ -1001,7 +1019,8 @@ def test_hidden_literals_and_named_parameters_together():
     assert f1._kernel(f1._default_nulls) is f2._kernel(f2._default_nulls)
     assert list(f2.parameters) == ["lo"]
     for lo in (None, -1.0, 0.5):
-        assert f2.mask(BATCH, lo=lo).to_pylist() == expect(lambda r, lo: AND(gt(r["x"], lo), lt(r["i"], -3)), lo)
-        assert f1.mask(BATCH, lo=lo).to_pylist() == expect(lambda r, lo: AND(gt(r["x"], lo), lt(r["i"], 3)), lo)
+        oracle = lambda r, lo, hi: AND(gt(r["x"], lo), lt(r["i"], hi))
+        assert f2.mask(BATCH, lo=lo).to_pylist() == expect(oracle, lo, -3)
+        assert f1.mask(BATCH, lo=lo).to_pylist() == expect(oracle, lo, 3)
     with pytest.raises(ParameterError, match="'lo'"):
         f2.count(BATCH)

@@ -59,6 +59,7 @@ columns without a validity bitmap free of any null logic).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from llvmlite import ir
@@ -164,22 +165,8 @@ def _block_params(layout: KernelLayout) -> list[tuple[str, ir.Type]]:
     return params + [("params", PTR)]
 
 
-def _block_function(mb: ModuleBuilder, typed: tir.TypedNode, layout: KernelLayout) -> ir.Function:
-    """``evaluate_block(columns..., params)``: the bitmap word of one block of 64 rows.
-
-    Each fixed-width column arrives as a pointer to the block's first value,
-    each bitmap (bool data, validity) as the block's 64-bit word.
-    """
-    fn, b = mb.helper("evaluate_block", I64, _block_params(layout))
-    args = iter(fn.args)
-    inputs = {}
-    for column in layout.columns:
-        data = next(args)
-        validity = next(args) if column.validity_slot is not None else None
-        inputs[column.name] = (column, data, validity)
-    params = next(args)
-
-    # Parameters are loop invariant: load them once, before the row loop.
+def _load_parameters(b: ir.IRBuilder, params: ir.Value, layout: KernelLayout) -> dict[str, Emitted]:
+    """Parameters are loop invariant: load them once, before the row loop."""
     parameters = {}
     slots = len(layout.parameters)
     for index, (name, dtype) in enumerate(layout.parameters):
@@ -194,19 +181,48 @@ def _block_function(mb: ModuleBuilder, typed: tir.TypedNode, layout: KernelLayou
             valid_byte = b.load(valid_address, typ=I8, name=f"{ident}_valid_byte")
             valid = b.icmp_unsigned("!=", valid_byte, ir.Constant(I8, 0), name=f"{ident}_valid")
         parameters[name] = Emitted(value, valid)
+    return parameters
 
-    keep_type = ir.ArrayType(I8, BLOCK_ROWS)
-    keep = b.alloca(keep_type, name="keep")
-    # Ask for the alignment LLVM would infer for the vector load below: given
-    # explicitly, the backend realigns the stack for it; inferred by InstCombine
-    # (LLVM 22 here) it emitted an aligned zmm load from an unaligned stack slot.
-    keep.align = 64
-    keep.type = PTR  # refer to it as an opaque pointer, like every other pointer here
+
+def _byte_buffer(b: ir.IRBuilder, name: str) -> ir.Value:
+    """A 64-byte stack buffer (one byte per row of a block), as an opaque pointer."""
+    buffer = b.alloca(ir.ArrayType(I8, BLOCK_ROWS), name=name)
+    # Ask for the alignment LLVM would infer for the vector load in _pack:
+    # given explicitly, the backend realigns the stack for it; inferred by
+    # InstCombine (LLVM 22 here) it emitted an aligned zmm load from an
+    # unaligned stack slot.
+    buffer.align = 64
+    buffer.type = PTR  # refer to it as an opaque pointer, like every other pointer here
+    return buffer
+
+
+def _pack(b: ir.IRBuilder, buffer: ir.Value, name: str) -> ir.Value:
+    """64 bytes of 0/1 -> one bitmap word (a vector compare and its mask)."""
+    vector = ir.VectorType(I8, BLOCK_ROWS)
+    loaded = b.load(buffer, typ=vector, name=f"{name}_bytes")
+    mask = b.icmp_unsigned("!=", loaded, ir.Constant(vector, [0] * BLOCK_ROWS), name=f"{name}_mask")
+    return b.bitcast(mask, I64, name=name)
+
+
+def _block_body(mb: ModuleBuilder, fn: ir.Function, b: ir.IRBuilder, layout: KernelLayout,
+                per_row: Callable[[ir.IRBuilder, ir.Value, RowContext], None]) -> None:
+    """The loop over the 64 rows of a block: ``per_row(builder, j, row context)`` emits one row.
+
+    The block function's first arguments are the inputs (:func:`_block_params`);
+    leaves the builder after the loop.
+    """
+    args = iter(fn.args)
+    inputs = {}
+    for column in layout.columns:
+        data = next(args)
+        validity = next(args) if column.validity_slot is not None else None
+        inputs[column.name] = (column, data, validity)
+    parameters = _load_parameters(b, next(args), layout)
+
     entry = b.block
     loop = fn.append_basic_block("rows")
     done = fn.append_basic_block("pack")
     b.branch(loop)
-
     b.position_at_end(loop)
     j = b.phi(I64, name="j")
     j.add_incoming(ir.Constant(I64, 0), entry)
@@ -228,35 +244,61 @@ def _block_function(mb: ModuleBuilder, typed: tir.TypedNode, layout: KernelLayou
             loaded[name] = Emitted(value, valid)
         return loaded[name]
 
-    result = emit(typed, RowContext(b, mb, load_column, parameters))
-    keep_row = truth(b, result)
-    slot = b.gep(keep, [j], source_etype=I8, name="keep_slot")
-    b.store(b.zext(keep_row, I8, name="keep_byte"), slot)
+    per_row(b, j, RowContext(b, mb, load_column, parameters))
     next_j = b.add(j, ir.Constant(I64, 1), name="next_j")
     j.add_incoming(next_j, b.block)
     b.cbranch(b.icmp_signed("<", next_j, ir.Constant(I64, BLOCK_ROWS), name="more"), loop, done)
-
     b.position_at_end(done)
-    vector = ir.VectorType(I8, BLOCK_ROWS)
-    bytes_ = b.load(keep, typ=vector, name="keep_bytes")
-    mask = b.icmp_unsigned("!=", bytes_, ir.Constant(vector, [0] * BLOCK_ROWS), name="keep_mask")
-    b.ret(b.bitcast(mask, I64, name="word"))
+
+
+def _block_function(mb: ModuleBuilder, typed: tir.TypedNode, layout: KernelLayout) -> ir.Function:
+    """``evaluate_block(columns..., params)``: the bitmap word of one block of 64 rows.
+
+    Each fixed-width column arrives as a pointer to the block's first value,
+    each bitmap (bool data, validity) as the block's 64-bit word.
+    """
+    fn, b = mb.helper("evaluate_block", I64, _block_params(layout))
+    keep = _byte_buffer(b, "keep")
+
+    def per_row(b: ir.IRBuilder, j: ir.Value, row: RowContext) -> None:
+        keep_row = truth(b, emit(typed, row))
+        slot = b.gep(keep, [j], source_etype=I8, name="keep_slot")
+        b.store(b.zext(keep_row, I8, name="keep_byte"), slot)
+
+    _block_body(mb, fn, b, layout, per_row)
+    b.ret(_pack(b, keep, "word"))
     return fn
 
 
-def generate(typed: tir.TypedNode, layout: KernelLayout, name: str = "arrowjit") -> ir.Module:
-    """The LLVM module of the filter kernel for ``typed`` reading columns as ``layout`` says."""
-    mb = ModuleBuilder(name)
-    word_loader = _bitmap_word_loader(mb)
-    block = _block_function(mb, typed, layout)
+@dataclass
+class Block:
+    """What a kernel's per-block code gets (see :func:`_kernel`)."""
 
-    kernel_type = ir.FunctionType(ir.VoidType(), [PTR, PTR, PTR, I64, I64, PTR])
+    builder: ir.IRBuilder
+    inputs: list[ir.Value]   # the block function's input arguments
+    params: ir.Value
+    row0: ir.Value           # first row of the block
+    done_rows: ir.Value      # row0 - start: where the block's output goes
+    rows: ir.Value           # rows in the block: 64, or fewer in the last one
+    is_full: ir.Value
+    extra: list[ir.Value]    # the kernel's own arguments after `end`
+
+
+def _kernel(mb: ModuleBuilder, layout: KernelLayout, extra: list[str],
+            on_block: Callable[[Block], None]) -> ir.Function:
+    """The loop over blocks every kernel shares; ``on_block`` evaluates one block and stores it.
+
+    ``kernel(buffers, offsets, params, start, end, *extra)``: whole blocks read
+    the columns in place; the last, partial block reads zero-padded copies.
+    """
+    word_loader = _bitmap_word_loader(mb)
+    kernel_type = ir.FunctionType(ir.VoidType(), [PTR, PTR, PTR, I64, I64] + [PTR] * len(extra))
     kernel = ir.Function(mb.module, kernel_type, KERNEL_NAME)
     kernel.attributes.add("nounwind")
-    buffers, offsets, params, start, end, out = kernel.args
-    for arg, arg_name in zip(kernel.args, ("buffers", "offsets", "params", "start", "end", "out")):
+    buffers, offsets, params, start, end, *extra_args = kernel.args
+    for arg, arg_name in zip(kernel.args, ("buffers", "offsets", "params", "start", "end", *extra)):
         arg.name = arg_name
-    for arg in (buffers, offsets, out):
+    for arg in (buffers, offsets, *extra_args):
         arg.add_attribute("noalias")
 
     b = ir.IRBuilder(kernel.append_basic_block("entry"))
@@ -315,29 +357,29 @@ def generate(typed: tir.TypedNode, layout: KernelLayout, name: str = "arrowjit")
 
     b.position_at_end(full)
     full_args = []
-    for kind, pointer, extra, ident in sources:
+    for kind, pointer, extra_value, ident in sources:
         if kind == "data":
-            full_args.append(b.gep(pointer, [row0], source_etype=extra.llvm, name=f"{ident}_block"))
+            full_args.append(b.gep(pointer, [row0], source_etype=extra_value.llvm, name=f"{ident}_block"))
         else:
-            bit = b.add(extra, row0, name=f"{ident}_bit")
+            bit = b.add(extra_value, row0, name=f"{ident}_bit")
             full_args.append(b.call(word_loader, [pointer, bit], name=f"{ident}_word"))
     b.branch(evaluate)
 
     b.position_at_end(partial)
     partial_args = []
-    for kind, pointer, extra, ident in sources:
+    for kind, pointer, extra_value, ident in sources:
         tail = padded[ident]
         if kind == "data":
-            width = extra.bits // 8
+            width = extra_value.bits // 8
             b.call(_memset(mb), [tail, ir.Constant(I8, 0), ir.Constant(I64, width * BLOCK_ROWS),
                                  ir.Constant(I1, 0)])
-            first = b.gep(pointer, [row0], source_etype=extra.llvm, name=f"{ident}_rest")
+            first = b.gep(pointer, [row0], source_etype=extra_value.llvm, name=f"{ident}_rest")
             size = b.mul(remaining, ir.Constant(I64, width), name=f"{ident}_rest_bytes")
             b.call(_memcpy(mb), [tail, first, size, ir.Constant(I1, 0)])
             partial_args.append(tail)
         else:
             # Copy the bytes that hold the remaining bits, then read the word from the copy.
-            bit = b.add(extra, row0, name=f"{ident}_bit")
+            bit = b.add(extra_value, row0, name=f"{ident}_bit")
             byte = b.lshr(bit, ir.Constant(I64, 3), name=f"{ident}_byte")
             shift = b.and_(bit, ir.Constant(I64, 7), name=f"{ident}_shift")
             bits = b.add(shift, remaining, name=f"{ident}_rest_bits")
@@ -359,22 +401,42 @@ def generate(typed: tir.TypedNode, layout: KernelLayout, name: str = "arrowjit")
     rows = b.phi(I64, name="rows")
     rows.add_incoming(ir.Constant(I64, BLOCK_ROWS), full)
     rows.add_incoming(remaining, partial)
-    word = b.call(block, [*block_args, params], name="word")
-    # Keep only the block's rows: all 64, or the first `rows` of the last block.
-    # (`1 << 64` is poison in LLVM, but select never looks at the arm it does not pick.)
-    low_bits = b.sub(b.shl(ir.Constant(I64, 1), rows, name="one_past"), ir.Constant(I64, 1),
-                     name="low_bits")
-    valid_rows = b.select(is_full, ir.Constant(I64, -1), low_bits, name="row_mask")
-    kept = b.and_(word, valid_rows, name="kept")
     done_rows = b.sub(row0, start, name="done_rows")
-    index = b.lshr(done_rows, ir.Constant(I64, 6), name="word_index")
-    b.store(kept, b.gep(out, [index], source_etype=I64, name="out_word"))
+    on_block(Block(b, block_args, params, row0, done_rows, rows, is_full, extra_args))
     next_row0 = b.add(row0, ir.Constant(I64, BLOCK_ROWS), name="next_row0")
-    row0.add_incoming(next_row0, evaluate)
+    row0.add_incoming(next_row0, b.block)
     b.branch(blocks)
 
     b.position_at_end(done)
     b.ret_void()
+    return kernel
+
+
+def row_mask(b: ir.IRBuilder, rows: ir.Value, is_full: ir.Value) -> ir.Value:
+    """The bits of a block's real rows: all 64, or the first ``rows`` of the last block."""
+    # (`1 << 64` is poison in LLVM, but select never looks at the arm it does not pick.)
+    low_bits = b.sub(b.shl(ir.Constant(I64, 1), rows, name="one_past"), ir.Constant(I64, 1),
+                     name="low_bits")
+    return b.select(is_full, ir.Constant(I64, -1), low_bits, name="row_mask")
+
+
+def generate(typed: tir.TypedNode, layout: KernelLayout, name: str = "arrowjit") -> ir.Module:
+    """The LLVM module of the filter kernel for ``typed`` reading columns as ``layout`` says.
+
+    ``filter_kernel(buffers, offsets, params, start, end, out)`` writes the
+    bitmap of the rows where ``typed`` is true to ``out``.
+    """
+    mb = ModuleBuilder(name)
+    block = _block_function(mb, typed, layout)
+
+    def store_word(blk: Block) -> None:
+        b = blk.builder
+        word = b.call(block, [*blk.inputs, blk.params], name="word")
+        kept = b.and_(word, row_mask(b, blk.rows, blk.is_full), name="kept")
+        index = b.lshr(blk.done_rows, ir.Constant(I64, 6), name="word_index")
+        b.store(kept, b.gep(blk.extra[0], [index], source_etype=I64, name="out_word"))
+
+    _kernel(mb, layout, ["out"], store_word)
     return mb.module
 
 
