@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from .errors import ArrowJitError, ParameterError, SchemaMismatchError
 from .filter import STAGES, compile_filter
+from .runtime.kernel import check_parameter
 
 STAGE_TITLES = {
     "ast": "AST (the parse, with sugar such as comparison chains expanded)",
@@ -107,7 +108,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         schema = parse_schema(args.schema)
-        values = dict(parse_param(p) for p in args.param)
+        values: dict[str, object] = {}
+        for text in args.param:
+            name, value = parse_param(text)
+            if name in values:
+                raise ParameterError(f"--param {name} is given twice")
+            values[name] = value
         compiled = compile_filter(args.dump_ir, schema)
         floats = {name: "float64" for name, value in values.items()
                   if isinstance(value, float) and name in compiled.parameters
@@ -116,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
             compiled = compile_filter(args.dump_ir, schema, params=floats)
         if values:
             compiled.count(_empty_batch(compiled), params=values)  # checks names and values
+            values = {name: check_parameter(name, compiled.parameters[name], value)
+                      for name, value in values.items()}
         if compiled.parameters:
             shown = ", ".join(f":{name}" + (f" = {values[name]!r}" if name in values else "") + f" ({dtype})"
                               for name, dtype in compiled.parameters.items())

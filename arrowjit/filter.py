@@ -335,7 +335,10 @@ class Filter:
 def _parameter_types(params: Mapping[str, Any] | None) -> dict[str, T.DType]:
     types = {}
     for name, type_ in (params or {}).items():
-        arrow_type = T.arrow_type_from_name(type_) if isinstance(type_, str) else type_
+        try:
+            arrow_type = T.arrow_type_from_name(type_) if isinstance(type_, str) else type_
+        except ValueError as e:
+            raise ParameterError(f"parameter {name!r}: {e}") from None
         dtype = T.from_arrow(arrow_type) if isinstance(arrow_type, pa.DataType) else None
         if dtype is None:
             raise ParameterError(f"parameter {name!r}: {type_!r} is not a type arrowjit can use "
@@ -360,7 +363,7 @@ class _Shape:
 
     def bind(self, expr: str, tokens: tuple[LiteralToken, ...], threads: int | None) -> Filter | None:
         """The prototype with ``expr``'s literal values, or None if ``expr`` needs its own code."""
-        hidden = {}
+        hidden = dict(self.prototype._hidden)
         dtypes = dict(self.prototype._all_parameters)
         for token, role in zip(tokens, self.roles):
             if role[0] == "baked":
@@ -397,7 +400,11 @@ def _hide(expr: str, typed: tir.TypedNode, tokens: tuple[LiteralToken, ...]
         token = by_end[const.span.end]
         negated = expr[const.span.start:token.start].strip() == "-"
         uses.setdefault(token.end, []).append((name, negated))
-    all_roles = tuple(("hidden", tuple(uses[token.end])) if token.end in uses else ("baked", token.text)
+    # A literal that is also compiled in somewhere (`i8 < 5 < i`: baked for the
+    # narrow column, hidden for i) only matches the same text.
+    baked_ends = {node.span.end for node in tir.walk(shape) if isinstance(node, tir.Const)}
+    all_roles = tuple(("hidden", tuple(uses[token.end]))
+                      if token.end in uses and token.end not in baked_ends else ("baked", token.text)
                       for token in tokens)
     return shape, {name: const.value for name, const in hidden.items()}, all_roles
 

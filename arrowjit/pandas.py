@@ -86,11 +86,9 @@ class ArrowJitAccessor:
         if compiled.parameters:
             frame = sys._getframe(level + 2)
             values = _resolve(compiled.parameters, frame, local_dict, global_dict)
-            # As in DataFrame.query, `i > @lo` with a float lo compares as floats.
-            floats = {name: "float64" for name, value in values.items()
-                      if isinstance(value, float) and not compiled.parameters[name].is_float}
-            if floats:
-                compiled = compile_filter(expr, schema, params=floats)
+            widened = _pandas_types(compiled.parameters, values)
+            if widened:
+                compiled = compile_filter(expr, schema, params=widened)
         arrays = {name: _to_arrow(self._df[name]) for name in compiled.columns}
         if arrays:
             batch = pa.RecordBatch.from_arrays(list(arrays.values()), names=list(arrays))
@@ -114,6 +112,24 @@ class ArrowJitAccessor:
               global_dict: Mapping[str, Any] | None = None, level: int = 0):
         """The rows where ``expr`` is true, like ``DataFrame.query`` (index labels kept)."""
         return self._df[self._bitmap_mask(expr, level, local_dict, global_dict)]
+
+
+def _pandas_types(parameters: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, str]:
+    """Parameter types that make ``@name`` compare as DataFrame.query does.
+
+    A float compared with an integer column compares as floats; an integer
+    that the column's type cannot hold (300 against int8) compares as int64
+    (uint64 beyond it), instead of being rejected.
+    """
+    types = {}
+    for name, value in values.items():
+        dtype = parameters[name]
+        if isinstance(value, float | np.floating) and not dtype.is_float:
+            types[name] = "float64"
+        elif isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_) \
+                and dtype.is_integer and not dtype.min_value() <= int(value) <= dtype.max_value():
+            types[name] = "int64" if int(value) < 2**63 else "uint64"
+    return types
 
 
 def _resolve(parameters: Mapping[str, Any], frame, local_dict: Mapping[str, Any] | None,

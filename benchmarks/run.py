@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> None:
     json_path, png_path = args.out / f"bench-{stamp}.json", args.out / f"bench-{stamp}.png"
     report.write_json(json_path, result)
     title = (f"arrowjit vs peers, {args.rows:,} rows, {info['cpu']}, {info['cores']} cores: "
-             "% of np.sum bandwidth over the same bytes (log scale; dashed: 100%)")
+             "% of np.sum bandwidth over the same bytes; tables: % of the physical limit (log scale)")
     report.chart(records, png_path, title)
     for path in (json_path, png_path):
         shutil.copyfile(path, args.out / f"latest{path.suffix}")

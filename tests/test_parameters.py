@@ -406,8 +406,6 @@ def test_explicit_type_errors():
         compile_filter(":flag", SCHEMA, params={"flag": "int32"})  # not a predicate
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: an unknown type name in params= raises ParameterError "
-                                       "\"unknown type name 'no_such_type'\" without naming the parameter")
 def test_an_unknown_type_name_error_names_the_parameter():
     with pytest.raises(ParameterError, match="'lo'"):
         compile_filter("x > :lo", SCHEMA, params={"lo": "no_such_type"})
@@ -519,13 +517,8 @@ BAD_CALLS = [
     ("x > :lo", None, {"lo": [1.0]}, "lo"),
     ("x > :lo", None, {"lo": 1 + 0j}, "lo"),
     ("x > :lo", None, {"lo": object()}, "lo"),
-    pytest.param("x > :lo", None, {"lo": 10**400}, "lo", id="int too large for float64",
-                 marks=pytest.mark.xfail(strict=True, reason="BUG: 10**400 for a float64 parameter raises "
-                                                             "OverflowError, not ParameterError")),
-    pytest.param("f32 > :lo", None, {"lo": 1e300}, "lo", id="float too large for float32",
-                 marks=pytest.mark.xfail(strict=True, reason="BUG: 1e300 for a float32 parameter becomes "
-                                                             "inf with a numpy RuntimeWarning, "
-                                                             "no ParameterError")),
+    pytest.param("x > :lo", None, {"lo": 10**400}, "lo", id="int too large for float64"),
+    pytest.param("f32 > :lo", None, {"lo": 1e300}, "lo", id="float too large for float32"),
 ]
 
 
@@ -702,8 +695,6 @@ def test_pandas_a_float_for_an_integer_column_compares_as_floats():
     pd.testing.assert_frame_equal(DF.arrowjit.query("i == @lo"), _pandas(DF, "i == @lo"))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a numpy float32 value for an integer column's parameter raises "
-                                       "ParameterError; pandas (and a Python float) compare as floats")
 def test_pandas_a_numpy_float32_for_an_integer_column_compares_as_floats():
     lo = np.float32(2.5)  # noqa: F841 - read through @lo
     got = DF.arrowjit.query("i > @lo")
@@ -711,9 +702,6 @@ def test_pandas_a_numpy_float32_for_an_integer_column_compares_as_floats():
     pd.testing.assert_frame_equal(got, _pandas(DF, "i > @lo"))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: df.arrowjit.query('i8 > @lo') with lo = 300 raises "
-                                       "ParameterError (300 does not fit the inferred int8); "
-                                       "DataFrame.query compares the values")
 @pytest.mark.parametrize("expr, lo", [("i8 > @lo", 300), ("i8 > @lo", -300), ("u8 > @lo", -1)])
 def test_pandas_an_integer_outside_the_column_type_is_compared_like_pandas(expr, lo):
     column = expr.split()[0]
@@ -829,14 +817,6 @@ def literal_value(text: str):
     return int(plain)
 
 
-def _bug(reason):
-    return pytest.mark.xfail(strict=True, reason=f"BUG: {reason}")
-
-
-SHARED_BAKED_BUG = _bug("a literal that meets both a narrower (cast) column and an operand of its own type "
-                        "(`i8 < 5 < i`) is hidden for one use and baked for the other; the next expression "
-                        "of the same template reuses the first one's baked value")
-
 # (template, first literals, second literals, shares a kernel?, oracle(row, *values))
 # `shares`: True: the second must reuse the first's kernel; False: it must compile its own; None: either.
 AUTO = [
@@ -905,12 +885,9 @@ AUTO = [
     ("x * {} > {}", ("2", "1"), ("3", "1"), False, lambda r, k, v: gt(mul(r["x"], k), v)),  # arithmetic
     ("x - {} > {}", ("2", "0"), ("2", "1"), True, lambda r, k, v: gt(sub(r["x"], k), v)),
     ("i - -{} > 0", ("2",), ("3",), False, lambda r, k: gt(sub(r["i"], -k), 0)),
-    pytest.param("i8 < {} < i", ("5",), ("1",), None, lambda r, v: AND(lt(r["i8"], v), lt(v, r["i"])),
-                 marks=SHARED_BAKED_BUG, id="i8 < {} < i"),
-    pytest.param("x < {} < f32", ("5",), ("1",), None, lambda r, v: AND(lt(r["x"], v), lt(v, r["f32"])),
-                 marks=SHARED_BAKED_BUG, id="x < {} < f32"),
-    pytest.param("{} between i8 and i", ("5",), ("1",), None, lambda r, v: BETWEEN(v, r["i8"], r["i"]),
-                 marks=SHARED_BAKED_BUG, id="{} between i8 and i"),
+    ("i8 < {} < i", ("5",), ("1",), None, lambda r, v: AND(lt(r["i8"], v), lt(v, r["i"]))),
+    ("x < {} < f32", ("5",), ("1",), None, lambda r, v: AND(lt(r["x"], v), lt(v, r["f32"]))),
+    ("{} between i8 and i", ("5",), ("1",), None, lambda r, v: BETWEEN(v, r["i8"], r["i"])),
 ]
 
 

@@ -115,15 +115,22 @@ def with_children(node: TypedNode, new: tuple[TypedNode, ...]) -> TypedNode:
     return node
 
 
+def walk(node: TypedNode) -> list[TypedNode]:
+    """Every node of the tree, parents before children."""
+    found, stack = [], [node]
+    while stack:
+        current = stack.pop()
+        found.append(current)
+        stack.extend(reversed(children(current)))
+    return found
+
+
 def _named(node: TypedNode, kind: type) -> dict[str, DType]:
     """Names and types of the ``kind`` nodes (columns or parameters), in order of first appearance."""
     found: dict[str, DType] = {}
-    stack = [node]
-    while stack:
-        current = stack.pop()
+    for current in walk(node):
         if isinstance(current, kind):
             found.setdefault(current.name, current.dtype)
-        stack.extend(reversed(children(current)))
     return found
 
 

@@ -71,7 +71,14 @@ def check_parameter(name: str, dtype: DType, value: Any) -> Any:
         if isinstance(value, float) and value.is_integer():
             return check_parameter(name, dtype, int(value))
     elif dtype.is_float and isinstance(value, int | float):
-        return float(value)
+        try:
+            converted = float(value)
+        except OverflowError:
+            converted = float("inf")
+        limit = float(np.finfo(dtype.numpy).max)
+        if abs(converted) > limit and not (isinstance(value, float) and not np.isfinite(value)):
+            raise ParameterError(f"parameter {name!r} = {value!r} does not fit {dtype}")
+        return converted
     raise ParameterError(f"parameter {name!r} must be a {dtype} value, not {type(value).__name__} "
                          f"{value!r}")
 
