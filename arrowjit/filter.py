@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import copy
-import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal
@@ -13,6 +12,7 @@ import numpy as np
 import pyarrow as pa
 
 from .cache import LRUCache
+from .compiled import KERNELS, Compiled, Data, InputTypeError, ParamValues, Segment
 from .compiler import ast
 from .compiler import typed_ir as tir
 from .compiler import types as T
@@ -21,33 +21,24 @@ from .compiler.codegen import Nulls
 from .compiler.jit import Target, host_target
 from .compiler.parameterize import LiteralToken, hide_literals, literal_template, restore_literals
 from .compiler.pipeline import FrontEnd, back_end, front_end
-from .errors import ArrowJitError, ParameterError, SchemaMismatchError
+from .errors import ParameterError, SchemaMismatchError
 from .runtime import outputs
 from .runtime import threads as parallel
-from .runtime.buffers import column_buffers
-from .runtime.kernel import Kernel, check_parameter, pack_parameters
+from .runtime.kernel import Kernel
 
 Stage = Literal["ast", "typed", "llvm", "optimized", "asm"]
 STAGES: tuple[str, ...] = ("ast", "typed", "llvm", "optimized", "asm")
 
 SchemaLike = pa.Schema | Mapping[str, "str | pa.DataType"]
-Data = pa.RecordBatch | pa.Table
-ParamValues = Mapping[str, Any] | None
 
 # Below one selected row in this many, a filtered batch is gathered by
 # position rather than compressed from the selection bitmap.
 SPARSE_RATIO = 64
 
-# Compiled kernels, shared by every Filter in the process: the key is the
-# typed IR (which names the columns and their types), which columns have
-# validity bitmaps, and the target CPU.
-_KERNELS: LRUCache[Kernel] = LRUCache(capacity=512)
+_KERNELS = KERNELS  # the process's compiled kernels (see compiled.py)
+
 # Filters by expression text and schema, so compile_filter on a seen pair is a lookup.
 _FILTERS: LRUCache[Filter] = LRUCache(capacity=512)
-
-
-class InputTypeError(ArrowJitError, TypeError):
-    """The data is not something a Filter can read."""
 
 
 def normalize_schema(schema: SchemaLike) -> pa.Schema:
@@ -73,17 +64,7 @@ def _column_types(schema: pa.Schema) -> dict[str, T.DType | str]:
     return {field.name: T.from_arrow(field.type) or str(field.type) for field in schema}
 
 
-@dataclass(frozen=True)
-class _Segment:
-    """Rows ``first .. first+length`` of the input with the referenced columns' chunks."""
-
-    first: int
-    length: int
-    arrays: tuple[pa.Array, ...]
-    batch: pa.RecordBatch | None  # all the columns of these rows, where known
-
-
-class Filter:
+class Filter(Compiled):
     """A predicate compiled to machine code for a set of column types.
 
     Call it on a ``pa.RecordBatch`` or ``pa.Table`` to get the rows where the
@@ -98,26 +79,13 @@ class Filter:
     def __init__(self, front: FrontEnd, schema: pa.Schema, target: Target, shape: tir.TypedNode,
                  hidden: Mapping[str, int | float], threads: int | None = None):
         self.expression = front.text
-        self.threads = threads  # default for calls; None: every core
         self._front: FrontEnd | None = front
-        self._target = target
-        # The kernel computes `shape`: the typed IR with the literals that do
-        # not shape the code turned into hidden parameters, whose values are
-        # `hidden` (see compiler/parameterize.py).
         self._shape = shape
-        self._hidden = dict(hidden)
-        self._packed_literals: np.ndarray | None = None
-        self._all_parameters = tuple(tir.parameters(shape).items())
-        self.columns: dict[str, T.DType] = tir.columns(shape)
-        self.parameters: dict[str, T.DType] = {
-            name: dtype for name, dtype in self._all_parameters if name not in self._hidden}
-        self.schema = pa.schema([schema.field(name) for name in self.columns])
-        # The variant compiled up front and shown by .ir(): nullable fields
-        # read with their validity bitmaps, parameters not null.
-        self._default_nulls = Nulls(frozenset(f.name for f in self.schema if f.nullable))
-        self._kernels: dict[Nulls, Kernel] = {}
-        self._lock = threading.Lock()
-        self._kernel(self._default_nulls)
+        super().__init__(schema, target, (shape,), hidden, threads)
+
+    def _back_end(self, nulls: Nulls) -> Kernel:
+        layout, compiled = back_end(self._shape, nulls, self._target)
+        return Kernel(compiled, layout)
 
     def _with_literals(self, expression: str, hidden: Mapping[str, int | float],
                        threads: int | None) -> Filter:
@@ -130,124 +98,17 @@ class Filter:
         twin._packed_literals = None
         return twin
 
-    # -- compiling --------------------------------------------------------
-    def _kernel(self, nulls: Nulls) -> Kernel:
-        kernel = self._kernels.get(nulls)
-        if kernel is None:
-            key = (tir.canonical(self._shape), tuple(self.columns.items()), nulls, self._target)
-
-            def create() -> Kernel:
-                layout, compiled = back_end(self._shape, nulls, self._target)
-                return Kernel(compiled, layout)
-
-            kernel = _KERNELS.get_or_create(key, create)
-            with self._lock:
-                self._kernels.setdefault(nulls, kernel)
-        return kernel
-
-    # -- reading the input -------------------------------------------------
-    def _arrays(self, columns: Mapping[str, pa.DataType], get, what: str) -> list:
-        arrays = []
-        for name, dtype in self.columns.items():
-            actual = columns.get(name)
-            if actual is None:
-                available = ", ".join(columns) or "no columns"
-                raise SchemaMismatchError(
-                    f"column {name!r} ({dtype}) is missing from the {what} (it has: {available})")
-            if actual != dtype.arrow:
-                raise SchemaMismatchError(
-                    f"column {name!r}: the filter was compiled for {dtype}, "
-                    f"but the {what} has {actual}")
-            arrays.append(get(name))
-        return arrays
-
-    def _segments(self, data: Data, every_column: bool = False) -> Iterator[_Segment]:
-        """Runs of rows whose referenced columns are each one contiguous array.
-
-        A table's columns may be chunked at different rows; the runs are cut
-        at every column's chunk boundaries (only the referenced columns', or
-        with ``every_column`` all of them, for outputs that copy every column).
-        """
-        if isinstance(data, pa.RecordBatch):
-            names = data.schema.names
-            if len(set(names)) != len(names):
-                self._check_duplicates(names)
-            types = {f.name: f.type for f in data.schema}
-            arrays = self._arrays(types, data.column, "batch")
-            yield _Segment(0, data.num_rows, tuple(arrays), data)
-        elif isinstance(data, pa.Table):
-            names = data.schema.names
-            if len(set(names)) != len(names):
-                self._check_duplicates(names)
-            types = {f.name: f.type for f in data.schema}
-            self._arrays(types, lambda name: None, "table")
-            if not self.columns and not every_column:
-                yield _Segment(0, data.num_rows, (), None)
-                return
-            first = 0
-            for batch in (data if every_column else data.select(list(self.columns))).to_batches():
-                arrays = tuple(batch.column(name) for name in self.columns)
-                yield _Segment(first, batch.num_rows, arrays, batch)
-                first += batch.num_rows
-        else:
-            raise InputTypeError(
-                f"a Filter reads a pyarrow.RecordBatch or pyarrow.Table, not {type(data).__name__}"
-                " (use df.arrowjit.query for pandas DataFrames)")
-
-    def _check_duplicates(self, names: list[str]) -> None:
-        for name in self.columns:
-            if names.count(name) > 1:
-                raise SchemaMismatchError(f"column {name!r} appears {names.count(name)} times in the data")
-
-    def _pack(self, params: ParamValues, values: Mapping[str, Any]) -> tuple[np.ndarray | None, frozenset]:
-        """Check the call's parameter values; the kernel's params struct and the null parameters."""
-        if not params and not values and not self.parameters:
-            # Only literals: their struct never changes.
-            if self._packed_literals is None:
-                self._packed_literals = pack_parameters(self._all_parameters, self._hidden)
-            return self._packed_literals, frozenset()
-        given = dict(params or {})
-        for name in values:
-            if name in given:
-                raise ParameterError(f"parameter {name!r} is given twice")
-        given.update(values)
-        unknown = sorted(set(given) - set(self.parameters))
-        if unknown:
-            expected = ", ".join(f":{n}" for n in self.parameters) or "no parameters"
-            raise ParameterError(f"unknown parameter {unknown[0]!r}; the filter has {expected}")
-        missing = [name for name in self.parameters if name not in given]
-        if missing:
-            raise ParameterError(f"missing a value for parameter {missing[0]!r} "
-                                 f"({self.parameters[missing[0]]})")
-        checked = {name: check_parameter(name, dtype, given[name])
-                   for name, dtype in self.parameters.items()}
-        null = frozenset(name for name, value in checked.items() if value is None)
-        return pack_parameters(self._all_parameters, checked | self._hidden), null
-
     def _bitmaps(self, data: Data, params: ParamValues, values: Mapping[str, Any], threads: int | None,
-                 every_column: bool = False) -> list[tuple[_Segment, pa.Buffer, np.ndarray]]:
-        """Evaluate the predicate on every run of rows: each run's bitmap buffer and words.
+                 every_column: bool = False) -> list[tuple[Segment, pa.Buffer, np.ndarray]]:
+        """Evaluate the predicate on every run of rows: each run's bitmap buffer and words."""
+        results = []
 
-        All runs, cut into morsels of whole 64-row blocks, go to the thread
-        pool together, so both one long batch and a table of many chunks
-        use every thread.
-        """
-        threads = parallel.resolve(self.threads if threads is None else threads)
-        packed, null_parameters = self._pack(params, values)
-        results, tasks = [], []
-        for segment in self._segments(data, every_column):
-            buffers = [column_buffers(array, name, dtype)
-                       for array, (name, dtype) in zip(segment.arrays, self.columns.items())]
-            nullable = frozenset(name for name, b in zip(self.columns, buffers)
-                                 if b.validity_address is not None)
-            kernel = self._kernel(Nulls(nullable, null_parameters))
+        def allocate(segment: Segment):
             buffer, words = outputs.new_words(segment.length)
             results.append((segment, buffer, words))
-            if segment.length:
-                arguments = kernel.arguments(buffers)
-                tasks.extend(partial(kernel.run, arguments, packed, words, start, end)
-                             for start, end in parallel.row_ranges(segment.length, threads))
-        parallel.run(tasks, threads)
+            return lambda start: words.ctypes.data + start // 8
+
+        self._run(data, params, values, threads, every_column, allocate)
         return results
 
     # -- the answers -------------------------------------------------------

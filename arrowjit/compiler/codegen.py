@@ -59,7 +59,7 @@ columns without a validity bitmap free of any null logic).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from llvmlite import ir
@@ -71,6 +71,7 @@ from .registry import intrinsic
 from .types import DType
 
 KERNEL_NAME = "filter_kernel"
+PROJECTION_KERNEL_NAME = "projection_kernel"
 BLOCK_ROWS = 64
 
 
@@ -117,7 +118,7 @@ class KernelLayout:
     null_parameters: frozenset[str] = frozenset()
 
     @classmethod
-    def plan(cls, typed: tir.TypedNode, nulls: Nulls) -> KernelLayout:
+    def plan(cls, typed: tir.Expressions, nulls: Nulls) -> KernelLayout:
         """Assign buffer slots to the columns ``typed`` reads; nullable ones get a validity slot."""
         layouts = []
         slot = 0
@@ -285,7 +286,7 @@ class Block:
 
 
 def _kernel(mb: ModuleBuilder, layout: KernelLayout, extra: list[str],
-            on_block: Callable[[Block], None]) -> ir.Function:
+            on_block: Callable[[Block], None], name: str = KERNEL_NAME) -> ir.Function:
     """The loop over blocks every kernel shares; ``on_block`` evaluates one block and stores it.
 
     ``kernel(buffers, offsets, params, start, end, *extra)``: whole blocks read
@@ -293,7 +294,7 @@ def _kernel(mb: ModuleBuilder, layout: KernelLayout, extra: list[str],
     """
     word_loader = _bitmap_word_loader(mb)
     kernel_type = ir.FunctionType(ir.VoidType(), [PTR, PTR, PTR, I64, I64] + [PTR] * len(extra))
-    kernel = ir.Function(mb.module, kernel_type, KERNEL_NAME)
+    kernel = ir.Function(mb.module, kernel_type, name)
     kernel.attributes.add("nounwind")
     buffers, offsets, params, start, end, *extra_args = kernel.args
     for arg, arg_name in zip(kernel.args, ("buffers", "offsets", "params", "start", "end", *extra)):
@@ -452,3 +453,120 @@ def _memcpy(mb: ModuleBuilder) -> ir.Function:
     if name not in mb.module.globals:
         ir.Function(mb.module, ir.FunctionType(ir.VoidType(), [PTR, PTR, I64, I1]), name)
     return mb.module.globals[name]
+
+
+# ---------------------------------------------------------------------------
+# Projection kernels: compute values instead of a predicate.
+# ---------------------------------------------------------------------------
+
+def _projection_block(mb: ModuleBuilder, outputs: Sequence[tir.TypedNode],
+                      layout: KernelLayout) -> ir.Function:
+    """``project_block(columns..., params, out0, out0_valid, ...)``: one block of every output.
+
+    A fixed-width output's values go to ``out<k>`` (64 slots); a bool
+    output's values and every output's validity go out as one word each.
+    """
+    params = _block_params(layout)
+    for k in range(len(outputs)):
+        params += [(f"out{k}", PTR), (f"out{k}_valid", PTR)]
+    fn, b = mb.helper("project_block", ir.VoidType(), params)
+    targets = fn.args[len(params) - 2 * len(outputs):]
+    value_bytes = [_byte_buffer(b, f"out{k}_bits") if node.dtype == T.BOOL else None
+                   for k, node in enumerate(outputs)]
+    valid_bytes = [_byte_buffer(b, f"out{k}_valid_bits") for k in range(len(outputs))]
+    never_null = [False] * len(outputs)
+
+    def per_row(b: ir.IRBuilder, j: ir.Value, row: RowContext) -> None:
+        for k, node in enumerate(outputs):
+            result = emit(node, row)
+            if value_bytes[k] is not None:
+                slot = b.gep(value_bytes[k], [j], source_etype=I8, name=f"out{k}_bit_slot")
+                b.store(b.zext(result.value, I8, name=f"out{k}_byte"), slot)
+            else:
+                slot = b.gep(targets[2 * k], [j], source_etype=node.dtype.llvm, name=f"out{k}_slot")
+                b.store(result.value, slot)
+            if result.valid is None:
+                never_null[k] = True
+            else:
+                slot = b.gep(valid_bytes[k], [j], source_etype=I8, name=f"out{k}_valid_slot")
+                b.store(b.zext(result.valid, I8, name=f"out{k}_valid_byte"), slot)
+
+    _block_body(mb, fn, b, layout, per_row)
+    for k in range(len(outputs)):
+        if value_bytes[k] is not None:
+            b.store(_pack(b, value_bytes[k], f"out{k}_word"), targets[2 * k])
+        valid = ir.Constant(I64, -1) if never_null[k] else _pack(b, valid_bytes[k], f"out{k}_valid_word")
+        b.store(valid, targets[2 * k + 1])
+    b.ret_void()
+    return fn
+
+
+def generate_projection(outputs: Sequence[tir.TypedNode], layout: KernelLayout,
+                        name: str = "arrowjit") -> ir.Module:
+    """The LLVM module of a projection kernel computing every expression of ``outputs``.
+
+    ``projection_kernel(buffers, offsets, params, start, end, outs)``: ``outs``
+    holds, per output, the address of its values (a bitmap for bool) and of
+    its validity bitmap; row ``start + i`` goes to slot ``i``.
+    """
+    mb = ModuleBuilder(name)
+    block = _projection_block(mb, outputs, layout)
+
+    def store_block(blk: Block) -> None:
+        b = blk.builder
+        args = []
+        finish = []
+        word_index = b.lshr(blk.done_rows, ir.Constant(I64, 6), name="word_index")
+        keep = row_mask(b, blk.rows, blk.is_full)
+        for k, node in enumerate(outputs):
+            base = b.load(b.gep(blk.extra[0], [ir.Constant(I64, 2 * k)], source_etype=PTR), typ=PTR,
+                          name=f"out{k}_base")
+            valid_base = b.load(b.gep(blk.extra[0], [ir.Constant(I64, 2 * k + 1)], source_etype=PTR),
+                                typ=PTR, name=f"out{k}_valid_base")
+            word_slot = _word_slot(b, f"out{k}_valid_scratch")
+            if node.dtype == T.BOOL:
+                value_slot = _word_slot(b, f"out{k}_word_scratch")
+                args += [value_slot, word_slot]
+                finish.append((value_slot, base))
+            else:
+                direct = b.gep(base, [blk.done_rows], source_etype=node.dtype.llvm, name=f"out{k}_block")
+                scratch = _scratch(b, node.dtype, f"out{k}_scratch")
+                args += [b.select(blk.is_full, direct, scratch, name=f"out{k}_target"), word_slot]
+                finish.append((scratch, direct, node.dtype))
+            finish.append((word_slot, valid_base))
+        b.call(block, [*blk.inputs, blk.params, *args])
+        copies = []
+        for item in finish:
+            if len(item) == 2:  # a word: keep the block's rows, store it
+                slot, base = item
+                word = b.and_(b.load(slot, typ=I64), keep, name="kept")
+                b.store(word, b.gep(base, [word_index], source_etype=I64, name="out_word"))
+            else:
+                copies.append(item)
+        if copies:  # the last block's values were written to scratch: copy its rows out
+            with b.if_then(b.not_(blk.is_full)):
+                for scratch, direct, dtype in copies:
+                    size = b.mul(blk.rows, ir.Constant(I64, dtype.bits // 8), name="rest_bytes")
+                    b.call(_memcpy(mb), [direct, scratch, size, ir.Constant(I1, 0)])
+
+    _kernel(mb, layout, ["outs"], store_block, PROJECTION_KERNEL_NAME)
+    return mb.module
+
+
+def _alloca_at_entry(b: ir.IRBuilder, array: ir.Type, name: str) -> ir.Value:
+    """A stack slot made in the function's entry block (so a loop does not grow the stack)."""
+    function_entry = b.function.entry_basic_block
+    with b.goto_block(function_entry):
+        b.position_at_start(function_entry)
+        slot = b.alloca(array, name=name)
+    slot.align = 64
+    slot.type = PTR
+    return slot
+
+
+def _word_slot(b: ir.IRBuilder, name: str) -> ir.Value:
+    return _alloca_at_entry(b, I64, name)
+
+
+def _scratch(b: ir.IRBuilder, dtype: DType, name: str) -> ir.Value:
+    return _alloca_at_entry(b, ir.ArrayType(dtype.llvm, BLOCK_ROWS), name)

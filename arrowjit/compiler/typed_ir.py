@@ -11,6 +11,7 @@ generator's business rather than a function's.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from ..errors import Span
@@ -125,23 +126,27 @@ def walk(node: TypedNode) -> list[TypedNode]:
     return found
 
 
-def _named(node: TypedNode, kind: type) -> dict[str, DType]:
+Expressions = TypedNode | Sequence[TypedNode]
+
+
+def _named(nodes: Expressions, kind: type) -> dict[str, DType]:
     """Names and types of the ``kind`` nodes (columns or parameters), in order of first appearance."""
     found: dict[str, DType] = {}
-    for current in walk(node):
-        if isinstance(current, kind):
-            found.setdefault(current.name, current.dtype)
+    for node in ([nodes] if isinstance(nodes, TypedNode) else nodes):
+        for current in walk(node):
+            if isinstance(current, kind):
+                found.setdefault(current.name, current.dtype)
     return found
 
 
-def columns(node: TypedNode) -> dict[str, DType]:
-    """The columns an expression reads, in order of first appearance."""
-    return _named(node, ColumnRef)
+def columns(nodes: Expressions) -> dict[str, DType]:
+    """The columns one expression (or several) reads, in order of first appearance."""
+    return _named(nodes, ColumnRef)
 
 
-def parameters(node: TypedNode) -> dict[str, DType]:
-    """The parameters an expression reads, in order of first appearance."""
-    return _named(node, Param)
+def parameters(nodes: Expressions) -> dict[str, DType]:
+    """The parameters one expression (or several) reads, in order of first appearance."""
+    return _named(nodes, Param)
 
 
 def _head(node: TypedNode) -> str:

@@ -105,10 +105,11 @@ class Kernel:
         return addresses, offsets
 
     def run(self, arguments: tuple[ctypes.Array, ctypes.Array], params: np.ndarray | None,
-            words: np.ndarray, start: int, end: int) -> None:
-        """Evaluate rows ``[start, end)`` (``start`` a multiple of 64) into their words of ``words``."""
+            out: int, start: int, end: int) -> None:
+        """Evaluate rows ``[start, end)`` (``start`` a multiple of 64); ``out`` is where row
+        ``start``'s output goes (for a filter, its bitmap word)."""
         params_address = None if params is None else params.ctypes.data
-        self._function(*arguments, params_address, start, end, words.ctypes.data + start // 8)
+        self._function(*arguments, params_address, start, end, out)
 
     def bitmap(self, columns: Sequence[ColumnBuffers], length: int, params: np.ndarray | None,
                words: np.ndarray, threads: int = 1) -> None:
@@ -119,5 +120,6 @@ class Kernel:
         is cut into ranges of whole 64-row blocks evaluated in parallel.
         """
         arguments = self.arguments(columns)
-        parallel.run([lambda start=start, end=end: self.run(arguments, params, words, start, end)
+        parallel.run([lambda start=start, end=end: self.run(arguments, params,
+                                                            words.ctypes.data + start // 8, start, end)
                       for start, end in row_ranges(length, threads)], threads)
