@@ -18,6 +18,7 @@ from .errors import (
 )
 from .filter import STAGES, Filter, InputTypeError, compile_filter
 from .pandas import install as _install_pandas_accessor
+from .projection import Projection, Query, compile_projection, compile_query
 
 __version__ = "0.1.0"
 
@@ -32,8 +33,12 @@ __all__ = [
     "InvalidDataError",
     "ParameterError",
     "ParseError",
+    "Projection",
+    "Query",
     "STAGES",
     "SchemaMismatchError",
     "UnknownColumnError",
     "compile_filter",
+    "compile_projection",
+    "compile_query",
 ]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib.abc
 import importlib.util
+import re
 import sys
 import threading
 from collections.abc import Mapping
@@ -27,6 +28,7 @@ import pyarrow as pa
 
 from .errors import ParameterError, SchemaMismatchError
 from .filter import compile_filter
+from .projection import compile_projection
 
 _registered = threading.Event()
 
@@ -89,11 +91,7 @@ class ArrowJitAccessor:
             widened = _pandas_types(compiled.parameters, values)
             if widened:
                 compiled = compile_filter(expr, schema, params=widened)
-        arrays = {name: _to_arrow(self._df[name]) for name in compiled.columns}
-        if arrays:
-            batch = pa.RecordBatch.from_arrays(list(arrays.values()), names=list(arrays))
-        else:
-            batch = pa.RecordBatch.from_arrays([pa.nulls(len(self._df))], names=["__rows__"])
+        batch = self._batch(compiled.columns)
         return compiled.mask(batch, params=values).to_numpy(zero_copy_only=False)
 
     def mask(self, expr: str, *, local_dict: Mapping[str, Any] | None = None,
@@ -112,6 +110,41 @@ class ArrowJitAccessor:
               global_dict: Mapping[str, Any] | None = None, level: int = 0):
         """The rows where ``expr`` is true, like ``DataFrame.query`` (index labels kept)."""
         return self._df[self._bitmap_mask(expr, level, local_dict, global_dict)]
+
+    def eval(self, expr: str, *, local_dict: Mapping[str, Any] | None = None,
+             global_dict: Mapping[str, Any] | None = None, level: int = 0):
+        """Like ``DataFrame.eval``: ``"z = x * 2 + y"`` returns a copy with column z added;
+        an expression without an assignment returns its values as a Series."""
+        import pandas as pd
+        match = _ASSIGNMENT.match(expr)
+        target, body = (match.group(1), expr[match.end():]) if match else (None, expr)
+        schema, repeated = self._schema()
+        projection = compile_projection([body], schema)
+        for name in projection.columns:
+            if name in repeated:
+                raise SchemaMismatchError(f"column {name!r} appears more than once in the DataFrame")
+        values = {}
+        if projection.parameters:
+            values = _resolve(projection.parameters, sys._getframe(level + 1), local_dict, global_dict)
+            widened = _pandas_types(projection.parameters, values)
+            if widened:
+                projection = compile_projection([body], schema, params=widened)
+        batch = self._batch(projection.columns)
+        column = projection(batch, params=values).column(0)
+        series = pd.Series(column.to_pandas().to_numpy(), index=self._df.index, name=target)
+        if target is None:
+            return series
+        return self._df.assign(**{target: series})
+
+    def _batch(self, names) -> pa.RecordBatch:
+        arrays = {name: _to_arrow(self._df[name]) for name in names}
+        if arrays:
+            return pa.RecordBatch.from_arrays(list(arrays.values()), names=list(arrays))
+        return pa.RecordBatch.from_arrays([pa.nulls(len(self._df))], names=["__rows__"])
+
+
+# `name = expression` (a single `=`: `==` is a comparison).
+_ASSIGNMENT = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=(?!=)")
 
 
 def _pandas_types(parameters: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, str]:

@@ -12,14 +12,15 @@ its own; :func:`front_end` runs the first three, :func:`back_end` the rest.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..grammar.parser import parse_tree
 from . import ast, diskcache
 from . import typed_ir as tir
-from .codegen import KERNEL_NAME, KernelLayout, Nulls, generate
+from .codegen import KERNEL_NAME, PROJECTION_KERNEL_NAME, KernelLayout, Nulls, generate, generate_projection
 from .jit import CompiledKernel, Target, compile_ir, host_target
-from .typecheck import Context, check_predicate
+from .typecheck import Context, check_predicate, check_value
 from .types import DType
 
 
@@ -43,6 +44,33 @@ def front_end(text: str, columns: dict[str, DType | str],
     typed = check_predicate(syntax, Context(text, columns, parameters=dict(parameters or {})))
     t2 = time.perf_counter()
     return FrontEnd(text, syntax, typed, {"parse": t1 - t0, "typecheck": t2 - t1})
+
+
+def front_end_values(texts: Sequence[str], columns: dict[str, DType | str],
+                     parameters: dict[str, DType] | None = None) -> list[FrontEnd]:
+    """Parse and type-check the expressions of a projection; they share their parameters' types."""
+    shared = dict(parameters or {})
+    fronts = []
+    for text in texts:
+        t0 = time.perf_counter()
+        syntax = ast.build_ast(parse_tree(text), text)
+        t1 = time.perf_counter()
+        typed = check_value(syntax, Context(text, columns, parameters=shared))
+        timings = {"parse": t1 - t0, "typecheck": time.perf_counter() - t1}
+        fronts.append(FrontEnd(text, syntax, typed, timings))
+    return fronts
+
+
+def back_end_projection(outputs: Sequence[tir.TypedNode], nulls: Nulls,
+                        target: Target | None = None) -> tuple[KernelLayout, CompiledKernel]:
+    """Generate, optimize and JIT the kernel computing every expression of ``outputs``."""
+    target = target or host_target()
+    layout = KernelLayout.plan(outputs, nulls)
+    cache_key = diskcache.key("projection", [tir.canonical(o) for o in outputs], sorted(nulls.columns),
+                              sorted(nulls.parameters), target)
+    compiled = compile_ir(lambda: str(generate_projection(outputs, layout)), PROJECTION_KERNEL_NAME,
+                          target, cache_key)
+    return layout, compiled
 
 
 def back_end(typed: tir.TypedNode, nulls: Nulls,

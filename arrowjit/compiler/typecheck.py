@@ -54,6 +54,16 @@ def check_predicate(node: ast.Node, context: Context) -> tir.TypedNode:
     return typed
 
 
+def check_value(node: ast.Node, context: Context) -> tir.TypedNode:
+    """Type-check an expression whose value is computed (a projection): any type will do."""
+    typed = check(node, context)
+    if typed.dtype == T.PENDING:
+        raise _cannot_infer([typed], node.span, context)
+    if typed.dtype == T.NULL:  # a column of nulls: typed as bool
+        return tir.Const(T.BOOL, typed.span, None)
+    return typed
+
+
 def _describe(node: ast.Node, context: Context) -> str:
     return context.text[node.span.start:node.span.end]
 
