@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from .errors import ArrowJitError, ParameterError, SchemaMismatchError
 from .filter import STAGES, compile_filter
+from .projection import compile_projection
 from .runtime.kernel import check_parameter
 
 STAGE_TITLES = {
@@ -63,11 +64,6 @@ def _schema_of_file(path: Path) -> pa.Schema:
         raise SchemaMismatchError(f"cannot read a schema from {str(path)!r}: {e}") from None
 
 
-def _empty_batch(compiled) -> pa.RecordBatch:
-    arrays = [pa.array([], type=field.type) for field in compiled.schema]
-    return pa.RecordBatch.from_arrays(arrays, schema=compiled.schema)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="arrowjit",
@@ -79,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "Feather or CSV file whose schema is used")
     parser.add_argument("--stage", choices=[*STAGES, "all"], default="optimized",
                         help="which stage to print (default: optimized)")
+    parser.add_argument("--projection", action="store_true",
+                        help="compile EXPR as a projection (a computed column) instead of a filter")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                         help="a value for the parameter :NAME (repeatable): a number, true, false or "
                              "null; a float makes the parameter float64")
@@ -114,14 +112,16 @@ def main(argv: list[str] | None = None) -> int:
             if name in values:
                 raise ParameterError(f"--param {name} is given twice")
             values[name] = value
-        compiled = compile_filter(args.dump_ir, schema)
+        build = (lambda **kw: compile_projection([args.dump_ir], schema, **kw)) if args.projection \
+            else (lambda **kw: compile_filter(args.dump_ir, schema, **kw))
+        compiled = build()
         floats = {name: "float64" for name, value in values.items()
                   if isinstance(value, float) and name in compiled.parameters
                   and not compiled.parameters[name].is_float}
         if floats:
-            compiled = compile_filter(args.dump_ir, schema, params=floats)
+            compiled = build(params=floats)
         if values:
-            compiled.count(_empty_batch(compiled), params=values)  # checks names and values
+            compiled._pack(values, {})  # checks the names and the values
             values = {name: check_parameter(name, compiled.parameters[name], value)
                       for name, value in values.items()}
         if compiled.parameters:
