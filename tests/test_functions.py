@@ -130,7 +130,7 @@ def test_function_against_python(expr, oracle, offset):
 
 
 @pytest.mark.parametrize("expr, message", [
-    ("cast(x as string) > 1", "cannot cast to 'string'"),
+    ("cast(x as binary) > 1", "cannot cast to 'binary'"),
     ("x::foo > 1", "cannot cast to 'foo'"),
     ("if(x, 1, 2) > 0", "'if' needs boolean operands"),
     ("if(f, 1) > 0", "if() takes 3 arguments, not 2"),

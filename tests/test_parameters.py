@@ -399,7 +399,7 @@ def test_explicit_types_let_parameters_meet_each_other():
 
 def test_explicit_type_errors():
     with pytest.raises(ParameterError, match="'lo'"):
-        compile_filter("x > :lo", SCHEMA, params={"lo": "string"})
+        compile_filter("x > :lo", SCHEMA, params={"lo": "binary"})
     with pytest.raises(ParameterError, match="'zz'"):
         compile_filter("x > :lo", SCHEMA, params={"lo": "float64", "zz": "int8"})
     with pytest.raises(ExpressionTypeError):

@@ -433,7 +433,7 @@ ERRORS = [
     error("x $ 2", "1:3", "unexpected character '$'", "x $ 2", "  ^"),
     error("x ! 1", "1:3", "unexpected character '!'", "x ! 1", "  ^"),
     error("x.y", "1:2", "unexpected character '.'", "x.y", " ^"),
-    error("'a' == x", "1:1", "unexpected character \"'\"", "'a' == x", "^"),
+    error("'a", "1:1", "unexpected character \"'\"", "'a", "^"),
     error("`abc > 1", "1:1", "unexpected character '`'", "`abc > 1", "^"),
     error("x > 1 and `y", "1:11", "unexpected character '`'", "x > 1 and `y", "          ^"),
     error("x > :", "1:5", "unexpected character ':'", "x > :", "    ^"),
@@ -562,7 +562,7 @@ MALFORMED = [
     "x in (1", "x between", "x between 1", "x between 1 and", "x not", "x not between 1", "is null",
     "x is null null", "f(,)", "f(x,,y)", "()", "x ** ", "**x", "* x", "x * * y", "1 2", "1.2.3", "0x",
     "1e", "x <=> 1", "x => 1", "x =< 1", "x !== 1", "x && y", "x || y", "!x", "\x00", "x\x00", "é",
-    "x > 1 #", "x @ 1", "[x]", "{x}", "x ? 1 : 2", '"x"', "x\\", "``` > 1",
+    "x > 1 #", "x @ 1", "[x]", "{x}", "x ? 1 : 2", '"x', "x\\", "``` > 1",
 ]
 
 

@@ -23,7 +23,7 @@ COLUMNS = {
     "f32": T.FLOAT32, "f64": T.FLOAT64, "x": T.FLOAT64,
     "flag": T.BOOL, "b": T.BOOL,
     "price": T.FLOAT64, "quantity": T.INT32,
-    "s": "string", "ts": "timestamp[ms]",
+    "s": T.UTF8, "ts": "timestamp[ms]",
 }
 
 
@@ -406,15 +406,10 @@ TYPE_ERRORS = [
     error("x between flag and 1", ExpressionTypeError, "1:1: cannot compare x (float64) with flag (bool)",
           "^" * 20),
     # a column of a type kernels cannot read
-    error("s > 1", ExpressionTypeError,
-          "1:1: column 's' has type string, which arrowjit cannot evaluate yet "
-          "(supported: bool, integers, floats)", "^"),
+    error("s > 1", ExpressionTypeError, "1:1: cannot compare s (utf8) with 1 (int64)", "^^^^^"),
     error("x > 1 and ts < 5", ExpressionTypeError,
           "1:11: column 'ts' has type timestamp[ms], which arrowjit cannot evaluate yet "
-          "(supported: bool, integers, floats)", "          ^^"),
-    error("s is null", ExpressionTypeError,
-          "1:1: column 's' has type string, which arrowjit cannot evaluate yet "
-          "(supported: bool, integers, floats)", "^"),
+          "(supported: bool, integers, floats, strings)", "          ^^"),
     # unknown columns, with a suggestion when one is close
     error("prce > 1", UnknownColumnError, "1:1: unknown column 'prce'; did you mean 'price'?", "^^^^"),
     error("x > 1 or quantty < 2", UnknownColumnError,

@@ -71,9 +71,9 @@ class Column(Node):
 
 @dataclass(frozen=True)
 class Literal(Node):
-    """``value`` is an int, a float, a bool, or None for ``null``."""
+    """``value`` is an int, a float, a bool, a str, or None for ``null``."""
 
-    value: int | float | bool | None
+    value: int | float | bool | str | None
 
 
 @dataclass(frozen=True)
@@ -209,12 +209,35 @@ def dump(node: Node) -> str:
     raise TypeError(f"not an AST node: {node!r}")  # pragma: no cover
 
 
-def _literal_text(value: int | float | bool | None) -> str:
+def _literal_text(value: int | float | bool | str | None) -> str:
     if value is None:
         return "null"
+    if isinstance(value, str):
+        return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
     if isinstance(value, bool):
         return "true" if value else "false"
     return repr(value)
+
+
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0"}
+
+
+def _unquote(token: str) -> str:
+    """The text of a quoted string: a doubled quote is one quote, a backslash escapes."""
+    quote, body = token[0], token[1:-1]
+    out, i = [], 0
+    while i < len(body):
+        char = body[i]
+        if char == "\\" and i + 1 < len(body):
+            out.append(_ESCAPES.get(body[i + 1], body[i + 1]))
+            i += 2
+        elif char == quote and body[i + 1:i + 2] == quote:
+            out.append(quote)
+            i += 2
+        else:
+            out.append(char)
+            i += 1
+    return "".join(out)
 
 
 def _span(meta) -> Span:
@@ -291,6 +314,10 @@ class _AstBuilder(lark.visitors.Transformer_NonRecursive):
     @v_args(inline=True, meta=True)
     def float_literal(self, meta, token):
         return Literal(_span(meta), float(str(token).replace("_", "")))
+
+    @v_args(inline=True, meta=True)
+    def string_literal(self, meta, token):
+        return Literal(_span(meta), _unquote(str(token)))
 
     @v_args(inline=True, meta=True)
     def true_literal(self, meta, _):

@@ -82,13 +82,18 @@ class ColumnLayout:
 
     name: str
     dtype: DType
-    data_slot: int
+    data_slot: int                # values; for strings, their offsets
     validity_slot: int | None
+    bytes_slot: int | None = None  # strings: the buffer the offsets point into
 
     @property
     def is_bitmap(self) -> bool:
         """Bool columns are bit-packed, like validity bitmaps."""
         return self.dtype == T.BOOL
+
+    @property
+    def slots(self) -> tuple[int, ...]:
+        return tuple(s for s in (self.data_slot, self.validity_slot, self.bytes_slot) if s is not None)
 
 
 @dataclass(frozen=True)
@@ -123,14 +128,19 @@ class KernelLayout:
         layouts = []
         slot = 0
         for name, dtype in tir.columns(typed).items():
-            validity_slot = slot + 1 if name in nulls.columns else None
-            layouts.append(ColumnLayout(name, dtype, slot, validity_slot))
-            slot += 2 if validity_slot is not None else 1
+            data_slot, slot = slot, slot + 1
+            validity_slot = None
+            if name in nulls.columns:
+                validity_slot, slot = slot, slot + 1
+            bytes_slot = None
+            if dtype.is_string:
+                bytes_slot, slot = slot, slot + 1
+            layouts.append(ColumnLayout(name, dtype, data_slot, validity_slot, bytes_slot))
         return cls(tuple(layouts), tuple(tir.parameters(typed).items()), nulls.parameters)
 
     @property
     def buffer_count(self) -> int:
-        return sum(2 if c.validity_slot is not None else 1 for c in self.columns)
+        return sum(len(c.slots) for c in self.columns)
 
 
 # ---------------------------------------------------------------------------
@@ -160,9 +170,14 @@ def _block_params(layout: KernelLayout) -> list[tuple[str, ir.Type]]:
     params: list[tuple[str, ir.Type]] = []
     for column in layout.columns:
         name = identifier(column.name)
-        params.append((f"{name}_bits" if column.is_bitmap else name, I64 if column.is_bitmap else PTR))
+        if column.dtype.is_string:
+            params.append((f"{name}_offsets", PTR))
+        else:
+            params.append((f"{name}_bits" if column.is_bitmap else name, I64 if column.is_bitmap else PTR))
         if column.validity_slot is not None:
             params.append((f"{name}_valid_bits", I64))
+        if column.bytes_slot is not None:
+            params.append((f"{name}_bytes", PTR))
     return params + [("params", PTR)]
 
 
@@ -217,7 +232,8 @@ def _block_body(mb: ModuleBuilder, fn: ir.Function, b: ir.IRBuilder, layout: Ker
     for column in layout.columns:
         data = next(args)
         validity = next(args) if column.validity_slot is not None else None
-        inputs[column.name] = (column, data, validity)
+        string_bytes = next(args) if column.bytes_slot is not None else None
+        inputs[column.name] = (column, data, validity, string_bytes)
     parameters = _load_parameters(b, next(args), layout)
 
     entry = b.block
@@ -234,10 +250,12 @@ def _block_body(mb: ModuleBuilder, fn: ir.Function, b: ir.IRBuilder, layout: Ker
 
     def load_column(name: str) -> Emitted:
         if name not in loaded:
-            column, data, validity = inputs[name]
+            column, data, validity, string_bytes = inputs[name]
             ident = identifier(name)
             if column.is_bitmap:
                 value = bit(data, ident)
+            elif column.dtype.is_string:
+                value = _load_string(b, data, string_bytes, j, column.dtype, ident)
             else:
                 address = b.gep(data, [j], source_etype=column.dtype.llvm, name=f"{ident}_address")
                 value = b.load(address, typ=column.dtype.llvm, name=ident)
@@ -250,6 +268,25 @@ def _block_body(mb: ModuleBuilder, fn: ir.Function, b: ir.IRBuilder, layout: Ker
     j.add_incoming(next_j, b.block)
     b.cbranch(b.icmp_signed("<", next_j, ir.Constant(I64, BLOCK_ROWS), name="more"), loop, done)
     b.position_at_end(done)
+
+
+def _load_string(b: ir.IRBuilder, offsets: ir.Value, string_bytes: ir.Value, j: ir.Value, dtype: DType,
+                 ident: str) -> ir.Value:
+    """Row ``j``'s string as a {pointer, length} view: bytes ``offsets[j] .. offsets[j + 1]``."""
+    offset_type = ir.IntType(dtype.offset_bits)
+    first = b.load(b.gep(offsets, [j], source_etype=offset_type, name=f"{ident}_start_address"),
+                   typ=offset_type, name=f"{ident}_start")
+    next_j = b.add(j, ir.Constant(I64, 1), name=f"{ident}_next_row")
+    last = b.load(b.gep(offsets, [next_j], source_etype=offset_type, name=f"{ident}_end_address"),
+                  typ=offset_type, name=f"{ident}_end")
+    if dtype.offset_bits < 64:
+        first, last = b.sext(first, I64, name=f"{ident}_start64"), b.sext(last, I64, name=f"{ident}_end64")
+    # The padding rows of the last block have offsets 0: never a negative length.
+    length = b.select(b.icmp_signed(">", last, first), b.sub(last, first), ir.Constant(I64, 0),
+                      name=f"{ident}_length")
+    pointer = b.gep(string_bytes, [first], source_etype=I8, name=f"{ident}_bytes")
+    view = b.insert_value(ir.Constant(T.STRING_VALUE, None), pointer, 0, name=f"{ident}_view")
+    return b.insert_value(view, length, 1, name=ident)
 
 
 def _block_function(mb: ModuleBuilder, typed: tir.TypedNode, layout: KernelLayout) -> ir.Function:
@@ -320,18 +357,32 @@ def _kernel(mb: ModuleBuilder, layout: KernelLayout, extra: list[str],
         address, offset = slot(column.data_slot, ident)
         if column.is_bitmap:
             sources.append(("bits", address, offset, ident))
+        elif column.dtype.is_string:
+            offset_type = ir.IntType(column.dtype.offset_bits)
+            data = b.gep(address, [offset], source_etype=offset_type, name=f"{ident}_offsets")
+            sources.append(("offsets", data, column.dtype, ident))
         else:
             data = b.gep(address, [offset], source_etype=column.dtype.llvm, name=ident)
             sources.append(("data", data, column.dtype, ident))
         if column.validity_slot is not None:
             validity, validity_offset = slot(column.validity_slot, f"{ident}_validity")
             sources.append(("bits", validity, validity_offset, f"{ident}_valid"))
+        if column.bytes_slot is not None:
+            string_bytes, _ = slot(column.bytes_slot, f"{ident}_bytes")
+            sources.append(("fixed", string_bytes, None, f"{ident}_bytes"))
     # The last, partial block is copied into zeroed 64-row buffers, so that
     # every block runs the same (vectorized) code and nothing reads past the data.
     padded = {}
     for kind, _, dtype, ident in sources:
-        # 64 values, or the 9 bytes at most that hold 64 bits at a bit offset.
-        array = ir.ArrayType(dtype.llvm, BLOCK_ROWS) if kind == "data" else ir.ArrayType(I8, 16)
+        # 64 values, 65 string offsets, or the 9 bytes at most that hold 64 bits at a bit offset.
+        if kind == "fixed":
+            continue
+        if kind == "data":
+            array = ir.ArrayType(dtype.llvm, BLOCK_ROWS)
+        elif kind == "offsets":
+            array = ir.ArrayType(ir.IntType(dtype.offset_bits), BLOCK_ROWS + 1)
+        else:
+            array = ir.ArrayType(I8, 16)
         buffer = b.alloca(array, name=f"{ident}_tail")
         buffer.align = 64
         buffer.type = PTR
@@ -359,7 +410,12 @@ def _kernel(mb: ModuleBuilder, layout: KernelLayout, extra: list[str],
     b.position_at_end(full)
     full_args = []
     for kind, pointer, extra_value, ident in sources:
-        if kind == "data":
+        if kind == "fixed":
+            full_args.append(pointer)
+        elif kind == "offsets":
+            offset_type = ir.IntType(extra_value.offset_bits)
+            full_args.append(b.gep(pointer, [row0], source_etype=offset_type, name=f"{ident}_block"))
+        elif kind == "data":
             full_args.append(b.gep(pointer, [row0], source_etype=extra_value.llvm, name=f"{ident}_block"))
         else:
             bit = b.add(extra_value, row0, name=f"{ident}_bit")
@@ -369,8 +425,20 @@ def _kernel(mb: ModuleBuilder, layout: KernelLayout, extra: list[str],
     b.position_at_end(partial)
     partial_args = []
     for kind, pointer, extra_value, ident in sources:
-        tail = padded[ident]
-        if kind == "data":
+        tail = padded.get(ident)
+        if kind == "fixed":
+            partial_args.append(pointer)
+        elif kind == "offsets":  # rows + 1 offsets; the padding stays 0 (empty strings)
+            width = extra_value.offset_bits // 8
+            offset_type = ir.IntType(extra_value.offset_bits)
+            b.call(_memset(mb), [tail, ir.Constant(I8, 0), ir.Constant(I64, width * (BLOCK_ROWS + 1)),
+                                 ir.Constant(I1, 0)])
+            first = b.gep(pointer, [row0], source_etype=offset_type, name=f"{ident}_rest")
+            count = b.add(remaining, ir.Constant(I64, 1), name=f"{ident}_rest_count")
+            size = b.mul(count, ir.Constant(I64, width), name=f"{ident}_rest_bytes")
+            b.call(_memcpy(mb), [tail, first, size, ir.Constant(I1, 0)])
+            partial_args.append(tail)
+        elif kind == "data":
             width = extra_value.bits // 8
             b.call(_memset(mb), [tail, ir.Constant(I8, 0), ir.Constant(I64, width * BLOCK_ROWS),
                                  ir.Constant(I1, 0)])

@@ -49,6 +49,7 @@ class ModuleBuilder:
     def __init__(self, name: str):
         self.module = ir.Module(name=name)
         self._functions: dict[str, ir.Function] = {}
+        self._strings: dict[bytes, ir.GlobalVariable] = {}
 
     def function(self, spec: FunctionSpec) -> ir.Function:
         """The LLVM function for a registry row, emitted on first use."""
@@ -77,6 +78,21 @@ class ModuleBuilder:
         builder.ret(result)
         self._functions[spec.symbol] = fn
         return fn
+
+    def string_constant(self, text: str) -> ir.Constant:
+        """A {pointer, length} view of ``text``'s UTF-8 bytes, kept in a private global."""
+        data = text.encode("utf-8")
+        name = f"string_{len(self._strings)}"
+        existing = self._strings.get(data)
+        if existing is None:
+            array = ir.ArrayType(I8, len(data))
+            existing = ir.GlobalVariable(self.module, array, name)
+            existing.global_constant = True
+            existing.linkage = "private"
+            existing.initializer = ir.Constant(array, bytearray(data))
+            self._strings[data] = existing
+        pointer = existing.gep([ir.Constant(I64, 0), ir.Constant(I64, 0)])
+        return ir.Constant.literal_struct([pointer, ir.Constant(I64, len(data))])
 
     def helper(self, name: str, returns: ir.Type,
                params: list[tuple[str, ir.Type]]) -> tuple[ir.Function, ir.IRBuilder]:
@@ -119,8 +135,12 @@ def _(node: tir.Param, row: RowContext) -> Emitted:
 def _(node: tir.Const, row: RowContext) -> Emitted:
     dtype = node.dtype if node.dtype != T.NULL else T.BOOL
     if node.value is None:
+        if dtype.is_string:
+            return Emitted(ir.Constant(dtype.llvm, None), FALSE)
         return Emitted(ir.Constant(dtype.llvm, 0 if not dtype.is_float else 0.0), FALSE)
     value = node.value
+    if dtype.is_string:
+        return Emitted(row.module.string_constant(value), None)
     if dtype.is_integer and value < 0:
         value += 1 << dtype.bits  # LLVM integer constants are bit patterns
     if dtype == T.BOOL:

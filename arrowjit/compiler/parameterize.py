@@ -33,6 +33,7 @@ HIDDEN_PREFIX = "$"
 
 _TOKEN = re.compile(r"""
     (?P<quoted>`(?:[^`]|``)*`?)
+  | (?P<string>'(?:[^'\\]|''|\\.)*'?|"(?:[^"\\]|""|\\.)*"?)
   | (?P<param>[:@][A-Za-z_][A-Za-z0-9_]*)
   | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
   | (?P<hex>0[xX][0-9a-fA-F](?:_?[0-9a-fA-F])*)

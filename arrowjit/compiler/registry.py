@@ -502,6 +502,108 @@ def _round(dtype: DType) -> Emit:
 
 
 # ---------------------------------------------------------------------------
+# Strings: values are {pointer, byte length} views into the Arrow buffers.
+# The byte work goes to the C library (memcmp, memmem), which the JIT links.
+# ---------------------------------------------------------------------------
+
+def _libc(builder: ir.IRBuilder, name: str, returns: ir.Type, params: list[ir.Type]) -> ir.Function:
+    module = builder.module
+    if name in module.globals:
+        return module.globals[name]
+    return ir.Function(module, ir.FunctionType(returns, params), name)
+
+
+def _parts(b: ir.IRBuilder, view: ir.Value, name: str) -> tuple[ir.Value, ir.Value]:
+    return b.extract_value(view, 0, name=f"{name}_ptr"), b.extract_value(view, 1, name=f"{name}_len")
+
+
+def _memcmp(b: ir.IRBuilder, x: ir.Value, y: ir.Value, n: ir.Value) -> ir.Value:
+    memcmp = _libc(b, "memcmp", ir.IntType(32), [ir.PointerType(), ir.PointerType(), ir.IntType(64)])
+    return b.call(memcmp, [x, y, n], name="memcmp")
+
+
+def _string_compare(op: str) -> Emit:
+    """Byte order, as Arrow compares strings: the shorter is less when one is a prefix."""
+    symbol = _SIGNED_PREDICATES[op]
+
+    def emit(b, x, y):
+        xp, xn = _parts(b, x, "x")
+        yp, yn = _parts(b, y, "y")
+        i64 = ir.IntType(64)
+        if symbol in ("==", "!="):
+            same_length = b.icmp_unsigned("==", xn, yn, name="same_length")
+            n = b.select(same_length, xn, ir.Constant(i64, 0), name="n")
+            same_bytes = b.icmp_signed("==", _memcmp(b, xp, yp, n), ir.Constant(ir.IntType(32), 0))
+            equal = b.and_(same_length, same_bytes, name="equal")
+            return equal if symbol == "==" else b.not_(equal, name="not_equal")
+        shorter = b.select(b.icmp_unsigned("<", xn, yn), xn, yn, name="shorter")
+        bytes_order = b.sext(_memcmp(b, xp, yp, shorter), i64, name="bytes_order")
+        length_order = b.sub(xn, yn, name="length_order")
+        tie = b.icmp_signed("==", bytes_order, ir.Constant(i64, 0), name="tie")
+        order = b.select(tie, length_order, bytes_order, name="order")
+        return b.icmp_signed(symbol, order, ir.Constant(i64, 0), name="cmp")
+    return emit
+
+
+def _starts_with(b, s, p):
+    sp, sn = _parts(b, s, "s")
+    pp, pn = _parts(b, p, "p")
+    fits = b.icmp_unsigned(">=", sn, pn, name="fits")
+    n = b.select(fits, pn, ir.Constant(ir.IntType(64), 0), name="n")
+    same = b.icmp_signed("==", _memcmp(b, sp, pp, n), ir.Constant(ir.IntType(32), 0), name="same")
+    return b.and_(fits, same, name="starts_with")
+
+
+def _ends_with(b, s, p):
+    sp, sn = _parts(b, s, "s")
+    pp, pn = _parts(b, p, "p")
+    fits = b.icmp_unsigned(">=", sn, pn, name="fits")
+    n = b.select(fits, pn, ir.Constant(ir.IntType(64), 0), name="n")
+    tail = b.gep(sp, [b.sub(sn, n, name="tail_start")], source_etype=ir.IntType(8), name="tail")
+    same = b.icmp_signed("==", _memcmp(b, tail, pp, n), ir.Constant(ir.IntType(32), 0), name="same")
+    return b.and_(fits, same, name="ends_with")
+
+
+def _contains(b, s, p):
+    sp, sn = _parts(b, s, "s")
+    pp, pn = _parts(b, p, "p")
+    pointer = ir.PointerType()
+    memmem = _libc(b, "memmem", pointer, [pointer, ir.IntType(64), pointer, ir.IntType(64)])
+    found = b.call(memmem, [sp, sn, pp, pn], name="found")
+    hit = b.icmp_unsigned("!=", b.ptrtoint(found, ir.IntType(64)), ir.Constant(ir.IntType(64), 0))
+    empty = b.icmp_unsigned("==", pn, ir.Constant(ir.IntType(64), 0), name="empty_pattern")
+    return b.or_(hit, empty, name="contains")
+
+
+def _length(b: ir.IRBuilder, s):
+    """Characters, not bytes: the bytes that do not continue a UTF-8 sequence (10xxxxxx)."""
+    sp, sn = _parts(b, s, "s")
+    i64, i8 = ir.IntType(64), ir.IntType(8)
+    entry = b.block
+    loop = b.append_basic_block("bytes")
+    done = b.append_basic_block("counted")
+    b.cbranch(b.icmp_unsigned(">", sn, ir.Constant(i64, 0), name="any"), loop, done)
+    b.position_at_end(loop)
+    k = b.phi(i64, name="k")
+    count = b.phi(i64, name="count")
+    k.add_incoming(ir.Constant(i64, 0), entry)
+    count.add_incoming(ir.Constant(i64, 0), entry)
+    byte = b.load(b.gep(sp, [k], source_etype=i8), typ=i8, name="byte")
+    starts = b.icmp_unsigned("!=", b.and_(byte, ir.Constant(i8, 0xC0)), ir.Constant(i8, 0x80),
+                             name="starts_character")
+    next_count = b.add(count, b.zext(starts, i64), name="next_count")
+    next_k = b.add(k, ir.Constant(i64, 1), name="next_k")
+    k.add_incoming(next_k, loop)
+    count.add_incoming(next_count, loop)
+    b.cbranch(b.icmp_unsigned("<", next_k, sn, name="more"), loop, done)
+    b.position_at_end(done)
+    result = b.phi(i64, name="length")
+    result.add_incoming(ir.Constant(i64, 0), entry)
+    result.add_incoming(next_count, loop)
+    return result
+
+
+# ---------------------------------------------------------------------------
 # The rows.
 # ---------------------------------------------------------------------------
 
@@ -559,9 +661,18 @@ def _builtin_rows() -> Iterable[FunctionSpec]:
         for name in ("floor", "ceil"):
             yield FunctionSpec(name, (t,), t, nn, lambda b, x: x, "integers are their own floor")
 
-    for t in (T.NULL,) + T.COLUMN_TYPES:
+    for t in (T.NULL,) + T.COLUMN_TYPES + T.STRING_TYPES:
         yield FunctionSpec("isnull", (t,), T.BOOL, nin, lambda b, x, valid: b.not_(valid, name="isnull"))
         yield FunctionSpec("isnotnull", (t,), T.BOOL, nin, lambda b, x, valid: valid)
+
+    string = T.UTF8
+    for op in _SIGNED_PREDICATES:
+        yield FunctionSpec(op, (string, string), T.BOOL, nn, _string_compare(op), "byte order")
+    yield FunctionSpec("cast_utf8", (T.LARGE_UTF8,), string, nn, lambda b, x: x, "the same view")
+    yield FunctionSpec("starts_with", (string, string), T.BOOL, nn, _starts_with)
+    yield FunctionSpec("ends_with", (string, string), T.BOOL, nn, _ends_with)
+    yield FunctionSpec("contains", (string, string), T.BOOL, nn, _contains)
+    yield FunctionSpec("length", (string,), T.INT64, nn, _length, "in characters")
 
     for source in T.COLUMN_TYPES:
         for target in T.COLUMN_TYPES:
@@ -574,4 +685,4 @@ BUILTINS = Registry(_builtin_rows())
 # Functions a user may call by name (operators are reached through their symbols).
 CALLABLE_FUNCTIONS = ("abs", "sqrt", "exp", "log", "log10", "floor", "ceil", "isnan", "isfinite", "isnull",
                       "sign", "round", "pow", "sin", "cos", "tan", "asin", "acos", "atan", "atan2",
-                      "greatest", "least")
+                      "greatest", "least", "starts_with", "ends_with", "contains", "length")

@@ -105,7 +105,7 @@ def _(node: ast.Column, context: Context) -> tir.TypedNode:
         raise UnknownColumnError(f"unknown column {node.name!r}{hint}", context.text, node.span)
     if isinstance(dtype, str):
         raise context.error(f"column {node.name!r} has type {dtype}, which arrowjit cannot "
-                            "evaluate yet (supported: bool, integers, floats)", node.span)
+                            "evaluate yet (supported: bool, integers, floats, strings)", node.span)
     return tir.ColumnRef(dtype, node.span, node.name)
 
 
@@ -129,6 +129,8 @@ def _(node: ast.Literal, context: Context) -> tir.TypedNode:
         return tir.Const(T.NULL, node.span, None)
     if isinstance(value, bool):
         return tir.Const(T.BOOL, node.span, value)
+    if isinstance(value, str):
+        return tir.Const(T.UTF8, node.span, value)
     if isinstance(value, float):
         return tir.Const(T.FLOAT64, node.span, value)
     if T.INT64.min_value() <= value <= T.INT64.max_value():

@@ -30,6 +30,7 @@ class Kind(Enum):
     SIGNED = "signed"
     UNSIGNED = "unsigned"
     FLOAT = "float"
+    STRING = "string"
 
 
 @dataclass(frozen=True)
@@ -60,9 +61,18 @@ class DType:
         return self.is_integer or self.is_float
 
     @property
+    def is_string(self) -> bool:
+        return self.kind is Kind.STRING
+
+    @property
     def byte_width(self) -> int:
-        """Bytes per value in an Arrow buffer (bool is bit-packed: 0)."""
-        return self.bits // 8 if self.kind not in (Kind.BOOL, Kind.NULL) else 0
+        """Bytes per value in an Arrow buffer (bool is bit-packed, strings have offsets: 0)."""
+        return self.bits // 8 if self.kind not in (Kind.BOOL, Kind.NULL, Kind.STRING) else 0
+
+    @property
+    def offset_bits(self) -> int:
+        """For strings: the width of the Arrow offsets (32 for utf8, 64 for large_utf8)."""
+        return self.bits
 
     @property
     def llvm(self) -> ir.Type:
@@ -71,6 +81,8 @@ class DType:
             return ir.DoubleType() if self.bits == 64 else ir.FloatType()
         if self.kind in (Kind.BOOL, Kind.NULL):
             return ir.IntType(1)
+        if self.kind is Kind.STRING:  # a view of the bytes: {pointer, byte length}
+            return STRING_VALUE
         return ir.IntType(self.bits)
 
     @property
@@ -108,6 +120,12 @@ INTEGER_TYPES = SIGNED_TYPES + UNSIGNED_TYPES
 FLOAT_TYPES = (FLOAT32, FLOAT64)
 NUMERIC_TYPES = INTEGER_TYPES + FLOAT_TYPES
 COLUMN_TYPES = (BOOL,) + NUMERIC_TYPES
+# Strings: `bits` is the width of the offsets. In registers both are the same
+# {pointer, length} view, so the registry's string functions take utf8.
+UTF8 = DType("utf8", Kind.STRING, 32)
+LARGE_UTF8 = DType("large_utf8", Kind.STRING, 64)
+STRING_TYPES = (UTF8, LARGE_UTF8)
+STRING_VALUE = ir.LiteralStructType([ir.PointerType(), ir.IntType(64)])
 
 _ARROW_OF = {
     "null": pa.null,
@@ -122,9 +140,14 @@ _ARROW_OF = {
     "uint64": pa.uint64,
     "float32": pa.float32,
     "float64": pa.float64,
+    "utf8": pa.utf8,
+    "large_utf8": pa.large_utf8,
 }
-_BY_ARROW = {_ARROW_OF[t.name](): t for t in COLUMN_TYPES}
-_BY_NAME = {t.name: t for t in COLUMN_TYPES} | {
+_BY_ARROW = {_ARROW_OF[t.name](): t for t in COLUMN_TYPES + STRING_TYPES}
+_BY_NAME = {t.name: t for t in COLUMN_TYPES + STRING_TYPES} | {
+    "string": UTF8,
+    "str": UTF8,
+    "large_string": LARGE_UTF8,
     "boolean": BOOL,
     "float": FLOAT32,
     "double": FLOAT64,
@@ -165,6 +188,8 @@ def common_type(a: DType, b: DType) -> DType | None:
         return a
     if a == b:
         return a
+    if a.kind is Kind.STRING or b.kind is Kind.STRING:
+        return UTF8 if a.kind is b.kind else None
     if a.kind is Kind.BOOL or b.kind is Kind.BOOL:
         return None
     if a.is_float or b.is_float:

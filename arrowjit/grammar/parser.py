@@ -26,7 +26,7 @@ _TERMINAL_WORDS = {
     "INF": "'inf'", "NAN": "'nan'", "CAST": "'cast'", "AS": "'as'", "CASE": "'case'", "WHEN": "'when'",
     "THEN": "'then'", "ELSE": "'else'", "END": "'end'", "PIPE": "'|'", "AMP": "'&'", "TILDE": "'~'",
     "COMP_OP": "a comparison", "NAME": "a name", "PARAMETER": "a :parameter",
-    "QUOTED_NAME": "a `quoted name`",
+    "QUOTED_NAME": "a `quoted name`", "STRING": "a 'string'",
     "INT": "a number", "HEX_INT": "a number", "FLOAT": "a number",
     "LPAR": "'('", "RPAR": "')'", "COMMA": "','", "PLUS": "'+'", "MINUS": "'-'",
     "STAR": "'*'", "SLASH": "'/'", "PERCENT": "'%'", "__ANON_0": "'//'", "__ANON_1": "'**'",

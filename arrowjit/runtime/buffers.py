@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 
 from ..compiler.types import BOOL, DType
@@ -26,10 +27,52 @@ class ColumnBuffers:
     validity_address: int | None  # None when the chunk has no nulls
     offset: int
     length: int
+    bytes_address: int | None = None  # strings: the buffer their offsets point into
 
 
 def _bitmap_bytes(offset: int, length: int) -> int:
     return (offset + length + 7) // 8
+
+
+def _string_buffers(array: pa.Array, name: str, dtype: DType) -> ColumnBuffers:
+    """A string column: offsets in range and never decreasing, so every view lies in the data."""
+    offset, length = array.offset, len(array)
+    buffers = array.buffers()
+    if len(buffers) != 3:
+        raise InvalidDataError(f"column {name!r}: expected 3 buffers for {dtype}, found {len(buffers)}")
+    validity, offsets, data = buffers
+    if length == 0:
+        return ColumnBuffers(0, None, offset, 0, 0)
+    width = dtype.offset_bits // 8
+    needed = (offset + length + 1) * width
+    if offsets is None or offsets.size < needed:
+        have = 0 if offsets is None else offsets.size
+        raise InvalidDataError(f"column {name!r}: its offsets buffer has {have} bytes, but {length} "
+                               f"strings at offset {offset} need {needed}")
+    view = np.frombuffer(offsets, dtype=np.int32 if width == 4 else np.int64,
+                         count=offset + length + 1)[offset:]
+    data_size = 0 if data is None else data.size
+    if view[0] < 0 or view[-1] > data_size or not bool((view[1:] >= view[:-1]).all()):
+        raise InvalidDataError(f"column {name!r}: its string offsets are decreasing or point past "
+                               f"its {data_size}-byte data buffer")
+    validity_address = _validity(array, validity, name)
+    data_address = data.address if data is not None else offsets.address  # all strings empty
+    return ColumnBuffers(offsets.address, validity_address, offset, length, data_address)
+
+
+def _validity(array: pa.Array, validity: pa.Buffer | None, name: str) -> int | None:
+    offset, length = array.offset, len(array)
+    if validity is not None:
+        needed_bits = _bitmap_bytes(offset, length)
+        if validity.size < needed_bits:
+            raise InvalidDataError(
+                f"column {name!r}: its validity bitmap has {validity.size} bytes, but {length} "
+                f"rows at offset {offset} need {needed_bits}")
+        # Only now is it safe to let Arrow count the nulls (it reads the bitmap).
+        return validity.address if array.null_count > 0 else None
+    if array.null_count > 0:
+        raise InvalidDataError(f"column {name!r}: {array.null_count} nulls but no validity bitmap")
+    return None
 
 
 def column_buffers(array: pa.Array, name: str, dtype: DType) -> ColumnBuffers:
@@ -37,6 +80,8 @@ def column_buffers(array: pa.Array, name: str, dtype: DType) -> ColumnBuffers:
     offset, length = array.offset, len(array)
     if offset < 0 or length < 0:
         raise InvalidDataError(f"column {name!r}: negative offset or length")
+    if dtype.is_string:
+        return _string_buffers(array, name, dtype)
     buffers = array.buffers()
     if len(buffers) != 2:
         raise InvalidDataError(f"column {name!r}: expected 2 buffers for {dtype}, found {len(buffers)}")
@@ -49,16 +94,4 @@ def column_buffers(array: pa.Array, name: str, dtype: DType) -> ColumnBuffers:
         raise InvalidDataError(
             f"column {name!r}: its data buffer has {have} bytes, but {length} {dtype} values "
             f"at offset {offset} need {needed}")
-    validity_address = None
-    if validity is not None:
-        needed_bits = _bitmap_bytes(offset, length)
-        if validity.size < needed_bits:
-            raise InvalidDataError(
-                f"column {name!r}: its validity bitmap has {validity.size} bytes, but {length} "
-                f"rows at offset {offset} need {needed_bits}")
-        # Only now is it safe to let Arrow count the nulls (it reads the bitmap).
-        if array.null_count > 0:
-            validity_address = validity.address
-    elif array.null_count > 0:
-        raise InvalidDataError(f"column {name!r}: {array.null_count} nulls but no validity bitmap")
-    return ColumnBuffers(data.address, validity_address, offset, length)
+    return ColumnBuffers(data.address, _validity(array, validity, name), offset, length)

@@ -102,6 +102,8 @@ class Kernel:
             if column.validity_slot is not None:
                 addresses[column.validity_slot] = buffers.validity_address
                 offsets[column.validity_slot] = buffers.offset
+            if column.bytes_slot is not None:
+                addresses[column.bytes_slot] = buffers.bytes_address
         return addresses, offsets
 
     def run(self, arguments: tuple[ctypes.Array, ctypes.Array], params: np.ndarray | None,
