@@ -545,6 +545,83 @@ def _string_compare(op: str) -> Emit:
     return emit
 
 
+def _short_bytes_equal(b: ir.IRBuilder, source: ir.Value, yp: ir.Value, yn: ir.Value) -> ir.Value:
+    """Whether the ``yn`` bytes at ``source`` equal those at ``yp`` (``yn`` at most 16).
+
+    The bytes are compared as two overlapping integers of the widest size
+    that fits (1, 2, 4 or 8 bytes: the first and the last k of the n). With
+    ``y`` a constant, O3 folds the size choice and y's loads away: no call
+    and no loop per row.
+    """
+    i64 = ir.IntType(64)
+    done = b.append_basic_block("compared")
+    sizes = [(0, None), (1, 1), (2, 2), (4, 4), (8, 8)]
+    results = []
+    for index, (low, k) in enumerate(sizes):
+        high = sizes[index + 1][0] if index + 1 < len(sizes) else 17
+        within = b.and_(b.icmp_unsigned(">=", yn, ir.Constant(i64, low)),
+                        b.icmp_unsigned("<", yn, ir.Constant(i64, high)), name=f"size_{low}")
+        arm = b.append_basic_block(f"bytes_{low}")
+        rest = b.append_basic_block(f"not_{low}")
+        b.cbranch(within, arm, rest)
+        b.position_at_end(arm)
+        if k is None:
+            equal = ir.Constant(ir.IntType(1), 1)
+        else:
+            word = ir.IntType(8 * k)
+            last = b.sub(yn, ir.Constant(i64, k), name="last")
+            loads = [b.load(b.gep(pointer, [at], source_etype=ir.IntType(8)), typ=word, name=name, align=1)
+                     for pointer, at, name in ((source, ir.Constant(i64, 0), "x_first"),
+                                               (yp, ir.Constant(i64, 0), "y_first"),
+                                               (source, last, "x_last"), (yp, last, "y_last"))]
+            equal = b.and_(b.icmp_unsigned("==", loads[0], loads[1]),
+                           b.icmp_unsigned("==", loads[2], loads[3]), name="same_bytes")
+        results.append((equal, b.block))
+        b.branch(done)
+        b.position_at_end(rest)
+    b.branch(done)  # longer than 16 bytes: the type checker never picks these rows then
+    b.position_at_end(done)
+    merged = b.phi(ir.IntType(1), name="same")
+    for value, block in results:
+        merged.add_incoming(value, block)
+    merged.add_incoming(ir.Constant(ir.IntType(1), 0), rest)
+    return merged
+
+
+def _equal_short(negate: bool) -> Emit:
+    """Equality with a literal of at most 16 bytes: a length check and two loads.
+
+    ``x`` is read only when its length is right (else ``y`` itself is), so
+    nothing outside either string is read.
+    """
+    def emit(b: ir.IRBuilder, x, y):
+        xp, xn = _parts(b, x, "x")
+        yp, yn = _parts(b, y, "y")
+        same_length = b.icmp_unsigned("==", xn, yn, name="same_length")
+        source = b.select(same_length, xp, yp, name="source")
+        equal = b.and_(same_length, _short_bytes_equal(b, source, yp, yn), name="equal")
+        return b.not_(equal, name="not_equal") if negate else equal
+    return emit
+
+
+def _affix_short(at_end: bool) -> Emit:
+    """``starts_with``/``ends_with`` a literal of at most 16 bytes, without a call."""
+    def emit(b: ir.IRBuilder, s, p):
+        sp, sn = _parts(b, s, "s")
+        pp, pn = _parts(b, p, "p")
+        fits = b.icmp_unsigned(">=", sn, pn, name="fits")
+        start = b.gep(sp, [b.sub(sn, pn, name="tail_start")], source_etype=ir.IntType(8), name="tail") \
+            if at_end else sp
+        source = b.select(fits, start, pp, name="source")
+        name = "ends_with" if at_end else "starts_with"
+        return b.and_(fits, _short_bytes_equal(b, source, pp, pn), name=name)
+    return emit
+
+
+# The longest string literal `equal_short` compares with two loads.
+SHORT_STRING_BYTES = 16
+
+
 def _starts_with(b, s, p):
     sp, sn = _parts(b, s, "s")
     pp, pn = _parts(b, p, "p")
@@ -669,8 +746,16 @@ def _builtin_rows() -> Iterable[FunctionSpec]:
     for op in _SIGNED_PREDICATES:
         yield FunctionSpec(op, (string, string), T.BOOL, nn, _string_compare(op), "byte order")
     yield FunctionSpec("cast_utf8", (T.LARGE_UTF8,), string, nn, lambda b, x: x, "the same view")
+    yield FunctionSpec("equal_short", (string, string), T.BOOL, nn, _equal_short(False),
+                       f"the second is a literal of at most {SHORT_STRING_BYTES} bytes")
+    yield FunctionSpec("not_equal_short", (string, string), T.BOOL, nn, _equal_short(True),
+                       f"the second is a literal of at most {SHORT_STRING_BYTES} bytes")
     yield FunctionSpec("starts_with", (string, string), T.BOOL, nn, _starts_with)
     yield FunctionSpec("ends_with", (string, string), T.BOOL, nn, _ends_with)
+    yield FunctionSpec("starts_with_short", (string, string), T.BOOL, nn, _affix_short(False),
+                       f"the pattern is a literal of at most {SHORT_STRING_BYTES} bytes")
+    yield FunctionSpec("ends_with_short", (string, string), T.BOOL, nn, _affix_short(True),
+                       f"the pattern is a literal of at most {SHORT_STRING_BYTES} bytes")
     yield FunctionSpec("contains", (string, string), T.BOOL, nn, _contains)
     yield FunctionSpec("length", (string,), T.INT64, nn, _length, "in characters")
 

@@ -18,7 +18,7 @@ from ..errors import ExpressionTypeError, Span, UnknownColumnError
 from . import ast
 from . import typed_ir as tir
 from . import types as T
-from .registry import BUILTINS, CALLABLE_FUNCTIONS, Registry
+from .registry import BUILTINS, CALLABLE_FUNCTIONS, SHORT_STRING_BYTES, Registry
 from .types import DType
 
 
@@ -216,9 +216,21 @@ def _compare(op: ast.Compare, left: tir.TypedNode, right: tir.TypedNode, span: S
         raise context.error(
             f"cannot compare {context.text[left.span.start:left.span.end]} ({left.dtype}) "
             f"with {context.text[right.span.start:right.span.end]} ({right.dtype})", span)
+    left, right = cast_to(left, types[0], context), cast_to(right, types[1], context)
+    if op in (ast.Compare.EQ, ast.Compare.NE) and types[0].is_string:
+        # A short literal is compared with a length check and two loads.
+        if _short_literal(left):
+            left, right = right, left
+        if _short_literal(right):
+            function = context.registry.lookup(f"{op.function}_short", types)
+            return tir.Call(T.BOOL, span, function, (left, right))
     function = context.registry.lookup(op.function, types)
-    return tir.Call(T.BOOL, span, function,
-                    (cast_to(left, types[0], context), cast_to(right, types[1], context)))
+    return tir.Call(T.BOOL, span, function, (left, right))
+
+
+def _short_literal(node: tir.TypedNode) -> bool:
+    return isinstance(node, tir.Const) and isinstance(node.value, str) \
+        and len(node.value.encode("utf-8")) <= SHORT_STRING_BYTES
 
 
 @check.register
@@ -389,6 +401,11 @@ def _(node: ast.Call, context: Context) -> tir.TypedNode:
             raise context.error(f"round() takes a whole number of digits, not {digits.dtype}",
                                 node.args[1].span)
         return _call("round", [value, cast_to(digits, T.INT64, context)], node.span, context, "round()")
+    if node.name in ("starts_with", "ends_with") and len(node.args) == 2:
+        args = [check(arg, context) for arg in node.args]
+        if args[0].dtype.is_string and _short_literal(args[1]):
+            return _call(f"{node.name}_short", args, node.span, context, f"{node.name}()")
+        return _call(node.name, args, node.span, context, f"{node.name}()")
     if node.name not in CALLABLE_FUNCTIONS:
         close = difflib.get_close_matches(node.name, [*CALLABLE_FUNCTIONS, *SPECIAL_FUNCTIONS], n=1)
         hint = f"; did you mean {close[0]}()?" if close else ""
