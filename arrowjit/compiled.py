@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -104,7 +104,8 @@ class Compiled:
                 available = ", ".join(columns) or "no columns"
                 raise SchemaMismatchError(
                     f"column {name!r} ({dtype}) is missing from the {what} (it has: {available})")
-            if actual != dtype.arrow:
+            if actual != dtype.arrow and not (pa.types.is_dictionary(actual)
+                                              and actual.value_type == dtype.arrow):
                 raise SchemaMismatchError(
                     f"column {name!r}: it was compiled for {dtype}, "
                     f"but the {what} has {actual}")
@@ -174,6 +175,14 @@ class Compiled:
         null = frozenset(name for name, value in checked.items() if value is None)
         return pack_parameters(self._all_parameters, checked | self._hidden), null
 
+    def _on_dictionary(self, segment: Segment, params: ParamValues, values: Mapping[str, Any],
+                       allocate: Callable[[Segment], Callable[[int], int]]) -> bool:
+        """A chance to evaluate a run with dictionary-encoded columns without decoding them.
+
+        Returns whether it did; otherwise the columns are decoded first.
+        """
+        return False
+
     def _run(self, data: Data, params: ParamValues, values: Mapping[str, Any], threads: int | None,
              every_column: bool, allocate: Callable[[Segment], Callable[[int], int]]) -> None:
         """Run the kernel on every run of rows of ``data``.
@@ -188,6 +197,12 @@ class Compiled:
         packed, null_parameters = self._pack(params, values)
         tasks = []
         for segment in self._segments(data, every_column):
+            if any(pa.types.is_dictionary(array.type) for array in segment.arrays):
+                if self._on_dictionary(segment, params, values, allocate):
+                    continue
+                segment = replace(segment, arrays=tuple(
+                    array.dictionary_decode() if pa.types.is_dictionary(array.type) else array
+                    for array in segment.arrays))
             buffers = [column_buffers(array, name, dtype)
                        for array, (name, dtype) in zip(segment.arrays, self.columns.items())]
             nullable = frozenset(name for name, b in zip(self.columns, buffers)

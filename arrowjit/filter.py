@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import ctypes
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -10,6 +11,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .cache import LRUCache
 from .compiled import KERNELS, Compiled, Data, InputTypeError, ParamValues, Segment
@@ -86,6 +88,31 @@ class Filter(Compiled):
     def _back_end(self, nulls: Nulls) -> Kernel:
         layout, compiled = back_end(self._shape, nulls, self._target)
         return Kernel(compiled, layout)
+
+    def _on_dictionary(self, segment: Segment, params: ParamValues, values: Mapping[str, Any],
+                       allocate) -> bool:
+        """A predicate on one dictionary-encoded column is evaluated once per dictionary value.
+
+        Each row then takes its value's result through its index (a null
+        index is a null row: not kept).
+        """
+        if len(self.columns) != 1:
+            return False
+        array = segment.arrays[0]
+        name = next(iter(self.columns))
+        # Every dictionary value, and a null last: what a null row gives (`s is null` keeps it).
+        dictionary = array.dictionary
+        entries = pa.concat_arrays([dictionary, pa.nulls(1, dictionary.type)])
+        batch = pa.RecordBatch.from_arrays([entries], names=[name])
+        ((_, buffer, _),) = self._bitmaps(batch, params, values, threads=1)
+        kept_entries = outputs.mask_array(buffer, len(entries))
+        indices = pc.fill_null(array.indices, len(dictionary))
+        rows = pc.take(kept_entries, indices)
+        words = np.zeros((segment.length + 63) // 64 * 8, dtype=np.uint8)  # whole words, zero past the end
+        packed = np.packbits(rows.to_numpy(zero_copy_only=False), bitorder="little")
+        words[:len(packed)] = packed
+        ctypes.memmove(allocate(segment)(0), words.ctypes.data, len(words))
+        return True
 
     def _with_literals(self, expression: str, hidden: Mapping[str, int | float],
                        threads: int | None) -> Filter:

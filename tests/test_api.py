@@ -105,7 +105,7 @@ def test_schema_with_a_duplicated_name():
 
 @pytest.mark.parametrize("arrow_type", [
     pa.binary(), pa.timestamp("us"), pa.date32(), pa.float16(),
-    pa.decimal128(10, 2), pa.list_(pa.int64()), pa.dictionary(pa.int32(), pa.float64()), pa.null(),
+    pa.decimal128(10, 2), pa.list_(pa.int64()), pa.dictionary(pa.int32(), pa.binary()), pa.null(),
     pa.struct([("a", pa.int64())]),
 ], ids=str)
 def test_unsupported_column_type(arrow_type):

@@ -603,14 +603,21 @@ def test_wrong_type_names_column_and_both_types(kind):
         assert "'x'" in message and "float64" in message and "int32" in message
 
 
-def test_dictionary_encoded_column_is_a_type_mismatch():
+def test_dictionary_encoded_column_of_the_compiled_value_type_is_read():
     f = arrowjit.compile_filter("x > 1.0", {"x": "float64"})
-    encoded = pa.array([1.0, 2.0, 1.0, 3.0]).dictionary_encode()
-    for data in (pa.record_batch({"x": encoded}), pa.table({"x": pa.chunked_array([encoded, encoded])})):
-        with pytest.raises(arrowjit.SchemaMismatchError) as info:
-            f.mask(data)
-        message = str(info.value)
-        assert "'x'" in message and "float64" in message and "dictionary" in message
+    encoded = pa.array([1.0, 2.0, None, 3.0]).dictionary_encode()
+    assert f.mask(pa.record_batch({"x": encoded})).to_pylist() == [False, True, False, True]
+    table = pa.table({"x": pa.chunked_array([encoded, encoded])})
+    assert f.count(table) == 4
+
+
+def test_dictionary_encoded_column_of_another_value_type_is_a_type_mismatch():
+    f = arrowjit.compile_filter("x > 1.0", {"x": "float64"})
+    encoded = pa.array([1, 2, 1, 3]).dictionary_encode()
+    with pytest.raises(arrowjit.SchemaMismatchError) as info:
+        f.mask(pa.record_batch({"x": encoded}))
+    message = str(info.value)
+    assert "'x'" in message and "float64" in message and "dictionary" in message
 
 
 def test_chunked_column_of_wrong_type():

@@ -109,3 +109,35 @@ def test_comparing_a_string_with_a_number_is_an_error_with_a_caret():
     assert str(info.value) == ("1:11: cannot compare s (utf8) with 5 (int64)\n"
                                "  x > 1 and s < 5\n"
                                "            ^^^^^")
+
+
+# Dictionary-encoded columns: a predicate on one such column runs once per dictionary value.
+DICTIONARY_CASES = [
+    ("s == 'k042'", lambda t: pc.equal(t["s"], "k042")),
+    ("s is null", lambda t: pc.is_null(t["s"])),
+    ("coalesce(s, 'none') == 'none'", lambda t: pc.equal(pc.coalesce(t["s"], "none"), "none")),
+    ("s != 'zz'", lambda t: pc.not_equal(t["s"], "zz")),
+    ("starts_with(s, 'k') and x > 3", lambda t: pc.and_kleene(pc.starts_with(t["s"], "k"),
+                                                               pc.greater(t["x"], 3.0))),
+]
+
+
+@pytest.mark.parametrize("expr, oracle", DICTIONARY_CASES, ids=[c[0] for c in DICTIONARY_CASES])
+@pytest.mark.parametrize("shape", ["batch", "slice", "table"])
+def test_dictionary_encoded_strings(expr, oracle, shape):
+    plain = make_batch()
+    encoded = pa.record_batch({"s": plain["s"].dictionary_encode(), "x": plain["x"]})
+    if shape == "slice":
+        plain, encoded = plain.slice(7, 301), encoded.slice(7, 301)
+    elif shape == "table":
+        plain = pa.Table.from_batches([plain])
+        s = encoded["s"]
+        encoded = pa.table({"s": pa.chunked_array([s.slice(0, 200), s.slice(200)]), "x": encoded["x"]})
+    f = arrowjit.compile_filter(expr, encoded.schema)
+    want = pc.fill_null(oracle(plain), False)
+    assert f.mask(encoded).to_pylist() == (want.to_pylist() if isinstance(want, pa.Array)
+                                           else want.combine_chunks().to_pylist())
+    assert f.count(encoded) == pc.sum(want).as_py()
+    got = f(encoded)
+    assert got.num_rows == pc.sum(want).as_py()
+    assert got.column("s").to_pylist() == plain.filter(want).column("s").to_pylist()

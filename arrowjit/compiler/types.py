@@ -156,7 +156,12 @@ _BY_NAME = {t.name: t for t in COLUMN_TYPES + STRING_TYPES} | {
 
 
 def from_arrow(arrow_type: pa.DataType) -> DType | None:
-    """The DType of an Arrow type, or None when kernels cannot read it yet."""
+    """The DType of an Arrow type, or None when kernels cannot read it yet.
+
+    A dictionary-encoded column has the type of its values.
+    """
+    if pa.types.is_dictionary(arrow_type):
+        return _BY_ARROW.get(arrow_type.value_type)
     return _BY_ARROW.get(arrow_type)
 
 
