@@ -81,6 +81,17 @@ class Compiled:
         self._lock = threading.Lock()
         self._kernel(self._default_nulls)
 
+    def _kernel_stage(self, stage: str) -> str:
+        """The default kernel's LLVM IR (before or after optimization) or assembly."""
+        kernel = self._kernel(self._default_nulls)
+        if stage == "llvm":
+            return kernel.compiled.llvm_ir
+        if stage == "optimized":
+            return kernel.compiled.optimized_ir
+        if stage == "asm":
+            return kernel.compiled.assembly()
+        raise ValueError(f"unknown stage {stage!r}; choose one of ast, typed, llvm, optimized, asm")
+
     # -- compiling --------------------------------------------------------
     def _back_end(self, nulls: Nulls) -> Kernel:  # pragma: no cover - every subclass has one
         raise NotImplementedError

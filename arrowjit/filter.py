@@ -195,14 +195,7 @@ class Filter(Compiled):
             values = ", ".join(f"{name} = {value!r}" for name, value in self._hidden.items())
             return (f"{typed}\n; the kernel is shared by every filter of this shape; "
                     f"it reads these literals as parameters: {values}")
-        kernel = self._kernel(self._default_nulls)
-        if stage == "llvm":
-            return kernel.compiled.llvm_ir
-        if stage == "optimized":
-            return kernel.compiled.optimized_ir
-        if stage == "asm":
-            return kernel.compiled.assembly()
-        raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
+        return self._kernel_stage(stage)
 
     def _parsed(self) -> FrontEnd:
         if self._front is None:

@@ -24,7 +24,6 @@ from .compiler.jit import Target, host_target
 from .compiler.pipeline import FrontEnd, back_end_projection, front_end_values
 from .errors import ArrowJitError, SchemaMismatchError
 from .filter import (
-    STAGES,
     Filter,
     SchemaLike,
     Stage,
@@ -100,14 +99,7 @@ class Projection(Compiled):
                              for name, front in zip(self.names, self._fronts))
         if stage == "typed":
             return "\n".join(f"{name}: {tir.dump(shape)}" for name, shape in zip(self.names, self._shapes))
-        kernel = self._kernel(self._default_nulls)
-        if stage == "llvm":
-            return kernel.compiled.llvm_ir
-        if stage == "optimized":
-            return kernel.compiled.optimized_ir
-        if stage == "asm":
-            return kernel.compiled.assembly()
-        raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
+        return self._kernel_stage(stage)
 
     def __repr__(self) -> str:
         outputs = ", ".join(f"{name}: {field.type}" for name, field in zip(self.names, self.output_schema))
