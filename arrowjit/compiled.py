@@ -24,7 +24,7 @@ from .compiler import typed_ir as tir
 from .compiler import types as T
 from .compiler.codegen import Nulls
 from .compiler.jit import Target
-from .errors import ArrowJitError, ParameterError, SchemaMismatchError
+from .errors import InputTypeError, ParameterError, SchemaMismatchError
 from .runtime import threads as parallel
 from .runtime.buffers import column_buffers
 from .runtime.kernel import Kernel, check_parameter, pack_parameters
@@ -36,10 +36,6 @@ ParamValues = Mapping[str, Any] | None
 # is the typed IR (which names the columns and their types), which inputs
 # have nulls, and the target CPU.
 KERNELS: LRUCache[Kernel] = LRUCache(capacity=512)
-
-
-class InputTypeError(ArrowJitError, TypeError):
-    """The data is not something a compiled expression can read."""
 
 
 @dataclass(frozen=True)

@@ -90,3 +90,7 @@ class InvalidDataError(ArrowJitError):
 
 class CompilerError(ArrowJitError):
     """LLVM rejected the code arrowjit generated: a bug in arrowjit, reported with the IR."""
+
+
+class InputTypeError(ArrowJitError, TypeError):
+    """The data is not something a compiled expression can read."""

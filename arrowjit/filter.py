@@ -149,7 +149,7 @@ class Filter(Compiled):
             if count * SPARSE_RATIO < segment.length:
                 # Few rows: fetch just those (a compress would read every row of every column).
                 selection, _ = outputs.indices([(0, words)], segment.length)
-                columns = [column.take(selection) for column in segment.batch.columns]
+                columns = [outputs.take(column, selection) for column in segment.batch.columns]
             else:
                 columns = parallel.run([partial(outputs.compress, column, buffer, words, count)
                                         for column in segment.batch.columns], workers)

@@ -11,6 +11,7 @@ Everything is branch-free, so the loop around it vectorizes.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import singledispatch
@@ -38,9 +39,11 @@ class Emitted:
 
 
 def identifier(name: str) -> str:
-    """A readable LLVM value name for a column."""
-    cleaned = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
-    return cleaned or "column"
+    """A readable LLVM value name for a column (short: LLVM cuts long value names)."""
+    cleaned = "".join(c if c.isascii() and (c.isalnum() or c == "_") else "_" for c in name) or "column"
+    if len(cleaned) > 40:
+        cleaned = f"{cleaned[:32]}_{hashlib.sha256(name.encode()).hexdigest()[:7]}"
+    return cleaned
 
 
 class ModuleBuilder:

@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..errors import InvalidDataError
+from ..errors import InputTypeError, InvalidDataError
 from .native import native
 
 
@@ -85,6 +85,26 @@ def _checked(array: pa.Array, width: int) -> tuple[pa.Buffer | None, pa.Buffer]:
     return validity, data
 
 
+_VIEW_STORAGE = {pa.string_view(): pa.large_string(), pa.binary_view(): pa.large_binary()}
+
+
+def _arrow_select(array: pa.Array, how: pa.Array, function) -> pa.Array:
+    """Arrow's own filter or take, for the column types the native compress does not copy."""
+    storage = _VIEW_STORAGE.get(array.type)
+    if storage is not None:  # Arrow has no filter or take kernel for view types (yet)
+        return pc.cast(function(pc.cast(array, storage), how), array.type)
+    try:
+        return function(array, how)
+    except pa.ArrowNotImplementedError:
+        raise InputTypeError(f"cannot copy a {array.type} column into the filtered output; "
+                             "select the columns you need first") from None
+
+
+def take(array: pa.Array, selection: pa.Array) -> pa.Array:
+    """The rows of ``array`` at the positions ``selection`` (for few selected rows)."""
+    return _arrow_select(array, selection, pc.take)
+
+
 def compress(array: pa.Array, mask: pa.Buffer, words: np.ndarray, count_: int) -> pa.Array:
     """The rows of ``array`` whose bit is set in the selection bitmap ``words`` (``count_`` of them).
 
@@ -94,7 +114,7 @@ def compress(array: pa.Array, mask: pa.Buffer, words: np.ndarray, count_: int) -
     width = _fixed_width(array)
     length = len(array)
     if width is None or length == 0:
-        return pc.filter(array, mask_array(mask, length))
+        return _arrow_select(array, mask_array(mask, length), pc.filter)
     validity, data = _checked(array, width)
     selection = words.ctypes.data
     helpers = native()
