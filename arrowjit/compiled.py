@@ -164,6 +164,8 @@ class Compiled:
             if self._packed_literals is None:
                 self._packed_literals = pack_parameters(self._all_parameters, self._hidden)
             return self._packed_literals, frozenset()
+        if params is not None and not isinstance(params, Mapping):
+            raise ParameterError(f"params must map parameter names to values, not {type(params).__name__}")
         given = dict(params or {})
         for name in values:
             if name in given:

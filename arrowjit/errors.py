@@ -92,5 +92,9 @@ class CompilerError(ArrowJitError):
     """LLVM rejected the code arrowjit generated: a bug in arrowjit, reported with the IR."""
 
 
+class ArgumentError(ArrowJitError, ValueError):
+    """An option has a value it cannot take (``threads=0``)."""
+
+
 class InputTypeError(ArrowJitError, TypeError):
     """The data is not something a compiled expression can read."""

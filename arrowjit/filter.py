@@ -51,6 +51,12 @@ def normalize_schema(schema: SchemaLike) -> pa.Schema:
         raise InputTypeError(f"schema must be a pyarrow.Schema or a mapping, not {type(schema).__name__}")
     fields = []
     for name, type_ in schema.items():
+        if not isinstance(name, str):
+            raise SchemaMismatchError(f"column names must be strings, not {type(name).__name__} {name!r}")
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            raise SchemaMismatchError(f"column name {name!r} is not valid Unicode") from None
         if isinstance(type_, str):
             try:
                 type_ = T.arrow_type_from_name(type_)
@@ -142,6 +148,9 @@ class Filter(Compiled):
     def __call__(self, data: Data, /, params: ParamValues = None, *, threads: int | None = None,
                  **values: Any) -> Data:
         """The rows of ``data`` where the predicate is true (all columns, same kind as the input)."""
+        if isinstance(data, pa.RecordBatch | pa.Table) and data.num_columns == 0:
+            # Nothing to copy: the answer is just how many rows there are.
+            return data.slice(0, self.count(data, params, threads=threads, **values))
         batches = []
         workers = parallel.resolve(self.threads if threads is None else threads)
         for segment, buffer, words in self._bitmaps(data, params, values, threads, every_column=True):
@@ -214,6 +223,8 @@ class Filter(Compiled):
 
 
 def _parameter_types(params: Mapping[str, Any] | None) -> dict[str, T.DType]:
+    if params is not None and not isinstance(params, Mapping):
+        raise ParameterError(f"params must map parameter names to types, not {type(params).__name__}")
     types = {}
     for name, type_ in (params or {}).items():
         try:

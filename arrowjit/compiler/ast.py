@@ -305,7 +305,13 @@ class _AstBuilder(lark.visitors.Transformer_NonRecursive):
     @v_args(inline=True, meta=True)
     def int_literal(self, meta, token):
         text = str(token).replace("_", "")
-        value = int(text, 16) if text[:2].lower() == "0x" else int(text)
+        is_hex = text[:2].lower() == "0x"
+        digits = text[2:] if is_hex else text
+        # (More than 20 digits never fits 64 bits; Python's int() refuses > 4300 anyway.)
+        if len(digits.lstrip("0")) > 20:
+            value = 1 << 64
+        else:
+            value = int(text, 16) if is_hex else int(text)
         if value > (1 << 64) - 1:
             raise ParseError("integer literal does not fit in 64 bits (uint64 at most)",
                              self.text, _span(meta))

@@ -56,6 +56,8 @@ class LiteralToken:
 
     def value(self) -> int | float:
         text = self.text.replace("_", "")
+        if self.kind != "float" and len(text) > 40:  # far past 64 bits: no parameter can hold it
+            return 1 << 64
         if self.kind == "hex":
             return int(text, 16)
         if self.kind == "int":

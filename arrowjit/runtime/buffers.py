@@ -77,7 +77,10 @@ def _validity(array: pa.Array, validity: pa.Buffer | None, name: str) -> int | N
 
 def column_buffers(array: pa.Array, name: str, dtype: DType) -> ColumnBuffers:
     """Check ``array``'s buffers against its length and offset and return their addresses."""
-    offset, length = array.offset, len(array)
+    try:
+        offset, length = array.offset, len(array)
+    except (SystemError, OverflowError, ValueError):  # a negative length from corrupt metadata
+        raise InvalidDataError(f"column {name!r}: its length or offset is invalid") from None
     if offset < 0 or length < 0:
         raise InvalidDataError(f"column {name!r}: negative offset or length")
     if dtype.is_string:

@@ -89,7 +89,19 @@ _VIEW_STORAGE = {pa.string_view(): pa.large_string(), pa.binary_view(): pa.large
 
 
 def _arrow_select(array: pa.Array, how: pa.Array, function) -> pa.Array:
-    """Arrow's own filter or take, for the column types the native compress does not copy."""
+    """Arrow's own filter or take, for the column types the native compress does not copy.
+
+    Arrow trusts the buffers it is handed, so the column is validated first:
+    a corrupt column raises InvalidDataError instead of being read past its end.
+    """
+    width = _fixed_width(array)
+    if width is not None:
+        _checked(array, width)
+    else:
+        try:
+            array.validate(full=True)
+        except (pa.ArrowInvalid, pa.ArrowException) as e:
+            raise InvalidDataError(f"a {array.type} column is not valid Arrow data: {e}") from None
     storage = _VIEW_STORAGE.get(array.type)
     if storage is not None:  # Arrow has no filter or take kernel for view types (yet)
         return pc.cast(function(pc.cast(array, storage), how), array.type)

@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from ..errors import ArgumentError
+
 T = TypeVar("T")
 
 # Fewer rows than this per thread are not worth a hand-off to the pool.
@@ -50,7 +52,7 @@ def resolve(threads: int | None) -> int:
     if threads is None:
         return cpu_count()
     if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
-        raise ValueError(f"threads must be a positive integer or None, not {threads!r}")
+        raise ArgumentError(f"threads must be a positive integer or None, not {threads!r}")
     return threads
 
 
