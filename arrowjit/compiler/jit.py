@@ -50,8 +50,11 @@ def _initialize_llvm() -> None:
 
 def _new_target_machine(target: Target) -> llvm.TargetMachine:
     _initialize_llvm()
+    # The large code model: JIT memory can land anywhere in the address space,
+    # so code must not assume its constants lie within 2 GB (a 32-bit
+    # relocation there aborts the process inside LLVM's RuntimeDyld).
     return llvm.Target.from_triple(target.triple).create_target_machine(
-        cpu=target.cpu, features=target.features, opt=3, jit=True, codemodel='medium')
+        cpu=target.cpu, features=target.features, opt=3, jit=True, codemodel="large")
 
 
 @lru_cache(maxsize=4)
