@@ -2,13 +2,14 @@
 #   make demo   creates .venv, installs arrowjit, runs examples/quickstart.py
 #   make test   the same set-up, then ruff and the test suite
 #   make bench  the same set-up plus the peers (duckdb, polars, numexpr), then benchmarks/run.py
+#   make fuzz   the same set-up, then the long differential fuzz run (FUZZ_SECONDS, default 1200)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: demo test lint venv bench clean
+.PHONY: demo test lint venv bench fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +37,14 @@ test: $(STAMP) lint
 # Options through BENCH_ARGS, e.g. make bench BENCH_ARGS="--quick" or BENCH_ARGS="--only E1,E5"
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+# tests/test_fuzz.py for FUZZ_SECONDS with fresh random seeds: prints the cases run and every
+# mismatch (with a one-row reproduction), writes them to FUZZ_LOG, fails if there are any.
+FUZZ_SECONDS ?= 1200
+FUZZ_LOG ?= fuzz-report.json
+fuzz: $(STAMP)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_LOG=$(FUZZ_LOG) $(BIN)/python -m pytest tests/test_fuzz.py \
+		-k test_fuzz_long -s -q -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

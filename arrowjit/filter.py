@@ -322,6 +322,8 @@ def compile_filter(expr: str, schema: SchemaLike, params: Mapping[str, Any] | No
     """
     if threads is not None:
         parallel.resolve(threads)  # reject a bad value now
+    if params is not None and not isinstance(params, Mapping):
+        raise ParameterError(f"params must map parameter names to types, not {type(params).__name__}")
     arrow_schema = normalize_schema(schema)
     target = host_target()
     param_key = tuple(sorted((name, str(t)) for name, t in (params or {}).items()))

@@ -37,7 +37,8 @@ def machine(result: dict) -> str:
         f"* cores available to the process: {m['cores']} (os.cpu_count() {m['cpu_count']})",
         f"* {m['platform']}, Python {m['python']}",
         f"* {versions}",
-        f"* run: {int(a['rows']):,} rows, median of {a['runs']} interleaved runs per job",
+        f"* run: {int(a['rows']):,} rows, median of {a['runs']} interleaved runs per job"
+        + (f"; arrowjit at commit `{m['git']}`" if m.get("git") else ""),
     ])
 
 
@@ -82,10 +83,11 @@ def references(records: list[dict]) -> str:
 
 
 def scaling(records: list[dict], threads: int) -> str:
-    ratios = report.scaling(records, threads)
+    ratios, machine = report.scaling(records, threads), report.scaling(records, threads, "stream")
     exprs = list(dict.fromkeys(e for e, _ in ratios))
-    rows = [[e] + [f"{ratios[e, k]:.2f}x" if (e, k) in ratios else "–" for k in KINDS] for e in exprs]
-    return _table(["expr"] + list(KINDS), rows)
+    rows = [[e] + [f"{ratios[e, k]:.2f}x" if (e, k) in ratios else "–" for k in KINDS]
+            + [f"{machine[e, 'reference']:.2f}x" if (e, "reference") in machine else "–"] for e in exprs]
+    return _table(["expr"] + list(KINDS) + ["stream reference"], rows)
 
 
 def speedups(records: list[dict], threads: int) -> str:

@@ -19,7 +19,9 @@ first result is not charged for imports or Lark's grammar tables:
 * ``baked``: ``compile_filter(f"x > {T}", parameterize=False)``, a compile
   per value; only every 34th value (30 of them), the total extrapolated;
 * ``pandas``: ``df.query("x > @t")``;
-* ``pyarrow``: ``batch.filter(pc.greater(batch.column("x"), t))``.
+* ``pyarrow``: ``batch.filter(pc.greater(batch.column("x"), t))``;
+* ``text-1thread``: ``text`` with ``threads=1`` (the others use arrowjit's
+  default, every core), to show what the thread pool costs on small batches.
 
 ``python -m benchmarks.params kernel --rows R --runs K``, ``python -m
 benchmarks.params sweep VARIANT`` (JSON on stdout); run.py calls
@@ -42,7 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SWEEP_ROWS = 10_000
 SWEEP_VALUES = 1000
 BAKED_STRIDE = 34  # baked: every 34th threshold, 30 compiles
-VARIANTS = ("text", "param", "baked", "pandas", "pyarrow")
+VARIANTS = ("text", "param", "baked", "pandas", "pyarrow", "text-1thread")
 PARAM_TEXT = "x > :lo and x < :hi"
 PARAM_VALUES = {"lo": 2.0, "hi": 6.0}
 
@@ -119,6 +121,8 @@ def _sweep(variant: str) -> dict:
     values = thresholds()
     if variant == "text":
         step = lambda t: arrowjit.compile_filter(f"x > {t}", schema)(batch).num_rows
+    elif variant == "text-1thread":
+        step = lambda t: arrowjit.compile_filter(f"x > {t}", schema, threads=1)(batch).num_rows
     elif variant == "param":
         holder = {}
 

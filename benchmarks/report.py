@@ -108,21 +108,25 @@ def _stages(d: dict) -> str:
     return ", ".join(f"{k} {v:.1f}" for k, v in d.items() if v >= 0.05 or k != "other")
 
 
-def scaling(records: list[dict], threads: int) -> dict[tuple[str, str], float]:
-    """arrowjit's one-thread time / its time at ``threads``, by (expression, kind)."""
+def scaling(records: list[dict], threads: int, contender: str = "arrowjit") -> dict[tuple[str, str], float]:
+    """One-thread time / time at ``threads``, by (expression, kind); contender "stream": the machine's."""
     mine = {(r["expression"], r["kind"], r["threads"]): r["ms"] for r in records
-            if r["contender"] == "arrowjit" and r["status"] == "ok"}
+            if r["contender"] == contender and r["status"] == "ok"}
     return {(e, k): mine[e, k, 1] / mine[e, k, threads] for (e, k, t) in mine
             if t == threads and (e, k, 1) in mine}
 
 
 def scaling_table(records: list[dict], threads: int) -> str:
-    ratios = scaling(records, threads)
+    ratios, machine = scaling(records, threads), scaling(records, threads, "stream")
     exprs = list(dict.fromkeys(e for e, _ in ratios))
-    lines = [f"  {'':<5}" + "".join(f"{k:>10}" for k in KINDS)]
+    lines = [f"  {'':<5}" + "".join(f"{k:>10}" for k in KINDS) + f"{'stream':>10}"]
     for expr in exprs:
-        lines.append(f"  {expr:<5}" + "".join(f"{ratios[expr, k]:>9.2f}x" if (expr, k) in ratios
-                                              else f"{'n/a':>10}" for k in KINDS))
+        cells = [f"{ratios[expr, k]:>9.2f}x" if (expr, k) in ratios else f"{'n/a':>10}" for k in KINDS]
+        stream = machine.get((expr, "reference"))
+        cells.append(f"{stream:>9.2f}x" if stream else f"{'n/a':>10}")
+        lines.append(f"  {expr:<5}" + "".join(cells))
+    lines.append(f"  (stream: the OR reference over the predicate's bytes, 1 thread / {threads} threads: "
+                 "how far the machine's memory bandwidth itself grows)")
     return "\n".join(lines)
 
 
@@ -183,6 +187,7 @@ SWEEP_WAYS = {
     "baked": 'compile_filter(f"x > {T}", parameterize=False): a compile per value',
     "pandas": 'df.query("x > @t")',
     "pyarrow": 'batch.filter(pc.greater(batch.column("x"), t))',
+    "text-1thread": "text, with threads=1 (the arrowjit ways above use every core, the default)",
 }
 
 
@@ -209,7 +214,7 @@ def sweep_rows(sweep: dict) -> list[tuple[str, str, str, str, str]]:
             how += "; WRONG ROW COUNTS"
         if s.get("disk_cache_hits"):
             how += f"; {s['disk_cache_hits']} kernels came from the disk cache"
-        rows.append((way, f"{s['total_ms']:.1f}", f"{s['first_ms']:.2f}", f"{s['after_first_us']:.1f}", how))
+        rows.append((way, f"{s['total_ms']:.0f}", f"{s['first_ms']:.2f}", f"{s['after_first_us']:.1f}", how))
     return rows
 
 
@@ -222,8 +227,8 @@ def params_table(p: dict) -> str:
     lines += [f"  {way:<13}{c:>10}{m:>10}   {what}" for way, c, m, what in params_kernel_rows(k)]
     lines += ["", f"  x > T for {p['sweep_values']:,} values of T over a {p['sweep_rows']:,}-row batch "
               f"(the filtered rows); medians over {p['repeats']} fresh processes each",
-              f"  {'':<9}{'total ms':>10}{'first ms':>10}{'us/value':>10}   (us/value: after the first)"]
-    lines += [f"  {way:<9}{total:>10}{first:>10}{each:>10}   {how}"
+              f"  {'':<13}{'total ms':>10}{'first ms':>10}{'us/value':>10}   (us/value: after the first)"]
+    lines += [f"  {way:<13}{total:>10}{first:>10}{each:>10}   {how}"
               for way, total, first, each, how in sweep_rows(p["sweep"])]
     return "\n".join(lines)
 

@@ -58,7 +58,19 @@ def machine() -> dict:
             versions[name] = None
     return {"cpu": llvm.get_host_cpu_name(), "cpu_model": model, "cores": cores(),
             "cpu_count": os.cpu_count(), "platform": platform.platform(),
-            "python": platform.python_version(), "versions": versions}
+            "python": platform.python_version(), "versions": versions, "git": git_revision()}
+
+
+def git_revision() -> str | None:
+    """The commit measured, with "+dirty" when arrowjit/ has uncommitted changes (None outside git)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "arrowjit"], cwd=ROOT,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+dirty" if dirty else "")
 
 
 class Noise:
@@ -136,7 +148,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     info = machine()
     print(f"arrowjit benchmark: {args.rows:,} rows, median of {args.runs} interleaved runs; "
-          f"CPU {info['cpu']} ({info['cpu_model']}), {info['cores']} cores", flush=True)
+          f"CPU {info['cpu']} ({info['cpu_model']}), {info['cores']} cores; arrowjit at {info['git']}",
+          flush=True)
     started = time.perf_counter()
     thread_counts = sorted({1, info["cores"]})
     noise = Noise()
@@ -147,7 +160,8 @@ def main(argv: list[str] | None = None) -> None:
     print("compile latency...", flush=True)
     compile_result = noise.measure("compile latency", latency.compile_section, repeats=5)
     print("parameters...", flush=True)
-    params_result = noise.measure("parameters", params.section, rows=args.rows, runs=max(6 * args.runs, 30),
+    # many runs: the parameters-vs-baked ratio should be good to a percent or two
+    params_result = noise.measure("parameters", params.section, rows=args.rows, runs=max(20 * args.runs, 100),
                                   repeats=1 if args.quick else 5)
     print("1,000-row calls...", flush=True)
     small = noise.measure("1,000-row calls", latency.small_section, calls=200 if args.quick else 1000,

@@ -488,12 +488,16 @@ def _sign(dtype: DType) -> Emit:
 def _round(dtype: DType) -> Emit:
     """Half to even at ``digits`` decimal places (pyarrow's default); huge values pass unchanged."""
     def emit(b, x, digits):
+        # As numpy and pyarrow: scale by the exact power of ten, 10**n or 10**-n,
+        # never by an inexact 10**-k (for n < 0, divide by 10**-n, then multiply).
         ten = ir.Constant(x.type, 10.0)
-        exponent = b.sitofp(digits, x.type, name="exponent")
-        scale = _intrinsic(b, "llvm.pow", dtype, ten, exponent, name="scale")
-        scaled = b.fmul(x, scale, name="scaled")
-        rounded = b.fdiv(_intrinsic(b, "llvm.roundeven", dtype, scaled, name="rounded_scaled"), scale,
-                         name="rounded")
+        negative = b.icmp_signed("<", digits, ir.Constant(digits.type, 0), name="negative_digits")
+        magnitude = b.select(negative, b.neg(digits, name="minus_digits"), digits, name="magnitude")
+        exponent = b.sitofp(magnitude, x.type, name="exponent")
+        power = _intrinsic(b, "llvm.pow", dtype, ten, exponent, name="power")
+        scaled = b.select(negative, b.fdiv(x, power), b.fmul(x, power), name="scaled")
+        whole = _intrinsic(b, "llvm.roundeven", dtype, scaled, name="rounded_scaled")
+        rounded = b.select(negative, b.fmul(whole, power), b.fdiv(whole, power), name="rounded")
         finite = b.fcmp_ordered("<", _intrinsic(b, "llvm.fabs", dtype, scaled, name="magnitude"),
                                 ir.Constant(x.type, 2.0 ** (dtype.bits - 11 if dtype.bits == 64 else 23)),
                                 name="has_fraction")
