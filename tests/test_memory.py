@@ -197,8 +197,9 @@ RSS_BYTES_PER_CYCLE = 8 * 1024
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "BUG: memory leak: RSS grows about 220-270 KB per compiled kernel and is never given back when "
-    "the caches evict the kernel (1,000 cycles: +220 MB, linear, with only 16 kernels cached; "
+    "BUG: memory leak: RSS grows about 130-270 KB per compiled kernel (more for bigger kernels) and is "
+    "never given back when the caches evict the kernel (this test: 1,000 cycles, +132 MB, linear, "
+    "with only 16 kernels cached; "
     "pa.total_allocated_bytes() stays flat, the Python objects are freed). It is native memory "
     "lost in arrowjit.compiler.jit.optimize: llvmlite's new pass manager (create_pipeline_tuning_options, "
     "create_pass_builder, getModulePassManager().run) leaks about 60 KB per call even for a "
