@@ -132,22 +132,28 @@ def target_table(checks: list[dict]) -> str:
 def render(result: dict) -> str:
     records = result["throughput"]
     threads = sorted({r["threads"] for r in records})
-    parts = ["## Machine", machine(result), "## References and limits", references(records)]
+    noise = result.get("noise") or {}
+    quiet = [f"{name}: {s['others_cpu_share']:.0%}" for name, s in noise.items()
+             if s.get("others_cpu_share") is not None]
+    busy = f"\n* CPU time other processes took during each section: {'; '.join(quiet)}" if quiet else ""
+    parts = ["## Machine", machine(result) + busy, "## References and limits", references(records)]
     for t in threads:
         label = "one thread" if t == 1 else f"all cores ({t} threads)"
         for kind in KINDS:
             parts += [f"### {KIND_NAMES[kind]}, {label}", throughput(records, kind, t)]
         parts += [f"### arrowjit vs the fastest peer, {label}", speedups(records, t)]
     if len(threads) > 1:
+        checked = "\n".join("* " + line.strip() for line in report.parallel_summary(records).splitlines())
         parts += [f"### arrowjit's scaling: one-thread time / {threads[-1]}-thread time",
-                  scaling(records, threads[-1]), report.parallel_summary(records)]
+                  scaling(records, threads[-1]),
+                  "Threads arrowjit really used (checked after the timed runs):", checked]
     if result.get("compile"):
         parts += ["## Compile latency", compile_latency(result["compile"])]
     if result.get("params"):
         parts += ["## Run-time parameters", params(result["params"])]
     if result.get("small"):
         parts += ["## 1,000-row batches (us per call)", small(result["small"])]
-    checks = result.get("targets") or targets.evaluate(result)
+    checks = targets.evaluate(result)
     parts += ["## Targets", target_table(checks)]
     return "\n\n".join(parts) + "\n"
 

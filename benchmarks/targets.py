@@ -88,8 +88,9 @@ def fixed_costs(compile_result: dict | None, small: list[dict] | None, params: d
                             c["first"]["ms"], 30, "ms"))
         out[-1]["measured"] += (f" (+ {c['first']['first_call_ms']:.1f} ms in the first call, "
                                 f"{c['first']['to_first_result_ms']:.1f} ms string to first result)")
-        out.append(_at_most("compile a new expression in a process that has compiled one: <= 30 ms",
-                            c["new"]["ms"], 30, "ms"))
+        out.append(_at_most("(extra, not an issue target) compile a new expression in a process that has "
+                            "compiled one: <= 30 ms", c["new"]["ms"], 30, "ms"))
+        out[-1]["extra"] = True
         out[-1]["measured"] += (f" (+ {c['new']['first_call_ms']:.1f} ms in the first call, "
                                 f"{c['new']['to_first_result_ms']:.1f} ms string to first result)")
         out.append(_at_most("in-process cache hit: <= 20 us", c["hit_us"], 20, "us"))
@@ -126,6 +127,8 @@ def table(checks: list[dict]) -> str:
     for c in checks:
         lines.append(f"  {'MET   ' if c['met'] else 'MISSED'}  {c['target']}\n"
                      f"          {c['measured']}; {c['margin']}")
-    met = sum(c["met"] for c in checks)
-    lines.append(f"  {met} of {len(checks)} targets met")
+    issue = [c for c in checks if not c.get("extra")]
+    extra = [c for c in checks if c.get("extra")]
+    lines.append(f"  {sum(c['met'] for c in issue)} of the issue's {len(issue)} targets met"
+                 + (f" (and {sum(c['met'] for c in extra)} of {len(extra)} extra checks)" if extra else ""))
     return "\n".join(lines)
