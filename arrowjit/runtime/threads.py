@@ -67,10 +67,22 @@ def row_ranges(length: int, threads: int) -> list[tuple[int, int]]:
 
 
 def run(tasks: Sequence[Callable[[], T]], threads: int) -> list[T]:
-    """Run ``tasks`` on up to ``threads`` threads (the caller's among them); results in order."""
+    """Run ``tasks`` on at most ``threads`` threads (the caller's among them); results in order.
+
+    The tasks are dealt into ``threads`` groups run one after the other: the
+    caller runs the first group, pool threads the others, so ``threads`` is a
+    real cap whatever the size of the pool.
+    """
     if threads <= 1 or len(tasks) <= 1:
         return [task() for task in tasks]
+    groups = [list(range(k, len(tasks), threads)) for k in range(min(threads, len(tasks)))]
+
+    def run_group(indices: list[int]) -> list[tuple[int, T]]:
+        return [(i, tasks[i]()) for i in indices]
+
     executor = _POOL.executor()
-    futures = [executor.submit(task) for task in tasks[1:]]
-    first = tasks[0]()
-    return [first, *(future.result() for future in futures)]
+    futures = [executor.submit(run_group, group) for group in groups[1:]]
+    done = run_group(groups[0])
+    for future in futures:
+        done.extend(future.result())
+    return [result for _, result in sorted(done, key=lambda pair: pair[0])]
