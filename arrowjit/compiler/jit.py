@@ -126,18 +126,32 @@ def compile_ir(source: str | Callable[[], str], entry: str | None, target: Targe
     when the on-disk cache does not already hold the code). Returns the
     address of the function ``entry`` (if any). With a ``cache_key``, machine
     code compiled before, by this process or another, comes from the on-disk
-    cache, and new code is stored there.
+    cache, and new code is stored there. The optimization itself may run in
+    a helper process (see :mod:`arrowjit.compiler.isolation`).
     """
     target = target or host_target()
     if cache_key is not None:
         cached = diskcache.load(cache_key)
         if cached is not None:
             return _load_object(cached, entry, target, {"disk_cache_hit": 1.0})
-    machine = _target_machine(target)
-    timings: dict[str, float] = {}
     t_generate = time.perf_counter()
     llvm_ir = source if isinstance(source, str) else source()
-    timings["codegen"] = time.perf_counter() - t_generate
+    timings = {"codegen": time.perf_counter() - t_generate}
+    from .isolation import optimizer  # the module imports this one
+    compiled, optimizer_timings = optimizer().machine_code(llvm_ir, target)
+    timings.update(optimizer_timings)
+    if cache_key is not None:
+        diskcache.store(cache_key, compiled)
+    return _load_object(compiled, entry, target, timings)
+
+
+def machine_code(llvm_ir: str, target: Target) -> tuple[diskcache.Entry, dict[str, float]]:
+    """LLVM IR text -> (the IR as parsed, the optimized IR, object code), with the time of each step.
+
+    A pure function of its inputs: the same in this process or in a helper
+    process. Raises :class:`CompilerError` when LLVM rejects the IR.
+    """
+    machine = _target_machine(target)
     with _COMPILE_LOCK:
         t0 = time.perf_counter()
         try:
@@ -154,8 +168,5 @@ def compile_ir(source: str | Callable[[], str], entry: str | None, target: Targe
         optimized = str(module)
         t2 = time.perf_counter()
         object_code = machine.emit_object(module)
-        timings.update(parse_ir=t1 - t0, optimize=t2 - t1, machine_code=time.perf_counter() - t2)
-    compiled = diskcache.Entry(object_code, before, optimized)
-    if cache_key is not None:
-        diskcache.store(cache_key, compiled)
-    return _load_object(compiled, entry, target, timings)
+        timings = {"parse_ir": t1 - t0, "optimize": t2 - t1, "machine_code": time.perf_counter() - t2}
+    return diskcache.Entry(object_code, before, optimized), timings
