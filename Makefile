@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: demo test lint venv bench fuzz clean
+.PHONY: demo test lint venv bench fuzz grammar clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ FUZZ_LOG ?= fuzz-report.json
 fuzz: $(STAMP)
 	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_LOG=$(FUZZ_LOG) $(BIN)/python -m pytest tests/test_fuzz.py \
 		-k test_fuzz_long -s -q -p no:cacheprovider
+
+# The parse tables shipped beside the grammar (rerun after editing arrowjit/grammar/filter.lark;
+# tests/test_parser.py fails while they are stale).
+grammar: $(STAMP)
+	$(BIN)/python -c "from arrowjit.grammar.parser import write_tables; print('wrote', write_tables())"
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
