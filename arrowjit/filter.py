@@ -160,8 +160,10 @@ class Filter(Compiled):
                 selection, _ = outputs.indices([(0, words)], segment.length)
                 columns = [outputs.take(column, selection) for column in segment.batch.columns]
             else:
+                # Hand columns to the pool only when there is enough to copy to pay for the hand-off.
+                big = segment.length * segment.batch.num_columns >= parallel.MIN_MORSEL_ROWS
                 columns = parallel.run([partial(outputs.compress, column, buffer, words, count)
-                                        for column in segment.batch.columns], workers)
+                                        for column in segment.batch.columns], workers if big else 1)
             batches.append(pa.RecordBatch.from_arrays(columns, schema=data.schema))
         if isinstance(data, pa.RecordBatch):
             return batches[0]
