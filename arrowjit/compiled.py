@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,12 @@ ParamValues = Mapping[str, Any] | None
 # is the typed IR (which names the columns and their types), which inputs
 # have nulls, and the target CPU.
 KERNELS: LRUCache[Kernel] = LRUCache(capacity=512)
+
+
+@lru_cache(maxsize=1)
+def _background() -> ThreadPoolExecutor:
+    """One thread that compiles the exact kernel variants calls will want next."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="arrowjit-compile")
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,7 @@ class Compiled:
         # read with their validity bitmaps, parameters not null.
         self._default_nulls = Nulls(frozenset(f.name for f in self.schema if f.nullable))
         self._kernels: dict[Nulls, Kernel] = {}
+        self._pending: set[Nulls] = set()  # variants being compiled in the background
         self._lock = threading.Lock()
         self._kernel(self._default_nulls)
 
@@ -101,6 +109,28 @@ class Compiled:
             with self._lock:
                 self._kernels.setdefault(nulls, kernel)
         return kernel
+
+    def _kernel_for(self, wanted: Nulls) -> Kernel:
+        """The kernel for a call whose inputs hold nulls as ``wanted`` says, without waiting if possible.
+
+        A kernel that reads a column's validity also runs correctly on a chunk
+        without nulls (it is handed a bitmap of ones). So when the variant
+        compiled up front covers the call, it runs now, and the exact variant,
+        a little faster, is compiled in the background for the calls after:
+        the first result never waits for a second compile.
+        """
+        kernel = self._kernels.get(wanted)
+        if kernel is not None:
+            return kernel
+        general = self._kernels.get(replace(self._default_nulls, parameters=wanted.parameters))
+        if general is None or not wanted.columns <= self._default_nulls.columns:
+            return self._kernel(wanted)
+        with self._lock:
+            start = wanted not in self._pending
+            self._pending.add(wanted)
+        if start:
+            _background().submit(self._kernel, wanted)
+        return general
 
     # -- reading the input -------------------------------------------------
     def _arrays(self, columns: Mapping[str, pa.DataType], get, what: str) -> list:
@@ -216,7 +246,7 @@ class Compiled:
                        for array, (name, dtype) in zip(segment.arrays, self.columns.items())]
             nullable = frozenset(name for name, b in zip(self.columns, buffers)
                                  if b.validity_address is not None)
-            kernel = self._kernel(Nulls(nullable, null_parameters))
+            kernel = self._kernel_for(Nulls(nullable, null_parameters))
             out_for = allocate(segment)
             if segment.length:
                 arguments = kernel.arguments(buffers)

@@ -372,8 +372,8 @@ def _kernel(mb: ModuleBuilder, layout: KernelLayout, extra: list[str],
             sources.append(("fixed", string_bytes, None, f"{ident}_bytes"))
     # The last, partial block is copied into zeroed 64-row buffers, so that
     # every block runs the same (vectorized) code and nothing reads past the data.
-    padded = {}
-    for kind, _, dtype, ident in sources:
+    padded = {}  # by position in `sources`: identifiers can coincide (a column named `x_valid`)
+    for k, (kind, _, dtype, ident) in enumerate(sources):
         # 64 values, 65 string offsets, or the 9 bytes at most that hold 64 bits at a bit offset.
         if kind == "fixed":
             continue
@@ -386,7 +386,7 @@ def _kernel(mb: ModuleBuilder, layout: KernelLayout, extra: list[str],
         buffer = b.alloca(array, name=f"{ident}_tail")
         buffer.align = 64
         buffer.type = PTR
-        padded[ident] = buffer
+        padded[k] = buffer
 
     entry = b.block
     blocks = kernel.append_basic_block("blocks")
@@ -424,8 +424,8 @@ def _kernel(mb: ModuleBuilder, layout: KernelLayout, extra: list[str],
 
     b.position_at_end(partial)
     partial_args = []
-    for kind, pointer, extra_value, ident in sources:
-        tail = padded.get(ident)
+    for k, (kind, pointer, extra_value, ident) in enumerate(sources):
+        tail = padded.get(k)
         if kind == "fixed":
             partial_args.append(pointer)
         elif kind == "offsets":  # rows + 1 offsets; the padding stays 0 (empty strings)
