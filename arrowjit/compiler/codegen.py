@@ -61,6 +61,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from llvmlite import ir
 
@@ -138,7 +139,7 @@ class KernelLayout:
             layouts.append(ColumnLayout(name, dtype, data_slot, validity_slot, bytes_slot))
         return cls(tuple(layouts), tuple(tir.parameters(typed).items()), nulls.parameters)
 
-    @property
+    @cached_property
     def buffer_count(self) -> int:
         return sum(len(c.slots) for c in self.columns)
 
