@@ -13,6 +13,7 @@ import ctypes
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from .compiled import Compiled, Data, ParamValues, Segment
@@ -21,7 +22,13 @@ from .compiler import typed_ir as tir
 from .compiler import types as T
 from .compiler.codegen import Nulls
 from .compiler.jit import Target, host_target
-from .compiler.pipeline import FrontEnd, back_end_projection, front_end_values
+from .compiler.pipeline import (
+    FrontEnd,
+    back_end_projection,
+    back_end_selected_projection,
+    front_end_values,
+)
+from .compiler.selection import supports
 from .errors import ArrowJitError, SchemaMismatchError
 from .filter import (
     Filter,
@@ -32,6 +39,8 @@ from .filter import (
     compile_filter,
     normalize_schema,
 )
+from .runtime import outputs
+from .runtime import threads as parallel
 from .runtime.kernel import Kernel
 
 
@@ -133,22 +142,91 @@ def compile_projection(exprs: Sequence[str] | Mapping[str, str], schema: SchemaL
     return Projection(fronts, names, arrow_schema, host_target(), threads)
 
 
+class _SelectedProjection(Projection):
+    """A query's projection: its kernel computes and writes only the rows a selection bitmap keeps.
+
+    See :mod:`arrowjit.compiler.selection`. The output positions of each
+    morsel are known before the kernel runs: the popcount of the bitmap
+    words before it.
+    """
+
+    def _back_end(self, nulls: Nulls) -> Kernel:
+        layout, compiled = back_end_selected_projection(self._shapes, nulls, self._target)
+        return Kernel(compiled, layout)
+
+    def selected(self, batch: pa.RecordBatch, words: np.ndarray, params: ParamValues,
+                 threads: int | None) -> pa.RecordBatch:
+        """The outputs for the rows of ``batch`` whose bit is set in ``words``."""
+        workers = parallel.resolve(self.threads if threads is None else threads)
+        firsts, total = {}, 0
+        for start, end in parallel.row_ranges(batch.num_rows, workers):  # the morsels _run makes
+            firsts[start] = total
+            total += outputs.count(words[start // 64:(end + 63) // 64])
+        bitmap_bytes = ((total + 63) // 64 + 1) * 8  # a word more: bits are OR-ed in past the end
+        buffers = []
+        for shape in self._shapes:
+            if shape.dtype == T.BOOL:
+                values = outputs.zeroed_buffer(bitmap_bytes)
+            else:
+                values = pa.allocate_buffer(max(total * shape.dtype.bits // 8, 8))
+            buffers.append((values, outputs.zeroed_buffer(bitmap_bytes)))
+        keep_alive = []
+
+        def allocate(segment: Segment):
+            def out_for(start: int) -> int:
+                outs = (ctypes.c_void_p * (2 * len(buffers) + 2))()
+                for k, (shape, (values, validity)) in enumerate(zip(self._shapes, buffers)):
+                    step = 0 if shape.dtype == T.BOOL else firsts[start] * shape.dtype.bits // 8
+                    outs[2 * k] = values.address + step
+                    outs[2 * k + 1] = validity.address
+                outs[2 * len(buffers)] = words.ctypes.data
+                outs[2 * len(buffers) + 1] = firsts[start]
+                keep_alive.append(outs)
+                return ctypes.addressof(outs)
+            return out_for
+
+        self._run(batch, params, {}, threads, False, allocate)
+        columns = [pa.Array.from_buffers(field.type, total, [validity, values], null_count=-1)
+                   for field, (values, validity) in zip(self.output_schema, buffers)]
+        return pa.RecordBatch.from_arrays(columns, schema=self.output_schema)
+
+
 class Query:
-    """A filter and a projection: the projections of the rows where the predicate is true."""
+    """A filter and a projection: the projections of the rows where the predicate is true.
+
+    Per run of rows, the filter kernel makes the selection bitmap, and the
+    projection kernel computes the outputs of the selected rows only, reading
+    the columns in place (Gandiva's projector with a selection vector).
+    Outputs of other types (strings) are computed on the filtered rows instead.
+    """
 
     def __init__(self, where: Filter | None, select: Projection):
         self.where = where
         self.select = select
 
+    def _split(self, params: ParamValues, values: Mapping[str, Any]) -> tuple[dict, dict]:
+        given = dict(params or {}) | dict(values)
+        where = {n: given[n] for n in (self.where.parameters if self.where else ()) if n in given}
+        select = {n: given[n] for n in self.select.parameters if n in given}
+        return where, select
+
     def __call__(self, data: Data, /, params: ParamValues = None, *, threads: int | None = None,
                  **values: Any) -> Data:
-        given = dict(params or {}) | values
-        if self.where is not None:
-            needed = list(dict.fromkeys([*self.where.columns, *self.select.columns]))
-            own = {name: given[name] for name in self.where.parameters if name in given}
-            data = self.where(data.select(needed), params=own, threads=threads)
-        own = {name: given[name] for name in self.select.parameters if name in given}
-        return self.select(data, params=own, threads=threads)
+        where_params, select_params = self._split(params, values)
+        if self.where is None:
+            return self.select(data, params=select_params, threads=threads)
+        needed = list(dict.fromkeys([*self.where.columns, *self.select.columns]))
+        if not isinstance(self.select, _SelectedProjection):
+            filtered = self.where(data.select(needed), params=where_params, threads=threads)
+            return self.select(filtered, params=select_params, threads=threads)
+        results = []
+        for segment in self.select._segments(data.select(needed), every_column=True):
+            batch = segment.batch
+            ((_, _, words),) = self.where._bitmaps(batch, where_params, {}, threads)
+            results.append(self.select.selected(batch, words, select_params, threads))
+        if isinstance(data, pa.RecordBatch):
+            return results[0]
+        return pa.Table.from_batches(results, schema=self.select.output_schema)
 
     def __repr__(self) -> str:
         where = f" where {self.where.expression!r}" if self.where is not None else ""
@@ -160,13 +238,16 @@ def compile_query(schema: SchemaLike, select: Sequence[str] | Mapping[str, str],
                   threads: int | None = None) -> Query:
     """Compile ``select`` expressions evaluated only on the rows where ``where`` is true.
 
-    The filter runs first; the projection kernel then reads just the
-    selected rows of the columns it needs (compressed natively).
+    Per run of rows, the filter's bitmap selects the rows, and the projection
+    kernel computes just those, reading the columns in place.
     """
     arrow_schema = normalize_schema(schema)
     projection = compile_projection(select, arrow_schema, params=params, threads=threads)
-    condition = None
-    if where is not None:
-        own = {name: t for name, t in (params or {}).items()}
-        condition = compile_filter(where, arrow_schema, params=own or None, threads=threads)
+    if where is None:
+        return Query(None, projection)
+    own = {name: t for name, t in (params or {}).items()}
+    condition = compile_filter(where, arrow_schema, params=own or None, threads=threads)
+    if supports(projection._shapes):
+        projection = _SelectedProjection(projection._fronts, projection.names, arrow_schema,
+                                         projection._target, threads)
     return Query(condition, projection)

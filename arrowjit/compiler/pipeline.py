@@ -20,6 +20,7 @@ from . import ast, diskcache
 from . import typed_ir as tir
 from .codegen import KERNEL_NAME, PROJECTION_KERNEL_NAME, KernelLayout, Nulls, generate, generate_projection
 from .jit import CompiledKernel, Target, compile_ir, host_target
+from .selection import generate_selected_projection
 from .typecheck import Context, check_predicate, check_value
 from .types import DType
 
@@ -70,6 +71,19 @@ def back_end_projection(outputs: Sequence[tir.TypedNode], nulls: Nulls,
                               sorted(nulls.parameters), target)
     compiled = compile_ir(lambda: str(generate_projection(outputs, layout)), PROJECTION_KERNEL_NAME,
                           target, cache_key)
+    return layout, compiled
+
+
+def back_end_selected_projection(outputs: Sequence[tir.TypedNode], nulls: Nulls,
+                                 target: Target | None = None) -> tuple[KernelLayout, CompiledKernel]:
+    """Generate, optimize and JIT a projection kernel that writes only the rows a bitmap selects."""
+    target = target or host_target()
+    layout = KernelLayout.plan(outputs, nulls)
+    has_bmi2 = "+bmi2" in target.features.split(",")
+    cache_key = diskcache.key("selected-projection", [tir.canonical(o) for o in outputs],
+                              sorted(nulls.columns), sorted(nulls.parameters), target)
+    compiled = compile_ir(lambda: str(generate_selected_projection(outputs, layout, has_bmi2)),
+                          PROJECTION_KERNEL_NAME, target, cache_key)
     return layout, compiled
 
 

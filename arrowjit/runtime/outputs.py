@@ -30,6 +30,13 @@ def new_words(length: int) -> tuple[pa.Buffer, np.ndarray]:
     return buffer, np.frombuffer(buffer, dtype=np.uint64)[: (length + 63) // 64]
 
 
+def zeroed_buffer(size: int) -> pa.Buffer:
+    """A buffer of ``size`` zero bytes from Arrow's memory pool."""
+    buffer = pa.allocate_buffer(max(size, 8))
+    np.frombuffer(buffer, dtype=np.uint8)[:] = 0
+    return buffer
+
+
 def mask_array(buffer: pa.Buffer, length: int) -> pa.BooleanArray:
     """A BooleanArray without nulls over the bitmap's memory."""
     return pa.Array.from_buffers(pa.bool_(), length, [None, buffer], null_count=0)
