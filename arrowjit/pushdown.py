@@ -167,7 +167,7 @@ def _prefix(node: tir.Call, params: Mapping[str, Any]) -> pc.Expression | None:
 def _leaf(node: tir.TypedNode, params: Mapping[str, Any], negated: bool) -> pc.Expression | None:
     """A predicate that is not and/or/not, where it is true (or, ``negated``, false)."""
     match node:
-        case tir.Call(function=function, args=args) if function.name in _COMPARISONS:
+        case tir.Call(function=function) if function.name in _COMPARISONS:
             return _comparison(node, params, negated)
         case tir.Call(function=function, args=(arg,)) if function.name in _NULL_TESTS:
             value = _value(arg, params)
