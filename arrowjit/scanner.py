@@ -231,8 +231,8 @@ def _row_group_tasks(dataset, expression, read: set[str]) -> Iterator[Task]:
         metadata = fragment.metadata
         positions = {metadata.schema.column(k).path: k for k in range(metadata.num_columns)}
         wanted = [k for name, k in positions.items() if name.split(".")[0] in read]
-        groups = fragment.split_by_row_group(expression) if expression is not None \
-            else fragment.split_by_row_group()
+        groups = fragment.split_by_row_group(expression, schema=dataset.schema) \
+            if expression is not None else fragment.split_by_row_group()
         for piece in groups:
             for info in piece.row_groups:
                 group = metadata.row_group(info.id)
@@ -284,14 +284,14 @@ def _read(plan: Plan, task: Task, reader, names: Sequence[str], length: int | No
     return arrays
 
 
-def _select(arrays: Mapping[str, pa.Array], names: Sequence[str], buffer, words: np.ndarray,
-            kept: int, length: int) -> list[pa.Array]:
+def _selector(buffer, words: np.ndarray, kept: int, length: int) -> Callable[[pa.Array], pa.Array]:
+    """How to keep a column's selected rows: all of them, a gather by position, or a compress."""
     if kept == length:
-        return [arrays[n] for n in names]
+        return lambda array: array
     if kept * SPARSE_RATIO < length:
         selection, _ = outputs.indices([(0, words)], length)
-        return [outputs.take(arrays[n], selection) for n in names]
-    return [outputs.compress(arrays[n], buffer, words, kept) for n in names]
+        return lambda array: outputs.take(array, selection)
+    return lambda array: outputs.compress(array, buffer, words, kept)
 
 
 def _evaluate(plan: Plan, arrays: Mapping[str, pa.Array], length: int):
@@ -325,9 +325,11 @@ def _run_row_group(plan: Plan, task: Task, count_only: bool, use_threads: bool) 
             buffer, words, kept = _evaluate(plan, first, length)
             if count_only or kept == 0:
                 return Outcome(None, kept, length, task.nbytes)
-            rest = [n for n in plan.columns if n not in first]
-            arrays = {**first, **_read(plan, task, reader, rest, length, use_threads)} if rest else first
-            columns = _select(arrays, plan.columns, buffer, words, kept, length)
+            select = _selector(buffer, words, kept, length)
+            # One column at a time: its decoded form is dropped once its rows are taken.
+            columns = [select(first[name] if name in first
+                              else _read(plan, task, reader, [name], length, use_threads)[name])
+                       for name in plan.columns]
     except (OSError, pa.ArrowException) as e:
         raise SourceError(f"{task.fragment.path}, row group {task.row_group}: {e}") from None
     return Outcome(pa.RecordBatch.from_arrays(columns, schema=plan.schema), kept, length, task.nbytes)
@@ -382,14 +384,14 @@ def _filter_batches(plan: Plan, workers: int, count_only: bool) -> Iterator[tupl
         if batch is None:
             yield Outcome(None, 0, 0, 0), done
             continue
-        arrays = {name: batch.column(name) for name in batch.schema.names}
         if count_only:
             kept = plan.filter.count(batch, plan.params, threads=workers) if len(batch) else 0
             yield Outcome(None, kept, len(batch), batch.nbytes), 0
             continue
         buffer, words, kept = _evaluate_threads(plan, batch, workers)
-        columns = _select(arrays, plan.columns, buffer, words, kept, len(batch)) if kept else None
-        out = pa.RecordBatch.from_arrays(columns, schema=plan.schema) if columns is not None else None
+        select = _selector(buffer, words, kept, len(batch))
+        out = pa.RecordBatch.from_arrays([select(batch.column(n)) for n in plan.columns],
+                                         schema=plan.schema) if kept else None
         yield Outcome(out, kept, len(batch), batch.nbytes), 0
 
 
