@@ -11,7 +11,7 @@ A scan is planned first (:func:`plan`) and then run lazily, batch by batch:
    evaluate the compiled predicate, and only if a row matches read the other
    requested columns and keep the matching rows (late materialization).
    Tasks run on a thread pool (pyarrow decodes without the GIL, the kernel
-   runs without it); at most ``threads + 1`` row groups are in flight, and
+   runs without it); at most ``threads`` row groups are in flight, and
    batches come out in file order.
 
 Other formats are read batch by batch through pyarrow.dataset (with the
@@ -336,7 +336,11 @@ def _run_row_group(plan: Plan, task: Task, count_only: bool, use_threads: bool) 
 
 
 def _ordered(tasks: Sequence[Task], run: Callable[[Task], Outcome], workers: int) -> Iterator[Outcome]:
-    """``run`` over the tasks on ``workers`` threads, at most ``workers + 1`` in flight, in task order."""
+    """``run`` over the tasks on ``workers`` threads, in task order.
+
+    At most ``workers`` tasks are alive at once, counting a finished one whose
+    result has not been taken yet: memory stays at about a row group a thread.
+    """
     if workers <= 1 or len(tasks) <= 1:
         for task in tasks:
             yield run(task)
@@ -345,9 +349,9 @@ def _ordered(tasks: Sequence[Task], run: Callable[[Task], Outcome], workers: int
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="arrowjit-scan")
     try:
         for task in tasks:
-            pending.append(executor.submit(run, task))
-            if len(pending) > workers:
+            if len(pending) >= workers:
                 yield pending.popleft().result()
+            pending.append(executor.submit(run, task))
         while pending:
             yield pending.popleft().result()
     finally:
@@ -455,10 +459,12 @@ class Scan:
                 for outcome in _ordered(plan.tasks, run, workers):
                     self._advance(bar, outcome, 1)
                     yield outcome
+                    del outcome  # not kept alive while the next row group is read
             else:
                 for outcome, done in _filter_batches(plan, workers, count_only):
                     self._advance(bar, outcome, done)
                     yield outcome
+                    del outcome
         finally:
             bar.close()
 
@@ -472,8 +478,11 @@ class Scan:
 
     def _batches(self) -> Iterator[pa.RecordBatch]:
         for outcome in self._outcomes(count_only=False):
-            if outcome.batch is not None and outcome.batch.num_rows:
-                yield outcome.batch
+            batch = outcome.batch
+            del outcome
+            if batch is not None and batch.num_rows:
+                yield batch
+            del batch  # the consumer has it: do not hold it while the next one is made
 
     def to_reader(self) -> pa.RecordBatchReader:
         """The scan as a ``pa.RecordBatchReader`` (the same one on every call: read it once)."""
