@@ -309,6 +309,37 @@ def _evaluate(plan: Plan, arrays: Mapping[str, pa.Array], length: int):
     return buffer, words, outputs.count(words)
 
 
+def _dictionary_columns(plan: Plan, task: Task) -> list[str]:
+    """Output-only string columns stored with a dictionary in this row group.
+
+    They are read as dictionary indices and decoded after the matching rows
+    are taken: only the kept rows' strings are ever built.
+    """
+    schema = plan.dataset.schema
+    wanted = {n for n in plan.columns if n not in plan.predicate_columns and n not in task.partition
+              and _is_string(schema.field(n).type)}
+    if not wanted:
+        return []
+    group = task.fragment.metadata.row_group(task.row_group)
+    chunks = (group.column(k) for k in range(group.num_columns))
+    return sorted(c.path_in_schema for c in chunks if c.path_in_schema in wanted and c.has_dictionary_page)
+
+
+def _is_string(type_: pa.DataType) -> bool:
+    return pa.types.is_string(type_) or pa.types.is_large_string(type_) or pa.types.is_binary(type_) \
+        or pa.types.is_large_binary(type_)
+
+
+def _decoded(column: pa.ChunkedArray, select: Callable[[pa.Array], pa.Array], type_: pa.DataType) -> pa.Array:
+    """The kept rows of a dictionary-encoded column, as plain ``type_`` values."""
+    if column.num_chunks == 1:
+        array = select(column.chunk(0)).dictionary_decode()
+    else:  # chunks may carry different dictionaries
+        array = select(pa.chunked_array([chunk.dictionary_decode() for chunk in column.chunks],
+                                        type=column.type.value_type).combine_chunks())
+    return array if array.type == type_ else array.cast(type_)
+
+
 def _run_row_group(plan: Plan, task: Task, count_only: bool, use_threads: bool) -> Outcome:
     import pyarrow.parquet as pq
 
@@ -326,10 +357,20 @@ def _run_row_group(plan: Plan, task: Task, count_only: bool, use_threads: bool) 
             if count_only or kept == 0:
                 return Outcome(None, kept, length, task.nbytes)
             select = _selector(buffer, words, kept, length)
+            coded = _dictionary_columns(plan, task)
+            indices = pq.ParquetFile(source, metadata=task.fragment.metadata, read_dictionary=coded) \
+                if coded else None
+
+            def column(name: str) -> pa.Array:
+                if name in first:
+                    return select(first[name])
+                if name in coded:
+                    table = indices.read_row_group(task.row_group, columns=[name], use_threads=use_threads)
+                    return _decoded(table.column(name), select, plan.dataset.schema.field(name).type)
+                return select(_read(plan, task, reader, [name], length, use_threads)[name])
+
             # One column at a time: its decoded form is dropped once its rows are taken.
-            columns = [select(first[name] if name in first
-                              else _read(plan, task, reader, [name], length, use_threads)[name])
-                       for name in plan.columns]
+            columns = [column(name) for name in plan.columns]
     except (OSError, pa.ArrowException) as e:
         raise SourceError(f"{task.fragment.path}, row group {task.row_group}: {e}") from None
     return Outcome(pa.RecordBatch.from_arrays(columns, schema=plan.schema), kept, length, task.nbytes)
