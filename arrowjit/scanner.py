@@ -373,7 +373,13 @@ def _run_row_group(plan: Plan, task: Task, count_only: bool, use_threads: bool) 
             columns = [column(name) for name in plan.columns]
     except (OSError, pa.ArrowException) as e:
         raise SourceError(f"{task.fragment.path}, row group {task.row_group}: {e}") from None
-    return Outcome(pa.RecordBatch.from_arrays(columns, schema=plan.schema), kept, length, task.nbytes)
+    return Outcome(_batch(columns, plan.schema, kept), kept, length, task.nbytes)
+
+
+def _batch(columns: list[pa.Array], schema: pa.Schema, length: int) -> pa.RecordBatch:
+    if columns:
+        return pa.RecordBatch.from_arrays(columns, schema=schema)
+    return pa.record_batch({"_": pa.nulls(length)}).select([])  # no column, but rows
 
 
 def _ordered(tasks: Sequence[Task], run: Callable[[Task], Outcome], workers: int) -> Iterator[Outcome]:
@@ -435,8 +441,7 @@ def _filter_batches(plan: Plan, workers: int, count_only: bool) -> Iterator[tupl
             continue
         buffer, words, kept = _evaluate_threads(plan, batch, workers)
         select = _selector(buffer, words, kept, len(batch))
-        out = pa.RecordBatch.from_arrays([select(batch.column(n)) for n in plan.columns],
-                                         schema=plan.schema) if kept else None
+        out = _batch([select(batch.column(n)) for n in plan.columns], plan.schema, kept) if kept else None
         yield Outcome(out, kept, len(batch), batch.nbytes), 0
 
 

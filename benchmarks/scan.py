@@ -254,8 +254,10 @@ def targets(results: list[dict]) -> list[tuple[str, bool, str]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.scan", description=__doc__.split("\n")[0])
-    parser.add_argument("--rows", type=int, default=None, help="rows in the file (default 20M; 2M with --quick)")
-    parser.add_argument("--runs", type=int, default=None, help="timed runs per query (default 5; 2 with --quick)")
+    parser.add_argument("--rows", type=int, default=None,
+                        help="rows in the file (default 20M; 2M with --quick)")
+    parser.add_argument("--runs", type=int, default=None,
+                        help="timed runs per query (default 5; 2 with --quick)")
     parser.add_argument("--quick", action="store_true", help="a small file and few runs")
     parser.add_argument("--threads", default=None, help="thread counts, e.g. 1,2 (default: 1 and every core)")
     parser.add_argument("--out", default=str(RESULTS / "scan.json"))

@@ -149,6 +149,25 @@ def test_columns_are_the_requested_ones_in_order(parquet_file, table):
     _same(got, _expected(table, "x > 8", ["p", "id"]))
 
 
+def test_no_columns_still_counts_rows(parquet_file, table):
+    got = arrowjit.scan(parquet_file, "x > 5", []).read_all()
+    assert got.num_columns == 0 and got.num_rows == _expected(table, "x > 5").num_rows
+
+
+def test_empty_file(tmp_path, table):
+    pq.write_table(table.slice(0, 0), tmp_path / "empty.parquet")
+    assert arrowjit.scan(tmp_path / "empty.parquet", "x > 1").read_all().schema == table.schema
+    assert arrowjit.scan(tmp_path / "empty.parquet", "x > 1").count() == 0
+
+
+def test_dictionary_columns(tmp_path):
+    table = pa.table({"c": pa.array(["a", "b", "a", "c"] * 100).dictionary_encode(), "v": range(400),
+                      "w": ["p", "q"] * 200})
+    pq.write_table(table, tmp_path / "cat.parquet", row_group_size=100)
+    for where in ["c = 'a' and v > 150", "v > 350", "w = 'q' and v < 10"]:
+        _same(arrowjit.scan(tmp_path / "cat.parquet", where).read_all(), _expected(table, where))
+
+
 def test_empty_result_keeps_the_schema(parquet_file, table):
     got = arrowjit.scan(parquet_file, "id < 0", ["s", "x"]).read_all()
     assert got.num_rows == 0
