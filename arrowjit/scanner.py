@@ -361,6 +361,10 @@ def _run_row_group(plan: Plan, task: Task, count_only: bool, use_threads: bool) 
             indices = pq.ParquetFile(source, metadata=task.fragment.metadata, read_dictionary=coded) \
                 if coded else None
 
+            if use_threads:  # few row groups: decode their columns side by side instead
+                rest = [n for n in plan.columns if n not in first and n not in coded]
+                first = {**first, **_read(plan, task, reader, rest, length, use_threads)}
+
             def column(name: str) -> pa.Array:
                 if name in first:
                     return select(first[name])
