@@ -107,7 +107,9 @@ def write_file(result: Scan, path: str, fmt: str) -> int:
 def run(args: argparse.Namespace) -> int:
     columns = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else None
     fmt = output_format(args.output, args.format)
-    progress = False if args.no_progress or args.explain else None
+    # No bar when nothing runs, or when the rows themselves go to the terminal.
+    progress = False if args.no_progress or args.explain or (args.output is None and not args.count
+                                                            and _is_terminal(sys.stdout)) else None
     result = scan(args.input, args.expr, columns, threads=args.threads, progress=progress)
     if args.explain:
         print(result.explain())
@@ -143,6 +145,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("arrowjit: interrupted", file=sys.stderr)
         return 130
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def _silence_stdout() -> None:

@@ -204,8 +204,20 @@ def worker(path: Path, threads: int, rows: int, runs: int) -> dict:
         if len(set(answers.values())) != 1:
             raise SystemExit(f"{q}: the contenders disagree: {answers}")
     medians = {c: {q: statistics.median(v) for q, v in per.items()} for c, per in times.items()}
-    return {"threads": threads, "seconds": medians, "rows_found": found["arrowjit"],
-            "memory": peak_memory(path, threads)}
+    best = {c: {q: min(v) for q, v in per.items()} for c, per in times.items()}
+    return {"threads": threads, "seconds": medians, "best_seconds": best, "rows_found": found["arrowjit"],
+            "row_groups": row_groups(path, rows), "memory": peak_memory(path, threads)}
+
+
+def row_groups(path: Path, rows: int) -> dict[str, str]:
+    """For each query, the row groups arrowjit read after statistics, of all."""
+    import pyarrow.parquet as pq
+
+    import arrowjit
+
+    total = pq.read_metadata(path).num_row_groups
+    return {q: f"{len(arrowjit.scan(str(path), spec['where'], progress=False).plan.tasks)} of {total}"
+            for q, spec in queries(rows).items()}
 
 
 # ---------------------------------------------------------------------------
@@ -223,6 +235,8 @@ def table_text(results: list[dict], rows: int) -> str:
             best = min(row.values())
             cells = "".join(f"{v:>10.3f}{'*' if v == best else ' '}" for v in row.values())
             lines.append(f"{q:<6}{spec['about']:<28}{cells}")
+        lines.append("row groups read by arrowjit: " + ", ".join(f"{q} {text}"
+                                                             for q, text in result["row_groups"].items()))
         memory = result["memory"]
         for name in ("Q1", "all rows"):
             m = memory[name]
