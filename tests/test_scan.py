@@ -542,3 +542,16 @@ def test_random_predicates_never_lose_a_row(tmp_path):
         checked += 1
         pruned += scan.stats.row_groups_read < 8
     assert checked == 300 and pruned > 50  # the pruning expression did skip row groups
+
+
+def test_importing_arrowjit_imports_no_scan_machinery():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys, arrowjit; print(sorted(m for m in ('pyarrow.dataset', 'pyarrow.parquet', 'tqdm', "
+            "'pyarrow.csv') if m in sys.modules))")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert done.stdout.strip() == "[]", done.stderr
