@@ -176,14 +176,23 @@ def plan(source: Source, where: str, columns: Sequence[str] | None = None, *,
     pruning = pushdown(typed, params)
     parquet = isinstance(dataset, ds.FileSystemDataset) and isinstance(dataset.format, ds.ParquetFileFormat)
     read = set(names) | set(compiled.columns)
-    try:
+
+    def tasks_for(expression) -> tuple[Task, ...]:
         if parquet:
-            tasks = tuple(_row_group_tasks(dataset, pruning.expression, read))
-        elif isinstance(dataset, ds.FileSystemDataset):
-            tasks = tuple(Task(f, None, None, 0, _partition(f))
-                          for f in _fragments(dataset, pruning.expression))
-        else:
-            tasks = ()
+            return tuple(_row_group_tasks(dataset, expression, read))
+        if isinstance(dataset, ds.FileSystemDataset):
+            return tuple(Task(f, None, None, 0, _partition(f)) for f in _fragments(dataset, expression))
+        return ()
+
+    try:
+        try:
+            tasks = tasks_for(pruning.expression)
+        except (pa.ArrowNotImplementedError, pa.ArrowTypeError, pa.ArrowInvalid):
+            if pruning.expression is None:
+                raise
+            # pyarrow could not simplify the expression with these statistics: prune nothing.
+            pruning = Pushdown(None, (typed,))
+            tasks = tasks_for(None)
     except (OSError, pa.ArrowException) as e:
         raise SourceError(f"cannot read the source: {e}") from None
     return Plan(dataset, where, compiled, typed, names, pa.schema([schema.field(n) for n in names]),

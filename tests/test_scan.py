@@ -555,3 +555,14 @@ def test_importing_arrowjit_imports_no_scan_machinery():
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert done.stdout.strip() == "[]", done.stderr
+
+
+def test_a_pruning_expression_pyarrow_rejects_prunes_nothing(parquet_file, table, monkeypatch):
+    from arrowjit import scanner
+    from arrowjit.pushdown import Pushdown
+
+    rejected = Pushdown(pc.field("s") > 5, ())  # string against int: pyarrow raises
+    monkeypatch.setattr(scanner, "pushdown", lambda typed, params: rejected)
+    scan = arrowjit.scan(parquet_file, "x > 9")
+    assert scan.plan.pruning.expression is None and "pruning expression: none" in scan.explain()
+    _same(scan.read_all(), _expected(table, "x > 9"))
