@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
+import secrets
 from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
@@ -91,10 +91,9 @@ def write_file(result: Scan, path: str, fmt: str) -> int:
         raise ArgumentError(f"output {path!r} is a directory")
     directory = target.parent if str(target.parent) else Path(".")
     try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=directory)
+        temporary = _new_file(directory, target.name)
     except OSError as e:
         raise ArgumentError(f"cannot write {path!r}: {e.strerror or e}") from None
-    os.close(handle)
     try:
         rows = write(result, result.schema, temporary, fmt)
         os.replace(temporary, target)
@@ -102,6 +101,18 @@ def write_file(result: Scan, path: str, fmt: str) -> int:
         Path(temporary).unlink(missing_ok=True)
         raise
     return rows
+
+
+def _new_file(directory: Path, name: str) -> str:
+    """A new empty file ``.NAME.XXXX.partial`` in ``directory``, with the permissions the umask gives."""
+    for _ in range(100):
+        candidate = directory / f".{name}.{secrets.token_hex(4)}.partial"
+        try:
+            os.close(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return str(candidate)
+    raise FileExistsError(f"no free temporary name beside {name!r}")  # pragma: no cover
 
 
 def run(args: argparse.Namespace) -> int:

@@ -67,6 +67,9 @@ def test_writes_each_format(data, table, tmp_path, capsys, suffix, read):
     assert (status, stdout, err) == (0, "", "")
     assert read(out).equals(expected(table, "x > 2.0 and x < 6.0", ["id", "s"]))
     assert [p.name for p in tmp_path.iterdir()] == [out.name]  # no temporary left
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # as any new file, not a private temporary
 
 
 def test_format_option_overrides_the_extension(data, table, tmp_path, capsys):
