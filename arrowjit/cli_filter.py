@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import secrets
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
