@@ -1,8 +1,9 @@
 """Progress bars for long scans, drawn by tqdm (imported only when a bar may be shown).
 
 ``progress=True`` always shows a bar (tqdm.auto: a widget in a notebook);
-``progress=None`` shows one only when stderr is a terminal, and only once
-the scan has run for about a second; ``progress=False`` never does. Nothing
+``progress=None`` shows one only when stderr is a terminal or the code runs
+in a Jupyter notebook, and only once the scan has run for about a second;
+``progress=False`` never does. Nothing
 is written when stderr is not a terminal and no bar was asked for.
 """
 
@@ -60,10 +61,11 @@ def check(progress: bool | None) -> None:
 def bar(progress: bool | None, total_rows: int | None, total_groups: int) -> Bar:
     """A bar for a scan of ``total_rows`` rows in ``total_groups`` row groups (or files)."""
     check(progress)
-    if progress is False or (progress is None and not _stderr_is_terminal()):
+    notebook = _in_notebook()
+    if progress is False or (progress is None and not (notebook or _stderr_is_terminal())):
         return NoBar()
     try:
-        if progress:
+        if progress or notebook:
             from tqdm.auto import tqdm
         else:
             from tqdm import tqdm
@@ -72,6 +74,14 @@ def bar(progress: bool | None, total_rows: int | None, total_groups: int) -> Bar
             raise ArgumentError("progress=True needs tqdm (pip install tqdm)") from None
         return NoBar()
     return TqdmBar(tqdm, total_rows, total_groups, 0.0 if progress else DELAY_SECONDS)
+
+
+def _in_notebook() -> bool:
+    """Whether this runs in a Jupyter kernel (where tqdm.auto draws a widget)."""
+    if "ipykernel" not in sys.modules:
+        return False
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
 
 
 def _stderr_is_terminal() -> bool:
