@@ -566,3 +566,14 @@ def test_a_pruning_expression_pyarrow_rejects_prunes_nothing(parquet_file, table
     scan = arrowjit.scan(parquet_file, "x > 9")
     assert scan.plan.pruning.expression is None and "pruning expression: none" in scan.explain()
     _same(scan.read_all(), _expected(table, "x > 9"))
+
+
+def test_default_bar_on_a_terminal_after_the_delay(parquet_file, capfd, monkeypatch):
+    from arrowjit import progress
+
+    monkeypatch.setattr(progress, "_stderr_is_terminal", lambda: True)
+    arrowjit.scan(parquet_file, "x > 5").read_all()  # shorter than the delay: no bar
+    assert capfd.readouterr().err == ""
+    monkeypatch.setattr(progress, "DELAY_SECONDS", 0.0)
+    arrowjit.scan(parquet_file, "x > 5").read_all()
+    assert "12/12 row groups" in capfd.readouterr().err
