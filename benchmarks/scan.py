@@ -260,9 +260,10 @@ def targets(results: list[dict]) -> list[tuple[str, bool, str]]:
             checks.append((f"{q} at {t} thread(s) >= {factor}x pyarrow.dataset", aj[q] * factor <= pa_time,
                            f"{pa_time / aj[q]:.2f}x ({aj[q]:.3f} s vs {pa_time:.3f} s)"))
     for r in results:
-        m = r["memory"]["all rows"]
-        checks.append((f"peak memory at {r['threads']} thread(s) < 10% of decoded", m["fraction"] < 0.10,
-                       f"{100 * m['fraction']:.1f}%"))
+        m, every = r["memory"]["Q1"], r["memory"]["all rows"]
+        checks.append((f"peak memory of Q1 over the whole file at {r['threads']} thread(s) < 10% of decoded",
+                       m["fraction"] < 0.10, f"{100 * m['fraction']:.1f}% (keeping every row: "
+                       f"{100 * every['fraction']:.1f}%)"))
     return checks
 
 
