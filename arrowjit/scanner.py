@@ -430,7 +430,7 @@ def _batches_of(plan: Plan, workers: int) -> Iterator[tuple[pa.RecordBatch | Non
 
     read = list(dict.fromkeys([*plan.predicate_columns, *plan.columns]))
     try:
-        if plan.tasks or isinstance(plan.dataset, ds.FileSystemDataset):
+        if isinstance(plan.dataset, ds.FileSystemDataset):  # the files partition pruning left
             for task in plan.tasks:
                 scanner = task.fragment.to_batches(schema=plan.dataset.schema, columns=read,
                                                    use_threads=workers > 1)
