@@ -577,3 +577,12 @@ def test_default_bar_on_a_terminal_after_the_delay(parquet_file, capfd, monkeypa
     monkeypatch.setattr(progress, "DELAY_SECONDS", 0.0)
     arrowjit.scan(parquet_file, "x > 5").read_all()
     assert "12/12 row groups" in capfd.readouterr().err
+
+
+def test_polars_and_duckdb_read_a_scan(parquet_file, table):
+    want = _expected(table, "x < 0.5", ["id", "x"]).num_rows
+    polars = pytest.importorskip("polars")
+    assert polars.DataFrame(arrowjit.scan(parquet_file, "x < 0.5", ["id", "x"])).shape == (want, 2)
+    duckdb = pytest.importorskip("duckdb")
+    scan = arrowjit.scan(parquet_file, "x < 0.5", ["id", "x"])  # noqa: F841 - DuckDB finds it by name
+    assert duckdb.sql("SELECT count(*) FROM scan").fetchall() == [(want,)]
