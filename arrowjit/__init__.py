@@ -14,11 +14,13 @@ from .errors import (
     ParameterError,
     ParseError,
     SchemaMismatchError,
+    SourceError,
     UnknownColumnError,
 )
 from .filter import STAGES, Filter, InputTypeError, compile_filter
 from .pandas import install as _install_pandas_accessor
 from .projection import Projection, Query, compile_projection, compile_query
+from .scanner import Scan, scan
 
 __version__ = "0.1.0"
 
@@ -36,9 +38,12 @@ __all__ = [
     "Projection",
     "Query",
     "STAGES",
+    "Scan",
     "SchemaMismatchError",
+    "SourceError",
     "UnknownColumnError",
     "compile_filter",
     "compile_projection",
     "compile_query",
+    "scan",
 ]

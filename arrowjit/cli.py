@@ -103,6 +103,10 @@ def parse_param(text: str) -> tuple[str, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["filter"]:  # `arrowjit filter INPUT EXPR ...`: see cli_filter.py
+        from .cli_filter import main as filter_main
+        return filter_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         schema = parse_schema(args.schema)
