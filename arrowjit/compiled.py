@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from .cache import LRUCache
+from .compiler import source_map
 from .compiler import typed_ir as tir
 from .compiler import types as T
 from .compiler.codegen import Nulls
@@ -78,11 +79,16 @@ class Compiled:
         self._lock = threading.Lock()
         self._kernel(self._default_nulls)
 
-    def _kernel_stage(self, stage: str) -> str:
-        """The default kernel's LLVM IR (before or after optimization) or assembly."""
+    def _kernel_stage(self, stage: str, annotate: bool = False) -> str:
+        """The default kernel's LLVM IR (before or after optimization) or assembly.
+
+        The unoptimized IR carries source comments (the span each named
+        value computes); ``annotate`` puts the row loop first, grouped under
+        the sub-expressions with their spans underlined.
+        """
         kernel = self._kernel(self._default_nulls)
         if stage == "llvm":
-            return kernel.compiled.llvm_ir
+            return self._source_view(kernel.compiled.llvm_ir, annotate)
         if stage == "optimized":
             return kernel.compiled.optimized_ir
         if stage == "asm":
@@ -93,6 +99,35 @@ class Compiled:
                 raise CompilerError("the pass-by-pass run did not reproduce the kernel's optimized IR")
             return report.render()
         raise ValueError(f"unknown stage {stage!r}; choose one of ast, typed, llvm, passes, optimized, asm")
+
+    def _source_roots(self) -> tuple[list[tir.TypedNode], list[tuple[str, str | None]]]:
+        """The kernel's expressions with spans into their texts, and (text, output name) for each."""
+        raise NotImplementedError  # pragma: no cover - every subclass has one
+
+    def _record_sources(self, roots: list[tir.TypedNode], nulls: Nulls,
+                        recorded: dict[str, tir.TypedNode]) -> None:
+        """Generate the kernel's IR again (no LLVM) to learn which node each named value computes."""
+        raise NotImplementedError  # pragma: no cover - every subclass has one
+
+    def _source_view(self, llvm_ir: str, annotate: bool) -> str:
+        roots, texts = self._source_roots()
+        recorded: dict[str, tir.TypedNode] = {}
+        self._record_sources(roots, self._default_nulls, recorded)
+        sources = source_map.sources_of(recorded, texts, roots)
+        functions: dict[str, list[source_map.Source]] = {}
+        for root, (text, output) in zip(roots, texts):
+            for node in tir.walk(root):
+                if isinstance(node, tir.Call | tir.Cast):
+                    found = source_map.Source(text, node.span, output)
+                    callers = functions.setdefault(node.function.symbol, [])
+                    if found not in callers:
+                        callers.append(found)
+        whole = [source_map.Source(text, root.span, output) for root, (text, output) in zip(roots, texts)]
+        commented = source_map.annotate(llvm_ir, sources, functions, whole)
+        if not annotate:
+            return commented
+        return (f"{source_map.listing(llvm_ir, sources)}\n"
+                f"; the whole module, with the same source comments:\n\n{commented}")
 
     # -- compiling --------------------------------------------------------
     def _back_end(self, nulls: Nulls) -> Kernel:  # pragma: no cover - every subclass has one
