@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from . import highlight
 from .cache import LRUCache
 from .compiler import source_map
 from .compiler import typed_ir as tir
@@ -26,7 +27,7 @@ from .compiler import types as T
 from .compiler.codegen import Nulls
 from .compiler.jit import Target
 from .compiler.passes import pass_report
-from .errors import CompilerError, InputTypeError, ParameterError, SchemaMismatchError
+from .errors import ArrowJitError, CompilerError, InputTypeError, ParameterError, SchemaMismatchError
 from .runtime import threads as parallel
 from .runtime.buffers import column_buffers
 from .runtime.kernel import Kernel, check_parameter, pack_parameters
@@ -128,6 +129,28 @@ class Compiled:
             return commented
         return (f"{source_map.listing(llvm_ir, sources)}\n"
                 f"; the whole module, with the same source comments:\n\n{commented}")
+
+    def _html_expressions(self) -> list[tuple[str | None, str]]:
+        """(output name or None, expression text) for the HTML view."""
+        raise NotImplementedError  # pragma: no cover - every subclass has one
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the expression, the column types, and every stage in a collapsed block.
+
+        (The pass-by-pass view is left out: it runs the pipeline again in a
+        child process; ``.ir("passes")`` shows it.)
+        """
+        from .filter import STAGES
+
+        stages = []
+        for stage in STAGES:
+            try:
+                text = self.ir(stage)  # type: ignore[attr-defined]
+            except ArrowJitError as e:  # pragma: no cover - shown rather than raised from a repr
+                text = f"error: {e}"
+            stages.append((stage, text))
+        return highlight.html_view(type(self).__name__, self._html_expressions(), self.columns,
+                                   self.parameters, stages)
 
     # -- compiling --------------------------------------------------------
     def _back_end(self, nulls: Nulls) -> Kernel:  # pragma: no cover - every subclass has one

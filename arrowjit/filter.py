@@ -218,6 +218,9 @@ class Filter(Compiled):
                     f"it reads these literals as parameters: {values}")
         return self._kernel_stage(stage, annotate)
 
+    def _html_expressions(self) -> list[tuple[str | None, str]]:
+        return [(None, self.expression)]
+
     def _source_roots(self) -> tuple[list[tir.TypedNode], list[tuple[str, str | None]]]:
         # The kernel's shape may come from another text of the same shape
         # (`x > 3.5` reuses the code of `x > 2.0`): its spans are redone for this text.

@@ -108,6 +108,9 @@ class Projection(Compiled):
             return "\n".join(f"{name}: {tir.dump(shape)}" for name, shape in zip(self.names, self._shapes))
         return self._kernel_stage(stage, annotate)
 
+    def _html_expressions(self) -> list[tuple[str | None, str]]:
+        return [(name, text) for name, text in zip(self.names, self.expressions)]
+
     def _source_roots(self) -> tuple[list[tir.TypedNode], list[tuple[str, str | None]]]:
         texts = [(front.text, name if name != front.text else None)
                  for name, front in zip(self.names, self._fronts)]
