@@ -26,7 +26,7 @@ from .compiler import typed_ir as tir
 from .compiler import types as T
 from .compiler.codegen import Nulls
 from .compiler.jit import Target
-from .compiler.passes import pass_report
+from .compiler.passes import PassReport, pass_report
 from .errors import ArrowJitError, CompilerError, InputTypeError, ParameterError, SchemaMismatchError
 from .runtime import threads as parallel
 from .runtime.buffers import column_buffers
@@ -95,11 +95,20 @@ class Compiled:
         if stage == "asm":
             return kernel.compiled.assembly()
         if stage == "passes":
-            report = pass_report(kernel.compiled.llvm_ir, self._target)
-            if report.final != kernel.compiled.optimized_ir:  # pragma: no cover - a bug if it happens
-                raise CompilerError("the pass-by-pass run did not reproduce the kernel's optimized IR")
-            return report.render()
+            return self.passes().render()
         raise ValueError(f"unknown stage {stage!r}; choose one of ast, typed, llvm, passes, optimized, asm")
+
+    def passes(self) -> PassReport:
+        """The O3 pipeline on the default kernel pass by pass (``.ir("passes")`` renders it).
+
+        ``report.changed`` lists the passes that changed the module, each
+        with ``.diff()``; ``report.unchanged_counts()`` counts the others.
+        """
+        kernel = self._kernel(self._default_nulls)
+        report = pass_report(kernel.compiled.llvm_ir, self._target)
+        if report.final != kernel.compiled.optimized_ir:  # pragma: no cover - a bug if it happens
+            raise CompilerError("the pass-by-pass run did not reproduce the kernel's optimized IR")
+        return report
 
     def _source_roots(self) -> tuple[list[tir.TypedNode], list[tuple[str, str | None]]]:
         """The kernel's expressions with spans into their texts, and (text, output name) for each."""
