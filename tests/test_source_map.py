@@ -96,7 +96,9 @@ def test_annotate_groups_the_row_loop_under_underlined_sub_expressions():
     text = f.ir("llvm", annotate=True)
     listing, _, whole = text.partition("; the whole module, with the same source comments:\n\n")
     assert whole == f.ir("llvm")
-    assert listing.startswith("; x > 2.0 and x < 6.0\n; ^  x  [0:1]\n  %j = phi i64")
+    assert listing.startswith("; j: the row within the block (0 to 63)\n  %j = phi i64 [ 0, %entry ], "
+                              "[ %next_j, %rows ]\n\n; x > 2.0 and x < 6.0\n; ^  x  [0:1]\n"
+                              "  %x_address = getelementptr double, ptr %x, i64 %j\n")
     assert ("; x > 2.0 and x < 6.0\n"
             "; ^~~~~~~  x > 2.0  [0:7]\n"
             "  %x_gt_2.0 = call i1 @greater_than_float64_float64(double %x.1, double 2.000000e+00)\n\n"
