@@ -6,7 +6,10 @@
 2
 """
 
+from .compiler.userfunctions import DEFAULT as functions
+from .compiler.userfunctions import Functions, register_function
 from .errors import (
+    ArgumentError,
     ArrowJitError,
     CompilerError,
     ExpressionTypeError,
@@ -17,7 +20,7 @@ from .errors import (
     SourceError,
     UnknownColumnError,
 )
-from .filter import STAGES, Filter, InputTypeError, compile_filter
+from .filter import STAGES, VIEWS, Filter, InputTypeError, compile_filter
 from .pandas import install as _install_pandas_accessor
 from .projection import Projection, Query, compile_projection, compile_query
 from .scanner import Scan, scan
@@ -27,10 +30,12 @@ __version__ = "0.1.0"
 _install_pandas_accessor()
 
 __all__ = [
+    "ArgumentError",
     "ArrowJitError",
     "CompilerError",
     "ExpressionTypeError",
     "Filter",
+    "Functions",
     "InputTypeError",
     "InvalidDataError",
     "ParameterError",
@@ -39,6 +44,7 @@ __all__ = [
     "Query",
     "STAGES",
     "Scan",
+    "VIEWS",
     "SchemaMismatchError",
     "SourceError",
     "UnknownColumnError",
@@ -46,4 +52,6 @@ __all__ = [
     "compile_projection",
     "compile_query",
     "scan",
+    "functions",
+    "register_function",
 ]

@@ -19,17 +19,22 @@ from .compiler import ast
 from .compiler import typed_ir as tir
 from .compiler import types as T
 from .compiler.ast import quote_name
-from .compiler.codegen import Nulls
+from .compiler.codegen import KernelLayout, Nulls, generate
 from .compiler.jit import Target, host_target
 from .compiler.parameterize import LiteralToken, hide_literals, literal_template, restore_literals
 from .compiler.pipeline import FrontEnd, back_end, front_end
+from .compiler.registry import BUILTINS, Registry
+from .compiler.userfunctions import DEFAULT as DEFAULT_FUNCTIONS
+from .compiler.userfunctions import Functions, as_registry
 from .errors import ParameterError, SchemaMismatchError
 from .runtime import outputs
 from .runtime import threads as parallel
 from .runtime.kernel import Kernel
 
-Stage = Literal["ast", "typed", "llvm", "optimized", "asm"]
+Stage = Literal["ast", "typed", "llvm", "optimized", "asm", "passes"]
 STAGES: tuple[str, ...] = ("ast", "typed", "llvm", "optimized", "asm")
+# Views beside the stages: "passes" is the O3 pipeline pass by pass (compiler/passes.py).
+VIEWS: tuple[str, ...] = (*STAGES, "passes")
 
 SchemaLike = pa.Schema | Mapping[str, "str | pa.DataType"]
 
@@ -85,8 +90,10 @@ class Filter(Compiled):
     """
 
     def __init__(self, front: FrontEnd, schema: pa.Schema, target: Target, shape: tir.TypedNode,
-                 hidden: Mapping[str, int | float], threads: int | None = None):
+                 hidden: Mapping[str, int | float], threads: int | None = None,
+                 registry: Registry = BUILTINS):
         self.expression = front.text
+        self.registry = registry  # the functions it was compiled with (a snapshot)
         self._front: FrontEnd | None = front
         self._shape = shape
         super().__init__(schema, target, (shape,), hidden, threads)
@@ -192,9 +199,16 @@ class Filter(Compiled):
         return sum(outputs.count(words) for _, _, words in self._bitmaps(data, params, values, threads))
 
     # -- looking inside ------------------------------------------------------
-    def ir(self, stage: Stage = "optimized") -> str:
+    def ir(self, stage: Stage = "optimized", annotate: bool = False) -> str:
         """The expression at one stage of compilation: ast, typed, llvm, optimized or asm.
 
+        ``passes`` shows the O3 pipeline between llvm and optimized pass by
+        pass: each pass that changed the kernel, with a unified diff.
+        The llvm stage names values after the sub-expressions they compute
+        and notes their spans; with ``annotate`` it starts with the row loop
+        grouped under the expression, each sub-expression underlined, and
+        the asm stage marks each run of instructions with the sub-expression
+        it computes (from DWARF line tables, see compiler/debuginfo.py).
         The LLVM stages show the kernel for the schema's nullability (a
         nullable field is read with its validity bitmap).
         """
@@ -207,12 +221,31 @@ class Filter(Compiled):
             values = ", ".join(f"{name} = {value!r}" for name, value in self._hidden.items())
             return (f"{typed}\n; the kernel is shared by every filter of this shape; "
                     f"it reads these literals as parameters: {values}")
-        return self._kernel_stage(stage)
+        return self._kernel_stage(stage, annotate)
+
+    def _html_expressions(self) -> list[tuple[str | None, str]]:
+        return [(None, self.expression)]
+
+    def _source_roots(self) -> tuple[list[tir.TypedNode], list[tuple[str, str | None]]]:
+        # The kernel's shape may come from another text of the same shape
+        # (`x > 3.5` reuses the code of `x > 2.0`): its spans are redone for this text.
+        front = self._parsed()
+        shape = front.typed
+        if self._hidden:
+            _, tokens = literal_template(self.expression)
+            shape, _, _ = _hide(self.expression, front.typed, tokens)
+        if tir.canonical(shape) != tir.canonical(self._shape):  # pragma: no cover - defensive
+            shape = self._shape
+        return [shape], [(self.expression, None)]
+
+    def _record_sources(self, roots: list[tir.TypedNode], nulls: Nulls,
+                        recorded: dict[str, tir.TypedNode]) -> None:
+        generate(roots[0], KernelLayout.plan(roots[0], nulls), sources=recorded)
 
     def _parsed(self) -> FrontEnd:
         if self._front is None:
             self._front = front_end(self.expression, {n: t for n, t in self.columns.items()},
-                                    dict(self.parameters))
+                                    dict(self.parameters), self.registry)
         return self._front
 
     @property
@@ -305,7 +338,8 @@ def _hide(expr: str, typed: tir.TypedNode, tokens: tuple[LiteralToken, ...]
 
 
 def compile_filter(expr: str, schema: SchemaLike, params: Mapping[str, Any] | None = None,
-                   parameterize: bool = True, threads: int | None = None) -> Filter:
+                   parameterize: bool = True, threads: int | None = None,
+                   registry: Functions | Registry | None = None) -> Filter:
     """Compile a filter expression for the column types in ``schema``.
 
     ``schema`` is a ``pyarrow.Schema`` or a mapping such as
@@ -322,6 +356,10 @@ def compile_filter(expr: str, schema: SchemaLike, params: Mapping[str, Any] | No
 
     ``threads`` is how many threads each call uses by default (None: every
     core); each call can override it with ``threads=``.
+
+    ``registry`` is the set of user functions the expression may call (an
+    :class:`arrowjit.Functions`); None: ``arrowjit.functions``, the set
+    ``arrowjit.register_function`` fills.
     """
     if threads is not None:
         parallel.resolve(threads)  # reject a bad value now
@@ -329,15 +367,17 @@ def compile_filter(expr: str, schema: SchemaLike, params: Mapping[str, Any] | No
         raise ParameterError(f"params must map parameter names to types, not {type(params).__name__}")
     arrow_schema = normalize_schema(schema)
     target = host_target()
+    functions = as_registry(registry, DEFAULT_FUNCTIONS)
     param_key = tuple(sorted((name, str(t)) for name, t in (params or {}).items()))
     schema_key = tuple((f.name, str(f.type), f.nullable) for f in arrow_schema)
-    key = (expr, schema_key, param_key, parameterize, threads, target)
+    key = (expr, schema_key, param_key, parameterize, threads, target, functions.fingerprint)
     cached = _FILTERS.get(key) if isinstance(expr, str) else None
     if cached is not None:
         return cached
     if parameterize and isinstance(expr, str):
         template, tokens = literal_template(expr)
-        shape_key = (template, schema_key, param_key, target)  # threads do not shape the code
+        # threads do not shape the code
+        shape_key = (template, schema_key, param_key, target, functions.fingerprint)
         known = _SHAPES.get(shape_key)
         bound = known.bind(expr, tokens, threads) if known is not None else None
         if bound is not None:
@@ -350,13 +390,13 @@ def compile_filter(expr: str, schema: SchemaLike, params: Mapping[str, Any] | No
         parameter_types = _parameter_types(params)
     except ValueError as e:
         raise ParameterError(str(e)) from None
-    front = front_end(expr, _column_types(arrow_schema), parameter_types)
+    front = front_end(expr, _column_types(arrow_schema), parameter_types, functions)
     unused = sorted(set(parameter_types) - set(tir.parameters(front.typed)))
     if unused:
         raise ParameterError(f"params gives a type for {unused[0]!r}, which the expression does not use")
     if not parameterize:
-        return _FILTERS.put(key, Filter(front, arrow_schema, target, front.typed, {}, threads))
+        return _FILTERS.put(key, Filter(front, arrow_schema, target, front.typed, {}, threads, functions))
     shape, hidden, roles = _hide(expr, front.typed, tokens)
-    compiled = Filter(front, arrow_schema, target, shape, hidden, threads)
+    compiled = Filter(front, arrow_schema, target, shape, hidden, threads, functions)
     _SHAPES.put(shape_key, _Shape(compiled, roles))
     return _FILTERS.put(key, compiled)

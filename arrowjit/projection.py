@@ -20,7 +20,7 @@ from .compiled import Compiled, Data, ParamValues, Segment
 from .compiler import ast
 from .compiler import typed_ir as tir
 from .compiler import types as T
-from .compiler.codegen import Nulls
+from .compiler.codegen import KernelLayout, Nulls, generate_projection
 from .compiler.jit import Target, host_target
 from .compiler.pipeline import (
     FrontEnd,
@@ -28,7 +28,10 @@ from .compiler.pipeline import (
     back_end_selected_projection,
     front_end_values,
 )
+from .compiler.registry import BUILTINS, Registry
 from .compiler.selection import supports
+from .compiler.userfunctions import DEFAULT as DEFAULT_FUNCTIONS
+from .compiler.userfunctions import Functions, as_registry
 from .errors import ArrowJitError, SchemaMismatchError
 from .filter import (
     Filter,
@@ -52,8 +55,9 @@ class Projection(Compiled):
     """
 
     def __init__(self, fronts: Sequence[FrontEnd], names: Sequence[str], schema: pa.Schema,
-                 target: Target, threads: int | None = None):
+                 target: Target, threads: int | None = None, registry: Registry = BUILTINS):
         self.expressions = [front.text for front in fronts]
+        self.registry = registry  # the functions it was compiled with (a snapshot)
         self.names = list(names)
         self._fronts = list(fronts)
         super().__init__(schema, target, [front.typed for front in fronts], {}, threads)
@@ -101,14 +105,29 @@ class Projection(Compiled):
             return results[0]
         return pa.Table.from_batches(results, schema=self.output_schema)
 
-    def ir(self, stage: Stage = "optimized") -> str:
-        """The projection at one stage of compilation: ast, typed, llvm, optimized or asm."""
+    def ir(self, stage: Stage = "optimized", annotate: bool = False) -> str:
+        """The projection at one stage of compilation: ast, typed, llvm, optimized or asm.
+
+        ``passes`` and ``annotate`` as for :meth:`Filter.ir`.
+        """
         if stage == "ast":
             return "\n".join(f"{name}: {ast.dump(front.syntax)}"
                              for name, front in zip(self.names, self._fronts))
         if stage == "typed":
             return "\n".join(f"{name}: {tir.dump(shape)}" for name, shape in zip(self.names, self._shapes))
-        return self._kernel_stage(stage)
+        return self._kernel_stage(stage, annotate)
+
+    def _html_expressions(self) -> list[tuple[str | None, str]]:
+        return [(name, text) for name, text in zip(self.names, self.expressions)]
+
+    def _source_roots(self) -> tuple[list[tir.TypedNode], list[tuple[str, str | None]]]:
+        texts = [(front.text, name if name != front.text else None)
+                 for name, front in zip(self.names, self._fronts)]
+        return list(self._shapes), texts
+
+    def _record_sources(self, roots: list[tir.TypedNode], nulls: Nulls,
+                        recorded: dict[str, tir.TypedNode]) -> None:
+        generate_projection(roots, KernelLayout.plan(roots, nulls), sources=recorded)
 
     def __repr__(self) -> str:
         outputs = ", ".join(f"{name}: {field.type}" for name, field in zip(self.names, self.output_schema))
@@ -126,11 +145,13 @@ def _named(exprs: Sequence[str] | Mapping[str, str]) -> tuple[list[str], list[st
 
 
 def compile_projection(exprs: Sequence[str] | Mapping[str, str], schema: SchemaLike,
-                       params: Mapping[str, Any] | None = None, threads: int | None = None) -> Projection:
+                       params: Mapping[str, Any] | None = None, threads: int | None = None,
+                       registry: Functions | Registry | None = None) -> Projection:
     """Compile expressions into one kernel that computes a column for each.
 
     ``exprs`` is a list of expression strings (each column is named by its
-    text) or a dict of output name to expression.
+    text) or a dict of output name to expression. ``registry``: the user
+    functions the expressions may call (None: ``arrowjit.functions``).
     """
     names, texts = _named(exprs)
     if not texts:
@@ -138,8 +159,9 @@ def compile_projection(exprs: Sequence[str] | Mapping[str, str], schema: SchemaL
     if len(set(names)) != len(names):
         raise SchemaMismatchError("two outputs of the projection have the same name")
     arrow_schema = normalize_schema(schema)
-    fronts = front_end_values(texts, _column_types(arrow_schema), _parameter_types(params))
-    return Projection(fronts, names, arrow_schema, host_target(), threads)
+    functions = as_registry(registry, DEFAULT_FUNCTIONS)
+    fronts = front_end_values(texts, _column_types(arrow_schema), _parameter_types(params), functions)
+    return Projection(fronts, names, arrow_schema, host_target(), threads, functions)
 
 
 class _SelectedProjection(Projection):
@@ -235,19 +257,21 @@ class Query:
 
 def compile_query(schema: SchemaLike, select: Sequence[str] | Mapping[str, str],
                   where: str | None = None, params: Mapping[str, Any] | None = None,
-                  threads: int | None = None) -> Query:
+                  threads: int | None = None, registry: Functions | Registry | None = None) -> Query:
     """Compile ``select`` expressions evaluated only on the rows where ``where`` is true.
 
     Per run of rows, the filter's bitmap selects the rows, and the projection
     kernel computes just those, reading the columns in place.
     """
     arrow_schema = normalize_schema(schema)
-    projection = compile_projection(select, arrow_schema, params=params, threads=threads)
+    projection = compile_projection(select, arrow_schema, params=params, threads=threads,
+                                    registry=registry)
     if where is None:
         return Query(None, projection)
     own = {name: t for name, t in (params or {}).items()}
-    condition = compile_filter(where, arrow_schema, params=own or None, threads=threads)
+    condition = compile_filter(where, arrow_schema, params=own or None, threads=threads,
+                               registry=registry)
     if supports(projection._shapes):
         projection = _SelectedProjection(projection._fronts, projection.names, arrow_schema,
-                                         projection._target, threads)
+                                         projection._target, threads, projection.registry)
     return Query(condition, projection)

@@ -283,7 +283,8 @@ def _load_string(b: ir.IRBuilder, offsets: ir.Value, string_bytes: ir.Value, j: 
     if dtype.offset_bits < 64:
         first, last = b.sext(first, I64, name=f"{ident}_start64"), b.sext(last, I64, name=f"{ident}_end64")
     # The padding rows of the last block have offsets 0: never a negative length.
-    length = b.select(b.icmp_signed(">", last, first), b.sub(last, first), ir.Constant(I64, 0),
+    length = b.select(b.icmp_signed(">", last, first, name=f"{ident}_nonempty"),
+                      b.sub(last, first, name=f"{ident}_byte_count"), ir.Constant(I64, 0),
                       name=f"{ident}_length")
     pointer = b.gep(string_bytes, [first], source_etype=I8, name=f"{ident}_bytes")
     view = b.insert_value(ir.Constant(T.STRING_VALUE, None), pointer, 0, name=f"{ident}_view")
@@ -490,7 +491,8 @@ def row_mask(b: ir.IRBuilder, rows: ir.Value, is_full: ir.Value) -> ir.Value:
     return b.select(is_full, ir.Constant(I64, -1), low_bits, name="row_mask")
 
 
-def generate(typed: tir.TypedNode, layout: KernelLayout, name: str = "arrowjit") -> ir.Module:
+def generate(typed: tir.TypedNode, layout: KernelLayout, name: str = "arrowjit",
+             sources: dict[str, tir.TypedNode] | None = None) -> ir.Module:
     """The LLVM module of the filter kernel for ``typed`` reading columns as ``layout`` says.
 
     ``filter_kernel(buffers, offsets, params, start, end, out)`` writes the
@@ -507,6 +509,8 @@ def generate(typed: tir.TypedNode, layout: KernelLayout, name: str = "arrowjit")
         b.store(kept, b.gep(blk.extra[0], [index], source_etype=I64, name="out_word"))
 
     _kernel(mb, layout, ["out"], store_word)
+    if sources is not None:  # which node each named value computes (source_map.py)
+        sources.update(mb.sources)
     return mb.module
 
 
@@ -571,7 +575,8 @@ def _projection_block(mb: ModuleBuilder, outputs: Sequence[tir.TypedNode],
 
 
 def generate_projection(outputs: Sequence[tir.TypedNode], layout: KernelLayout,
-                        name: str = "arrowjit") -> ir.Module:
+                        name: str = "arrowjit",
+                        sources: dict[str, tir.TypedNode] | None = None) -> ir.Module:
     """The LLVM module of a projection kernel computing every expression of ``outputs``.
 
     ``projection_kernel(buffers, offsets, params, start, end, outs)``: ``outs``
@@ -619,6 +624,8 @@ def generate_projection(outputs: Sequence[tir.TypedNode], layout: KernelLayout,
                     b.call(_memcpy(mb), [direct, scratch, size, ir.Constant(I1, 0)])
 
     _kernel(mb, layout, ["outs"], store_block, PROJECTION_KERNEL_NAME)
+    if sources is not None:
+        sources.update(mb.sources)
     return mb.module
 
 
