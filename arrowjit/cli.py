@@ -16,7 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from .errors import ArrowJitError, ParameterError, SchemaMismatchError
-from .filter import STAGES, compile_filter
+from .filter import STAGES, VIEWS, compile_filter
 from .projection import compile_projection
 from .runtime.kernel import check_parameter
 
@@ -24,6 +24,7 @@ STAGE_TITLES = {
     "ast": "AST (the parse, with sugar such as comparison chains expanded)",
     "typed": "typed IR (every node typed, casts explicit, registry functions named)",
     "llvm": "LLVM IR before optimization",
+    "passes": "the O3 pipeline pass by pass (what each pass changed)",
     "optimized": "LLVM IR after O3 (inlined and vectorized)",
     "asm": "machine code",
 }
@@ -73,8 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--schema", required=True,
                         help="column types as name:type,... (x:float64,flag:bool) or a Parquet, "
                              "Feather or CSV file whose schema is used")
-    parser.add_argument("--stage", choices=[*STAGES, "all"], default="optimized",
-                        help="which stage to print (default: optimized)")
+    parser.add_argument("--stage", choices=[*VIEWS, "all"], default="optimized",
+                        help="which stage to print (default: optimized); passes: the O3 pipeline pass "
+                             "by pass; all: every stage but passes")
     parser.add_argument("--projection", action="store_true",
                         help="compile EXPR as a projection (a computed column) instead of a filter")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",

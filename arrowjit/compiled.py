@@ -24,7 +24,8 @@ from .compiler import typed_ir as tir
 from .compiler import types as T
 from .compiler.codegen import Nulls
 from .compiler.jit import Target
-from .errors import InputTypeError, ParameterError, SchemaMismatchError
+from .compiler.passes import pass_report
+from .errors import CompilerError, InputTypeError, ParameterError, SchemaMismatchError
 from .runtime import threads as parallel
 from .runtime.buffers import column_buffers
 from .runtime.kernel import Kernel, check_parameter, pack_parameters
@@ -86,7 +87,12 @@ class Compiled:
             return kernel.compiled.optimized_ir
         if stage == "asm":
             return kernel.compiled.assembly()
-        raise ValueError(f"unknown stage {stage!r}; choose one of ast, typed, llvm, optimized, asm")
+        if stage == "passes":
+            report = pass_report(kernel.compiled.llvm_ir, self._target)
+            if report.final != kernel.compiled.optimized_ir:  # pragma: no cover - a bug if it happens
+                raise CompilerError("the pass-by-pass run did not reproduce the kernel's optimized IR")
+            return report.render()
+        raise ValueError(f"unknown stage {stage!r}; choose one of ast, typed, llvm, passes, optimized, asm")
 
     # -- compiling --------------------------------------------------------
     def _back_end(self, nulls: Nulls) -> Kernel:  # pragma: no cover - every subclass has one

@@ -28,8 +28,10 @@ from .runtime import outputs
 from .runtime import threads as parallel
 from .runtime.kernel import Kernel
 
-Stage = Literal["ast", "typed", "llvm", "optimized", "asm"]
+Stage = Literal["ast", "typed", "llvm", "optimized", "asm", "passes"]
 STAGES: tuple[str, ...] = ("ast", "typed", "llvm", "optimized", "asm")
+# Views beside the stages: "passes" is the O3 pipeline pass by pass (compiler/passes.py).
+VIEWS: tuple[str, ...] = (*STAGES, "passes")
 
 SchemaLike = pa.Schema | Mapping[str, "str | pa.DataType"]
 
@@ -192,6 +194,8 @@ class Filter(Compiled):
     def ir(self, stage: Stage = "optimized") -> str:
         """The expression at one stage of compilation: ast, typed, llvm, optimized or asm.
 
+        ``passes`` shows the O3 pipeline between llvm and optimized pass by
+        pass: each pass that changed the kernel, with a unified diff.
         The LLVM stages show the kernel for the schema's nullability (a
         nullable field is read with its validity bitmap).
         """
