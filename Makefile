@@ -3,13 +3,14 @@
 #   make test   the same set-up, then ruff and the test suite
 #   make bench  the same set-up plus the peers (duckdb, polars, numexpr), then benchmarks/run.py
 #   make fuzz   the same set-up, then the long differential fuzz run (FUZZ_SECONDS, default 1200)
+#   make docs   the same set-up, then regenerates the generated parts of docs/ (tests fail if they drift)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: demo test lint venv bench fuzz clean
+.PHONY: demo test lint venv bench fuzz docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +46,10 @@ FUZZ_LOG ?= fuzz-report.json
 fuzz: $(STAMP)
 	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_LOG=$(FUZZ_LOG) $(BIN)/python -m pytest tests/test_fuzz.py \
 		-k test_fuzz_long -s -q -p no:cacheprovider
+
+# Each generator rewrites its own marked part of docs/; one command a line.
+docs: $(STAMP)
+	$(BIN)/python -m arrowjit.compiler.docs
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -6,7 +6,10 @@
 2
 """
 
+from .compiler.userfunctions import DEFAULT as functions
+from .compiler.userfunctions import Functions, register_function
 from .errors import (
+    ArgumentError,
     ArrowJitError,
     CompilerError,
     ExpressionTypeError,
@@ -16,7 +19,7 @@ from .errors import (
     SchemaMismatchError,
     UnknownColumnError,
 )
-from .filter import STAGES, Filter, InputTypeError, compile_filter
+from .filter import STAGES, VIEWS, Filter, InputTypeError, compile_filter
 from .pandas import install as _install_pandas_accessor
 from .projection import Projection, Query, compile_projection, compile_query
 
@@ -25,10 +28,12 @@ __version__ = "0.1.0"
 _install_pandas_accessor()
 
 __all__ = [
+    "ArgumentError",
     "ArrowJitError",
     "CompilerError",
     "ExpressionTypeError",
     "Filter",
+    "Functions",
     "InputTypeError",
     "InvalidDataError",
     "ParameterError",
@@ -36,9 +41,12 @@ __all__ = [
     "Projection",
     "Query",
     "STAGES",
+    "VIEWS",
     "SchemaMismatchError",
     "UnknownColumnError",
     "compile_filter",
     "compile_projection",
     "compile_query",
+    "functions",
+    "register_function",
 ]

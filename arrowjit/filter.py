@@ -23,6 +23,9 @@ from .compiler.codegen import Nulls
 from .compiler.jit import Target, host_target
 from .compiler.parameterize import LiteralToken, hide_literals, literal_template, restore_literals
 from .compiler.pipeline import FrontEnd, back_end, front_end
+from .compiler.registry import BUILTINS, Registry
+from .compiler.userfunctions import DEFAULT as DEFAULT_FUNCTIONS
+from .compiler.userfunctions import Functions, as_registry
 from .errors import ParameterError, SchemaMismatchError
 from .runtime import outputs
 from .runtime import threads as parallel
@@ -87,8 +90,10 @@ class Filter(Compiled):
     """
 
     def __init__(self, front: FrontEnd, schema: pa.Schema, target: Target, shape: tir.TypedNode,
-                 hidden: Mapping[str, int | float], threads: int | None = None):
+                 hidden: Mapping[str, int | float], threads: int | None = None,
+                 registry: Registry = BUILTINS):
         self.expression = front.text
+        self.registry = registry  # the functions it was compiled with (a snapshot)
         self._front: FrontEnd | None = front
         self._shape = shape
         super().__init__(schema, target, (shape,), hidden, threads)
@@ -213,7 +218,7 @@ class Filter(Compiled):
     def _parsed(self) -> FrontEnd:
         if self._front is None:
             self._front = front_end(self.expression, {n: t for n, t in self.columns.items()},
-                                    dict(self.parameters))
+                                    dict(self.parameters), self.registry)
         return self._front
 
     @property
@@ -306,7 +311,8 @@ def _hide(expr: str, typed: tir.TypedNode, tokens: tuple[LiteralToken, ...]
 
 
 def compile_filter(expr: str, schema: SchemaLike, params: Mapping[str, Any] | None = None,
-                   parameterize: bool = True, threads: int | None = None) -> Filter:
+                   parameterize: bool = True, threads: int | None = None,
+                   registry: Functions | Registry | None = None) -> Filter:
     """Compile a filter expression for the column types in ``schema``.
 
     ``schema`` is a ``pyarrow.Schema`` or a mapping such as
@@ -323,6 +329,10 @@ def compile_filter(expr: str, schema: SchemaLike, params: Mapping[str, Any] | No
 
     ``threads`` is how many threads each call uses by default (None: every
     core); each call can override it with ``threads=``.
+
+    ``registry`` is the set of user functions the expression may call (an
+    :class:`arrowjit.Functions`); None: ``arrowjit.functions``, the set
+    ``arrowjit.register_function`` fills.
     """
     if threads is not None:
         parallel.resolve(threads)  # reject a bad value now
@@ -330,15 +340,17 @@ def compile_filter(expr: str, schema: SchemaLike, params: Mapping[str, Any] | No
         raise ParameterError(f"params must map parameter names to types, not {type(params).__name__}")
     arrow_schema = normalize_schema(schema)
     target = host_target()
+    functions = as_registry(registry, DEFAULT_FUNCTIONS)
     param_key = tuple(sorted((name, str(t)) for name, t in (params or {}).items()))
     schema_key = tuple((f.name, str(f.type), f.nullable) for f in arrow_schema)
-    key = (expr, schema_key, param_key, parameterize, threads, target)
+    key = (expr, schema_key, param_key, parameterize, threads, target, functions.fingerprint)
     cached = _FILTERS.get(key) if isinstance(expr, str) else None
     if cached is not None:
         return cached
     if parameterize and isinstance(expr, str):
         template, tokens = literal_template(expr)
-        shape_key = (template, schema_key, param_key, target)  # threads do not shape the code
+        # threads do not shape the code
+        shape_key = (template, schema_key, param_key, target, functions.fingerprint)
         known = _SHAPES.get(shape_key)
         bound = known.bind(expr, tokens, threads) if known is not None else None
         if bound is not None:
@@ -351,13 +363,13 @@ def compile_filter(expr: str, schema: SchemaLike, params: Mapping[str, Any] | No
         parameter_types = _parameter_types(params)
     except ValueError as e:
         raise ParameterError(str(e)) from None
-    front = front_end(expr, _column_types(arrow_schema), parameter_types)
+    front = front_end(expr, _column_types(arrow_schema), parameter_types, functions)
     unused = sorted(set(parameter_types) - set(tir.parameters(front.typed)))
     if unused:
         raise ParameterError(f"params gives a type for {unused[0]!r}, which the expression does not use")
     if not parameterize:
-        return _FILTERS.put(key, Filter(front, arrow_schema, target, front.typed, {}, threads))
+        return _FILTERS.put(key, Filter(front, arrow_schema, target, front.typed, {}, threads, functions))
     shape, hidden, roles = _hide(expr, front.typed, tokens)
-    compiled = Filter(front, arrow_schema, target, shape, hidden, threads)
+    compiled = Filter(front, arrow_schema, target, shape, hidden, threads, functions)
     _SHAPES.put(shape_key, _Shape(compiled, roles))
     return _FILTERS.put(key, compiled)

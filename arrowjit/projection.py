@@ -22,6 +22,9 @@ from .compiler import types as T
 from .compiler.codegen import Nulls
 from .compiler.jit import Target, host_target
 from .compiler.pipeline import FrontEnd, back_end_projection, front_end_values
+from .compiler.registry import BUILTINS, Registry
+from .compiler.userfunctions import DEFAULT as DEFAULT_FUNCTIONS
+from .compiler.userfunctions import Functions, as_registry
 from .errors import ArrowJitError, SchemaMismatchError
 from .filter import (
     Filter,
@@ -43,8 +46,9 @@ class Projection(Compiled):
     """
 
     def __init__(self, fronts: Sequence[FrontEnd], names: Sequence[str], schema: pa.Schema,
-                 target: Target, threads: int | None = None):
+                 target: Target, threads: int | None = None, registry: Registry = BUILTINS):
         self.expressions = [front.text for front in fronts]
+        self.registry = registry  # the functions it was compiled with (a snapshot)
         self.names = list(names)
         self._fronts = list(fronts)
         super().__init__(schema, target, [front.typed for front in fronts], {}, threads)
@@ -117,11 +121,13 @@ def _named(exprs: Sequence[str] | Mapping[str, str]) -> tuple[list[str], list[st
 
 
 def compile_projection(exprs: Sequence[str] | Mapping[str, str], schema: SchemaLike,
-                       params: Mapping[str, Any] | None = None, threads: int | None = None) -> Projection:
+                       params: Mapping[str, Any] | None = None, threads: int | None = None,
+                       registry: Functions | Registry | None = None) -> Projection:
     """Compile expressions into one kernel that computes a column for each.
 
     ``exprs`` is a list of expression strings (each column is named by its
-    text) or a dict of output name to expression.
+    text) or a dict of output name to expression. ``registry``: the user
+    functions the expressions may call (None: ``arrowjit.functions``).
     """
     names, texts = _named(exprs)
     if not texts:
@@ -129,8 +135,9 @@ def compile_projection(exprs: Sequence[str] | Mapping[str, str], schema: SchemaL
     if len(set(names)) != len(names):
         raise SchemaMismatchError("two outputs of the projection have the same name")
     arrow_schema = normalize_schema(schema)
-    fronts = front_end_values(texts, _column_types(arrow_schema), _parameter_types(params))
-    return Projection(fronts, names, arrow_schema, host_target(), threads)
+    functions = as_registry(registry, DEFAULT_FUNCTIONS)
+    fronts = front_end_values(texts, _column_types(arrow_schema), _parameter_types(params), functions)
+    return Projection(fronts, names, arrow_schema, host_target(), threads, functions)
 
 
 class Query:
@@ -157,16 +164,18 @@ class Query:
 
 def compile_query(schema: SchemaLike, select: Sequence[str] | Mapping[str, str],
                   where: str | None = None, params: Mapping[str, Any] | None = None,
-                  threads: int | None = None) -> Query:
+                  threads: int | None = None, registry: Functions | Registry | None = None) -> Query:
     """Compile ``select`` expressions evaluated only on the rows where ``where`` is true.
 
     The filter runs first; the projection kernel then reads just the
     selected rows of the columns it needs (compressed natively).
     """
     arrow_schema = normalize_schema(schema)
-    projection = compile_projection(select, arrow_schema, params=params, threads=threads)
+    projection = compile_projection(select, arrow_schema, params=params, threads=threads,
+                                    registry=registry)
     condition = None
     if where is not None:
         own = {name: t for name, t in (params or {}).items()}
-        condition = compile_filter(where, arrow_schema, params=own or None, threads=threads)
+        condition = compile_filter(where, arrow_schema, params=own or None, threads=threads,
+                                   registry=registry)
     return Query(condition, projection)

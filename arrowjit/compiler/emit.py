@@ -69,7 +69,8 @@ class ModuleBuilder:
         fn.linkage = "internal"
         fn.attributes.add("alwaysinline")
         fn.attributes.add("nounwind")
-        names = "xyzw"[: len(value_types)]
+        count = len(value_types)
+        names = "xyzw"[:count] if count <= 4 else [f"a{k}" for k in range(count)]
         for arg, name in zip(fn.args, [*names, *(f"{n}_valid" for n in names)]):
             arg.name = name
         builder = ir.IRBuilder(fn.append_basic_block("entry"))

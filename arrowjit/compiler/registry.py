@@ -53,6 +53,9 @@ class FunctionSpec:
     nulls: NullHandling
     emit: Emit = field(compare=False, repr=False)
     doc: str = ""
+    # A user function's identity beyond its signature: a hash of the IR its
+    # emit writes (part of every cache key of code that calls it). "" for built-ins.
+    fingerprint: str = ""
 
     @property
     def symbol(self) -> str:
@@ -95,6 +98,15 @@ class Registry:
 
     def overloads(self, name: str) -> list[FunctionSpec]:
         return list(self._by_name.get(name, ()))
+
+    def user_functions(self) -> tuple[str, ...]:
+        """Names of the user functions callable by name (see compiler/userfunctions.py)."""
+        return ()
+
+    @property
+    def fingerprint(self) -> str:
+        """What distinguishes this registry's code from the built-ins' ("" for the built-ins)."""
+        return ""
 
     def resolve(self, name: str, arg_types: tuple[DType, ...]) -> FunctionSpec | None:
         """The best row the arguments can be implicitly cast to, or None.

@@ -147,7 +147,10 @@ def _call(name: str, args: list[tir.TypedNode], span: Span, context: Context,
     function = context.registry.resolve(name, arg_types)
     if function is None:
         types = ", ".join(str(t) for t in arg_types)
-        raise context.error(f"{what} is not defined for ({types})", span)
+        signatures = "; ".join(row.signature() for row in context.registry.overloads(name)
+                               if name in context.registry.user_functions())
+        listed = f"; it takes {signatures}" if signatures else ""
+        raise context.error(f"{what} is not defined for ({types}){listed}", span)
     cast_args = tuple(cast_to(a, p, context) for a, p in zip(args, function.arg_types))
     return tir.Call(function.return_type, span, function, cast_args)
 
@@ -406,8 +409,9 @@ def _(node: ast.Call, context: Context) -> tir.TypedNode:
         if args[0].dtype.is_string and _short_literal(args[1]):
             return _call(f"{node.name}_short", args, node.span, context, f"{node.name}()")
         return _call(node.name, args, node.span, context, f"{node.name}()")
-    if node.name not in CALLABLE_FUNCTIONS:
-        close = difflib.get_close_matches(node.name, [*CALLABLE_FUNCTIONS, *SPECIAL_FUNCTIONS], n=1)
+    callable_functions = (*CALLABLE_FUNCTIONS, *context.registry.user_functions())
+    if node.name not in callable_functions:
+        close = difflib.get_close_matches(node.name, [*callable_functions, *SPECIAL_FUNCTIONS], n=1)
         hint = f"; did you mean {close[0]}()?" if close else ""
         raise context.error(f"unknown function {node.name}(){hint}", node.name_span)
     args = [check(arg, context) for arg in node.args]
