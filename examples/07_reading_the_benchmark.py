@@ -66,8 +66,8 @@ def from_markdown(path: Path) -> Run:
     stream = {row["expr"]: float(row["stream ms"]) for row in limits}
     times: dict[tuple[str, str, int], dict[str, float]] = {}
     for title, rows in tables.items():
-        heading = re.match(r"(count|mask|indices|filtered table)\b.*, (one thread|all cores \((\d+) threads\))$",
-                           title)
+        heading = re.match(r"(count|mask|indices|filtered table)\b.*, "
+                           r"(one thread|all cores \((\d+) threads\))$", title)
         if not heading:
             continue
         kind = "table" if heading[1] == "filtered table" else heading[1]

@@ -13,10 +13,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from xml.etree import ElementTree
 from pathlib import Path
-
-import pytest
+from xml.etree import ElementTree
 
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISES = ROOT / "docs" / "exercises"
@@ -26,8 +24,8 @@ CHAPTERS = range(1, 10)
 
 def _pytest(tmp_path: Path, directory: Path | None) -> tuple[int, str, dict[str, int]]:
     """Run every exercise check; the exit status, the output and the counts of each outcome."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-           "ARROWJIT_CACHE_DIR": str(tmp_path / "cache")}
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path, "ARROWJIT_CACHE_DIR": str(tmp_path / "cache")}
     env.pop("ARROWJIT_EXERCISES_DIR", None)
     if directory is not None:
         env["ARROWJIT_EXERCISES_DIR"] = str(directory)

@@ -1,7 +1,7 @@
 """Checks for chapter 6 (docs/exercises/chapter6_optimization.py)."""
 
 import re
-from functools import lru_cache
+from functools import cache
 
 import pyarrow as pa
 import pytest
@@ -11,7 +11,7 @@ import arrowjit
 SCHEMA = pa.schema([pa.field("x", pa.float64(), nullable=False), pa.field("s", pa.string(), nullable=False)])
 
 
-@lru_cache(maxsize=None)
+@cache
 def passes(expression: str) -> str:
     return arrowjit.compile_filter(expression, SCHEMA).ir("passes")
 
