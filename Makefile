@@ -30,7 +30,7 @@ demo: $(STAMP)
 	$(BIN)/python examples/quickstart.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check arrowjit tests examples benchmarks
+	$(BIN)/ruff check arrowjit tests examples benchmarks tools
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest
@@ -50,6 +50,7 @@ fuzz: $(STAMP)
 # Each generator rewrites its own marked part of docs/; one command a line.
 docs: $(STAMP)
 	$(BIN)/python -m arrowjit.compiler.docs
+	$(BIN)/python -m tools.build_docs
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
