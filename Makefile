@@ -1,5 +1,5 @@
 # Two commands do everything on a fresh machine with Python 3.11 and make:
-#   make demo   creates .venv, installs arrowjit, runs examples/quickstart.py
+#   make demo   creates .venv, installs arrowjit, runs examples/01_quickstart.py
 #   make test   the same set-up, then ruff and the test suite
 #   make bench  the same set-up plus the peers (duckdb, polars, numexpr), then benchmarks/run.py
 #   make fuzz   the same set-up, then the long differential fuzz run (FUZZ_SECONDS, default 1200)
@@ -27,7 +27,7 @@ $(BENCH_STAMP): $(BIN)/python pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python examples/quickstart.py
+	$(BIN)/python examples/01_quickstart.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check arrowjit tests examples benchmarks tools

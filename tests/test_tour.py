@@ -31,7 +31,8 @@ def test_tour_and_architecture_are_up_to_date():
     if versions != {llvmlite.__version__}:
         pytest.skip(f"the tour was generated with llvmlite {versions}, this is {llvmlite.__version__}: "
                     "LLVM's output differs between versions")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path}
     t0 = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "tools.build_docs", "--check"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=300)
