@@ -97,3 +97,14 @@ def test_differences_compare_machine_listings_only_on_their_cpu():
     assert tour.differences(committed, committed, "znver5") is None
     drifted = MACHINE_DOC.format(cpu="znver5", asm="vcmpltpd %zmm1", outro="same")
     assert "zmm1" in tour.differences(drifted, committed, "znver5")
+
+
+def test_architecture_describes_every_module():
+    from tools import architecture
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    described = set(re.findall(r"\*\*`([\w/]+)\.py`", text)) | set(re.findall(r"`([\w/]+)\.py`\*\*", text))
+    described |= set(re.findall(r"`(grammar/parser)\.py`", text))
+    modules = {m.name for m in architecture.modules()}
+    assert modules <= described, f"docs/architecture.md has no paragraph for {sorted(modules - described)}"
+    for picture in ("architecture-pipeline.svg", "architecture-modules.svg"):
+        assert f"({picture})" in text and (ROOT / "docs" / picture).exists()

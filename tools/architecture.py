@@ -137,13 +137,42 @@ def _layers(mods: list[Module]) -> dict[str, int]:
     return layer
 
 
+def _reduced(mods: list[Module]) -> dict[str, set[str]]:
+    """The import edges not implied by a longer path (a transitive reduction): a readable picture."""
+    imports = {m.name: set(m.imports) for m in mods}
+
+    def reachable(start: str) -> set[str]:
+        seen, todo = set(), list(imports[start])
+        while todo:
+            name = todo.pop()
+            if name not in seen:
+                seen.add(name)
+                todo.extend(imports[name])
+        return seen
+
+    return {name: {dep for dep in deps
+                   if not any(dep in reachable(other) for other in deps - {dep})}
+            for name, deps in imports.items()}
+
+
 def modules_svg() -> str:
     mods = modules()
     layer = _layers(mods)
+    edges = _reduced(mods)
     rows: dict[int, list[str]] = {}
-    for name in sorted(layer, key=lambda n: (n.split("/")[0] if "/" in n else "~", n)):
+    for name in sorted(layer):
         rows.setdefault(layer[name], []).append(name)
-    box_w, box_h, gap_x, gap_y = 118, 34, 14, 62
+    # Order each row by the mean position of what its modules import (bottom row first), which
+    # keeps most arrows short and uncrossed.
+    order: dict[str, float] = {}
+    for level in sorted(rows):
+        def key(name: str) -> tuple[float, str]:
+            below = [order[d] for d in edges[name] if d in order]
+            return (sum(below) / len(below) if below else len(order), name)
+        rows[level].sort(key=key)
+        for k, name in enumerate(rows[level]):
+            order[name] = k - (len(rows[level]) - 1) / 2
+    box_w, box_h, gap_x, gap_y = 118, 34, 14, 48
     width = max(len(r) for r in rows.values()) * (box_w + gap_x) + 40
     top = max(rows)
     position = {}
@@ -154,19 +183,19 @@ def modules_svg() -> str:
             y = 50 + (top - level) * (box_h + gap_y)
             position[name] = (x, y)
     body = []
-    for m in mods:
-        x1, y1 = position[m.name]
-        for dep in sorted(m.imports):
+    for name in sorted(edges):
+        x1, y1 = position[name]
+        for dep in sorted(edges[name]):
             x2, y2 = position[dep]
             body.append(_arrow(x1 + box_w / 2, y1 + box_h, x2 + box_w / 2, y2, "#9a9a9a"))
     for m in mods:
         x, y = position[m.name]
         package, _, leaf = m.name.rpartition("/")
         body.append(_box(x, y, box_w, box_h, PACKAGE_COLORS[package], [f"{leaf}.py", package or "arrowjit"]))
-    legend = ("<text x='20' y='24' font-size='12' fill='#333'>An arrow from A to B: A imports B. "
-              "Colors: grammar, compiler, runtime, top-level API.</text>")
+    legend = ("<text x='20' y='24' font-size='12' fill='#333'>An arrow from A down to B: A imports B "
+              "(arrows implied by a longer path left out).</text>")
     height = 50 + (top + 1) * (box_h + gap_y)
-    return _svg(int(width), int(height), [legend, *body])
+    return _svg(int(max(width, 760)), int(height), [legend, *body])
 
 
 def write(directory: Path = ROOT / "docs") -> dict[Path, str]:
