@@ -2,6 +2,12 @@
 
     arrowjit --dump-ir "x > 2.0 and x < 6.0" --schema x:float64
     arrowjit --dump-ir "x > 2 and flag" --schema data.parquet --stage all
+    arrowjit --dump-ir "x > 2.0 and x < 6.0" --schema x:float64 --stage all --annotate
+    arrowjit --dump-ir "x > 2.0 and x < 6.0" --schema x:float64 --stage passes
+    arrowjit --dump-ir "clamp(x, 0.0, 1.0) > 0.5" --schema x:float64 --functions my_functions.py
+
+On a terminal, IR and assembly are colored (pygments); piped, never
+(``--color always|never|auto``).
 
 Errors print the message (with the caret under the expression) and exit with
 status 2; no traceback.
@@ -10,24 +16,18 @@ status 2; no traceback.
 from __future__ import annotations
 
 import argparse
+import runpy
 import sys
 from pathlib import Path
 
 import pyarrow as pa
 
-from .errors import ArrowJitError, ParameterError, SchemaMismatchError
+from . import highlight
+from .errors import ArgumentError, ArrowJitError, ParameterError, SchemaMismatchError
 from .filter import STAGES, VIEWS, compile_filter
+from .highlight import STAGE_TITLES
 from .projection import compile_projection
 from .runtime.kernel import check_parameter
-
-STAGE_TITLES = {
-    "ast": "AST (the parse, with sugar such as comparison chains expanded)",
-    "typed": "typed IR (every node typed, casts explicit, registry functions named)",
-    "llvm": "LLVM IR before optimization",
-    "passes": "the O3 pipeline pass by pass (what each pass changed)",
-    "optimized": "LLVM IR after O3 (inlined and vectorized)",
-    "asm": "machine code",
-}
 
 
 def parse_schema(text: str) -> pa.Schema:
@@ -79,6 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
                              "by pass; all: every stage but passes")
     parser.add_argument("--projection", action="store_true",
                         help="compile EXPR as a projection (a computed column) instead of a filter")
+    parser.add_argument("--annotate", action="store_true",
+                        help="in the llvm stage, first the row loop grouped under the sub-expressions "
+                             "it computes, each one's span underlined in the expression")
+    parser.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                        help="color IR and assembly: auto (default) on a terminal only")
+    parser.add_argument("--functions", action="append", default=[], metavar="FILE.py",
+                        help="run this Python file first (repeatable), e.g. to call "
+                             "arrowjit.register_function")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                         help="a value for the parameter :NAME (repeatable): a number, true, false or "
                              "null; a float makes the parameter float64")
@@ -107,6 +115,10 @@ def parse_param(text: str) -> tuple[str, object]:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        for path in args.functions:
+            if not Path(path).is_file():
+                raise ArgumentError(f"--functions: {path!r} is not a file")
+            runpy.run_path(path, run_name="arrowjit_functions")
         schema = parse_schema(args.schema)
         values: dict[str, object] = {}
         for text in args.param:
@@ -131,8 +143,11 @@ def main(argv: list[str] | None = None) -> int:
                               for name, dtype in compiled.parameters.items())
             print(f"; parameters: {shown}")
         stages = STAGES if args.stage == "all" else (args.stage,)
+        color = highlight.use_color(args.color, sys.stdout)
         for stage in stages:
-            text = compiled.ir(stage)
+            text = compiled.ir(stage, annotate=args.annotate)
+            if color:
+                text = highlight.terminal(text, stage)
             if args.stage == "all":
                 banner = f" {stage}: {STAGE_TITLES[stage]} "
                 print(f"{banner:=^{max(78, len(banner) + 6)}}")

@@ -19,13 +19,15 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from . import highlight
 from .cache import LRUCache
+from .compiler import source_map
 from .compiler import typed_ir as tir
 from .compiler import types as T
 from .compiler.codegen import Nulls
 from .compiler.jit import Target
-from .compiler.passes import pass_report
-from .errors import CompilerError, InputTypeError, ParameterError, SchemaMismatchError
+from .compiler.passes import PassReport, pass_report
+from .errors import ArrowJitError, CompilerError, InputTypeError, ParameterError, SchemaMismatchError
 from .runtime import threads as parallel
 from .runtime.buffers import column_buffers
 from .runtime.kernel import Kernel, check_parameter, pack_parameters
@@ -78,21 +80,86 @@ class Compiled:
         self._lock = threading.Lock()
         self._kernel(self._default_nulls)
 
-    def _kernel_stage(self, stage: str) -> str:
-        """The default kernel's LLVM IR (before or after optimization) or assembly."""
+    def _kernel_stage(self, stage: str, annotate: bool = False) -> str:
+        """The default kernel's LLVM IR (before or after optimization) or assembly.
+
+        The unoptimized IR carries source comments (the span each named
+        value computes); ``annotate`` puts the row loop first, grouped under
+        the sub-expressions with their spans underlined.
+        """
         kernel = self._kernel(self._default_nulls)
         if stage == "llvm":
-            return kernel.compiled.llvm_ir
+            return self._source_view(kernel.compiled.llvm_ir, annotate)
         if stage == "optimized":
             return kernel.compiled.optimized_ir
         if stage == "asm":
             return kernel.compiled.assembly()
         if stage == "passes":
-            report = pass_report(kernel.compiled.llvm_ir, self._target)
-            if report.final != kernel.compiled.optimized_ir:  # pragma: no cover - a bug if it happens
-                raise CompilerError("the pass-by-pass run did not reproduce the kernel's optimized IR")
-            return report.render()
+            return self.passes().render()
         raise ValueError(f"unknown stage {stage!r}; choose one of ast, typed, llvm, passes, optimized, asm")
+
+    def passes(self) -> PassReport:
+        """The O3 pipeline on the default kernel pass by pass (``.ir("passes")`` renders it).
+
+        ``report.changed`` lists the passes that changed the module, each
+        with ``.diff()``; ``report.unchanged_counts()`` counts the others.
+        """
+        kernel = self._kernel(self._default_nulls)
+        report = pass_report(kernel.compiled.llvm_ir, self._target)
+        if report.final != kernel.compiled.optimized_ir:  # pragma: no cover - a bug if it happens
+            raise CompilerError("the pass-by-pass run did not reproduce the kernel's optimized IR")
+        return report
+
+    def _source_roots(self) -> tuple[list[tir.TypedNode], list[tuple[str, str | None]]]:
+        """The kernel's expressions with spans into their texts, and (text, output name) for each."""
+        raise NotImplementedError  # pragma: no cover - every subclass has one
+
+    def _record_sources(self, roots: list[tir.TypedNode], nulls: Nulls,
+                        recorded: dict[str, tir.TypedNode]) -> None:
+        """Generate the kernel's IR again (no LLVM) to learn which node each named value computes."""
+        raise NotImplementedError  # pragma: no cover - every subclass has one
+
+    def _source_view(self, llvm_ir: str, annotate: bool) -> str:
+        roots, texts = self._source_roots()
+        recorded: dict[str, tir.TypedNode] = {}
+        self._record_sources(roots, self._default_nulls, recorded)
+        sources = source_map.sources_of(recorded, texts, roots)
+        functions: dict[str, list[source_map.Source]] = {}
+        for root, (text, output) in zip(roots, texts):
+            for node in tir.walk(root):
+                if isinstance(node, tir.Call | tir.Cast):
+                    found = source_map.Source(text, node.span, output)
+                    callers = functions.setdefault(node.function.symbol, [])
+                    if found not in callers:
+                        callers.append(found)
+        whole = [source_map.Source(text, root.span, output) for root, (text, output) in zip(roots, texts)]
+        commented = source_map.annotate(llvm_ir, sources, functions, whole)
+        if not annotate:
+            return commented
+        return (f"{source_map.listing(llvm_ir, sources)}\n"
+                f"; the whole module, with the same source comments:\n\n{commented}")
+
+    def _html_expressions(self) -> list[tuple[str | None, str]]:
+        """(output name or None, expression text) for the HTML view."""
+        raise NotImplementedError  # pragma: no cover - every subclass has one
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the expression, the column types, and every stage in a collapsed block.
+
+        (The pass-by-pass view is left out: it runs the pipeline again in a
+        child process; ``.ir("passes")`` shows it.)
+        """
+        from .filter import STAGES
+
+        stages = []
+        for stage in STAGES:
+            try:
+                text = self.ir(stage)  # type: ignore[attr-defined]
+            except ArrowJitError as e:  # pragma: no cover - shown rather than raised from a repr
+                text = f"error: {e}"
+            stages.append((stage, text))
+        return highlight.html_view(type(self).__name__, self._html_expressions(), self.columns,
+                                   self.parameters, stages)
 
     # -- compiling --------------------------------------------------------
     def _back_end(self, nulls: Nulls) -> Kernel:  # pragma: no cover - every subclass has one

@@ -19,7 +19,7 @@ from .compiler import ast
 from .compiler import typed_ir as tir
 from .compiler import types as T
 from .compiler.ast import quote_name
-from .compiler.codegen import Nulls
+from .compiler.codegen import KernelLayout, Nulls, generate
 from .compiler.jit import Target, host_target
 from .compiler.parameterize import LiteralToken, hide_literals, literal_template, restore_literals
 from .compiler.pipeline import FrontEnd, back_end, front_end
@@ -196,11 +196,14 @@ class Filter(Compiled):
         return sum(outputs.count(words) for _, _, words in self._bitmaps(data, params, values, threads))
 
     # -- looking inside ------------------------------------------------------
-    def ir(self, stage: Stage = "optimized") -> str:
+    def ir(self, stage: Stage = "optimized", annotate: bool = False) -> str:
         """The expression at one stage of compilation: ast, typed, llvm, optimized or asm.
 
         ``passes`` shows the O3 pipeline between llvm and optimized pass by
         pass: each pass that changed the kernel, with a unified diff.
+        The llvm stage names values after the sub-expressions they compute
+        and notes their spans; with ``annotate`` it starts with the row loop
+        grouped under the expression, each sub-expression underlined.
         The LLVM stages show the kernel for the schema's nullability (a
         nullable field is read with its validity bitmap).
         """
@@ -213,7 +216,26 @@ class Filter(Compiled):
             values = ", ".join(f"{name} = {value!r}" for name, value in self._hidden.items())
             return (f"{typed}\n; the kernel is shared by every filter of this shape; "
                     f"it reads these literals as parameters: {values}")
-        return self._kernel_stage(stage)
+        return self._kernel_stage(stage, annotate)
+
+    def _html_expressions(self) -> list[tuple[str | None, str]]:
+        return [(None, self.expression)]
+
+    def _source_roots(self) -> tuple[list[tir.TypedNode], list[tuple[str, str | None]]]:
+        # The kernel's shape may come from another text of the same shape
+        # (`x > 3.5` reuses the code of `x > 2.0`): its spans are redone for this text.
+        front = self._parsed()
+        shape = front.typed
+        if self._hidden:
+            _, tokens = literal_template(self.expression)
+            shape, _, _ = _hide(self.expression, front.typed, tokens)
+        if tir.canonical(shape) != tir.canonical(self._shape):  # pragma: no cover - defensive
+            shape = self._shape
+        return [shape], [(self.expression, None)]
+
+    def _record_sources(self, roots: list[tir.TypedNode], nulls: Nulls,
+                        recorded: dict[str, tir.TypedNode]) -> None:
+        generate(roots[0], KernelLayout.plan(roots[0], nulls), sources=recorded)
 
     def _parsed(self) -> FrontEnd:
         if self._front is None:

@@ -19,7 +19,7 @@ from .compiled import Compiled, Data, ParamValues, Segment
 from .compiler import ast
 from .compiler import typed_ir as tir
 from .compiler import types as T
-from .compiler.codegen import Nulls
+from .compiler.codegen import KernelLayout, Nulls, generate_projection
 from .compiler.jit import Target, host_target
 from .compiler.pipeline import FrontEnd, back_end_projection, front_end_values
 from .compiler.registry import BUILTINS, Registry
@@ -96,14 +96,29 @@ class Projection(Compiled):
             return results[0]
         return pa.Table.from_batches(results, schema=self.output_schema)
 
-    def ir(self, stage: Stage = "optimized") -> str:
-        """The projection at one stage of compilation: ast, typed, llvm, optimized or asm."""
+    def ir(self, stage: Stage = "optimized", annotate: bool = False) -> str:
+        """The projection at one stage of compilation: ast, typed, llvm, optimized or asm.
+
+        ``passes`` and ``annotate`` as for :meth:`Filter.ir`.
+        """
         if stage == "ast":
             return "\n".join(f"{name}: {ast.dump(front.syntax)}"
                              for name, front in zip(self.names, self._fronts))
         if stage == "typed":
             return "\n".join(f"{name}: {tir.dump(shape)}" for name, shape in zip(self.names, self._shapes))
-        return self._kernel_stage(stage)
+        return self._kernel_stage(stage, annotate)
+
+    def _html_expressions(self) -> list[tuple[str | None, str]]:
+        return [(name, text) for name, text in zip(self.names, self.expressions)]
+
+    def _source_roots(self) -> tuple[list[tir.TypedNode], list[tuple[str, str | None]]]:
+        texts = [(front.text, name if name != front.text else None)
+                 for name, front in zip(self.names, self._fronts)]
+        return list(self._shapes), texts
+
+    def _record_sources(self, roots: list[tir.TypedNode], nulls: Nulls,
+                        recorded: dict[str, tir.TypedNode]) -> None:
+        generate_projection(roots, KernelLayout.plan(roots, nulls), sources=recorded)
 
     def __repr__(self) -> str:
         outputs = ", ".join(f"{name}: {field.type}" for name, field in zip(self.names, self.output_schema))

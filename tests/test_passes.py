@@ -81,6 +81,12 @@ def test_the_calling_process_is_left_alone(capfd):
     assert "IR Dump" not in captured.err and "IR Dump" not in captured.out
 
 
+def test_passes_gives_the_report_itself(between):
+    f, _, report = between
+    assert f.passes() is report  # computed once per kernel and target
+    assert f.passes().render() == f.ir("passes")
+
+
 def test_projection_passes():
     p = arrowjit.compile_projection(["x * 2.0 + 1.0"], SCHEMA)
     text = p.ir("passes")

@@ -489,7 +489,8 @@ def row_mask(b: ir.IRBuilder, rows: ir.Value, is_full: ir.Value) -> ir.Value:
     return b.select(is_full, ir.Constant(I64, -1), low_bits, name="row_mask")
 
 
-def generate(typed: tir.TypedNode, layout: KernelLayout, name: str = "arrowjit") -> ir.Module:
+def generate(typed: tir.TypedNode, layout: KernelLayout, name: str = "arrowjit",
+             sources: dict[str, tir.TypedNode] | None = None) -> ir.Module:
     """The LLVM module of the filter kernel for ``typed`` reading columns as ``layout`` says.
 
     ``filter_kernel(buffers, offsets, params, start, end, out)`` writes the
@@ -506,6 +507,8 @@ def generate(typed: tir.TypedNode, layout: KernelLayout, name: str = "arrowjit")
         b.store(kept, b.gep(blk.extra[0], [index], source_etype=I64, name="out_word"))
 
     _kernel(mb, layout, ["out"], store_word)
+    if sources is not None:  # which node each named value computes (source_map.py)
+        sources.update(mb.sources)
     return mb.module
 
 
@@ -570,7 +573,8 @@ def _projection_block(mb: ModuleBuilder, outputs: Sequence[tir.TypedNode],
 
 
 def generate_projection(outputs: Sequence[tir.TypedNode], layout: KernelLayout,
-                        name: str = "arrowjit") -> ir.Module:
+                        name: str = "arrowjit",
+                        sources: dict[str, tir.TypedNode] | None = None) -> ir.Module:
     """The LLVM module of a projection kernel computing every expression of ``outputs``.
 
     ``projection_kernel(buffers, offsets, params, start, end, outs)``: ``outs``
@@ -618,6 +622,8 @@ def generate_projection(outputs: Sequence[tir.TypedNode], layout: KernelLayout,
                     b.call(_memcpy(mb), [direct, scratch, size, ir.Constant(I1, 0)])
 
     _kernel(mb, layout, ["outs"], store_block, PROJECTION_KERNEL_NAME)
+    if sources is not None:
+        sources.update(mb.sources)
     return mb.module
 
 

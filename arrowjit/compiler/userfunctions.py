@@ -51,6 +51,7 @@ from ..errors import ArgumentError
 from . import types as T
 from .ast import KEYWORDS
 from .emit import ModuleBuilder
+from .jit import _COMPILE_LOCK
 from .registry import BUILTINS, CALLABLE_FUNCTIONS, FunctionSpec, NullHandling, Registry
 from .types import DType
 
@@ -108,8 +109,8 @@ def _body_hash(spec: FunctionSpec) -> str:
                             f"{spec.return_type.llvm}, but it returned {got}")
     text = str(module.module)
     try:
-        parsed = llvm.parse_assembly(text)
-        parsed.verify()
+        with _COMPILE_LOCK:  # LLVM's context is shared with the compiles of other threads
+            llvm.parse_assembly(text).verify()
     except RuntimeError as e:
         raise ArgumentError(f"{what}: LLVM rejects the IR the emit callback wrote: {e}\n{text}") from None
     return hashlib.sha256(text.encode()).hexdigest()[:32]
