@@ -99,14 +99,16 @@ def _resolve(module: str, level: int, name: str | None) -> str | None:
 
 
 def modules() -> list[Module]:
-    """Every module of the package and the package-internal modules it imports."""
+    """Every module of the package and the package-internal modules it imports at module level."""
     paths = sorted(p for p in PACKAGE.rglob("*.py") if p.name not in ("__init__.py", "__main__.py"))
     names = {p.relative_to(PACKAGE).with_suffix("").as_posix() for p in paths}
     found = []
     for path in paths:
         name = path.relative_to(PACKAGE).with_suffix("").as_posix()
         imported = set()
-        for node in ast.walk(ast.parse(path.read_text())):
+        # Module-level imports only: an import inside a function is a deliberate lazy one
+        # (it breaks what would be a cycle), not part of the module's layering.
+        for node in ast.parse(path.read_text()).body:
             if isinstance(node, ast.ImportFrom) and node.level:
                 base = _resolve(name, node.level, node.module)
                 for alias in node.names:
@@ -128,7 +130,7 @@ def _layers(mods: list[Module]) -> dict[str, int]:
     def depth(name: str, seen: frozenset[str]) -> int:
         if name in layer:
             return layer[name]
-        deps = [d for d in by_name[name].imports if d not in seen]
+        deps = [d for d in sorted(by_name[name].imports) if d not in seen]
         layer[name] = value = 1 + max((depth(d, seen | {name}) for d in deps), default=-1)
         return value
 
