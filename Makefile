@@ -3,7 +3,8 @@
 #   make test   the same set-up, then ruff and the test suite
 #   make bench  the same set-up plus the peers (duckdb, polars, numexpr), then benchmarks/run.py
 #   make fuzz   the same set-up, then the long differential fuzz run (FUZZ_SECONDS, default 1200)
-#   make docs   the same set-up, then regenerates the generated parts of docs/ (tests fail if they drift)
+#   make docs   the same set-up, then regenerates the generated docs: the function list, the tour
+#               (docs/tour/, its code run) and the architecture pictures (tests fail if they drift)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
