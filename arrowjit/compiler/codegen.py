@@ -282,7 +282,8 @@ def _load_string(b: ir.IRBuilder, offsets: ir.Value, string_bytes: ir.Value, j: 
     if dtype.offset_bits < 64:
         first, last = b.sext(first, I64, name=f"{ident}_start64"), b.sext(last, I64, name=f"{ident}_end64")
     # The padding rows of the last block have offsets 0: never a negative length.
-    length = b.select(b.icmp_signed(">", last, first), b.sub(last, first), ir.Constant(I64, 0),
+    length = b.select(b.icmp_signed(">", last, first, name=f"{ident}_nonempty"),
+                      b.sub(last, first, name=f"{ident}_byte_count"), ir.Constant(I64, 0),
                       name=f"{ident}_length")
     pointer = b.gep(string_bytes, [first], source_etype=I8, name=f"{ident}_bytes")
     view = b.insert_value(ir.Constant(T.STRING_VALUE, None), pointer, 0, name=f"{ident}_view")
