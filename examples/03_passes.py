@@ -3,8 +3,9 @@
     python examples/03_passes.py
 
 Filter.ir("passes") (or `arrowjit --dump-ir EXPR --schema ... --stage passes`)
-lists every pass that changed the kernel, with a unified diff of what it
-changed, and counts those that changed nothing. This example prints the
+prints, and Filter.passes() returns as data, every pass that changed the
+kernel, with a unified diff of what it changed, and counts those that
+changed nothing. This example prints the
 summary and the diffs of the two passes that matter most here, and checks
 what each did. The passes' output depends on the CPU (the vectorizer's
 choices do); see docs/tour/06_optimization.md.
@@ -19,24 +20,17 @@ import pyarrow as pa
 import arrowjit
 
 
-def sections(report: str) -> dict[str, str]:
-    """The first diff of each pass that changed the kernel, by pass name."""
-    found: dict[str, str] = {}
-    for section in re.split(r"\n\n(?==+ \d+\. )", report)[1:]:
-        name = re.match(r"=+ \d+\. (\S+) ", section).group(1)
-        found.setdefault(name, section)
-    return found
-
-
 def main() -> None:
     schema = pa.schema([pa.field("x", pa.float64(), nullable=False)])
     f = arrowjit.compile_filter("x > 2.0 and x < 6.0", schema)
-    report = f.ir("passes")
-    summary, _, _ = report.partition("\n\n")
+    summary, _, _ = f.ir("passes").partition("\n\n")   # the printed report starts with a summary
     print(summary)
-    diffs = sections(report)
+    report = f.passes()                                  # the same report as data
+    diffs = {}
+    for run in report.changed:                           # the passes that changed the kernel, in order
+        diffs.setdefault(run.name, run.diff())
     for name in ("AlwaysInlinerPass", "LoopVectorizePass"):
-        print()
+        print(f"\n{' ' + name + ' ':=^100}")
         print(diffs[name])
 
     inlined = diffs["AlwaysInlinerPass"]

@@ -7,10 +7,12 @@
    - removes the (vectorized) row loop by copying its body: UNROLLING_PASS
 
 2. What stops vectorization? vectorizes(expression, schema) compiles the
-   filter and says, from its ir("passes"), whether the loop vectorizer
-   changed the kernel. Then fill in VECTORIZED: for each expression over
-   x: float64, s: utf8, your answer (True or False), found with your
-   function. (Why does `contains` differ from `starts_with`?)
+   filter and says, from its ir("passes") (or the same as data,
+   `Filter.passes()`: `.changed` is the list of the passes that changed the
+   kernel, each with a `.name`), whether the loop vectorizer changed it.
+   Then fill in VECTORIZED: for each expression over x: float64, s: utf8,
+   your answer (True or False), found with your function. (Why does
+   `contains` differ from `starts_with`?)
 """
 
 INLINING_PASS: str | None = None
