@@ -81,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="compile EXPR as a projection (a computed column) instead of a filter")
     parser.add_argument("--annotate", action="store_true",
                         help="in the llvm stage, first the row loop grouped under the sub-expressions "
-                             "it computes, each one's span underlined in the expression")
+                             "it computes, each one's span underlined in the expression; in the asm "
+                             "stage, each run of instructions under the sub-expression it computes")
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                         help="color IR and assembly: auto (default) on a terminal only")
     parser.add_argument("--functions", action="append", default=[], metavar="FILE.py",

@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from . import highlight
 from .cache import LRUCache
-from .compiler import source_map
+from .compiler import debuginfo, source_map
 from .compiler import typed_ir as tir
 from .compiler import types as T
 from .compiler.codegen import Nulls
@@ -93,6 +93,9 @@ class Compiled:
         if stage == "optimized":
             return kernel.compiled.optimized_ir
         if stage == "asm":
+            if annotate:
+                sources, _, whole = self._source_info()
+                return debuginfo.annotated_assembly(kernel.compiled.llvm_ir, sources, whole, self._target)
             return kernel.compiled.assembly()
         if stage == "passes":
             return self.passes().render()
@@ -119,7 +122,9 @@ class Compiled:
         """Generate the kernel's IR again (no LLVM) to learn which node each named value computes."""
         raise NotImplementedError  # pragma: no cover - every subclass has one
 
-    def _source_view(self, llvm_ir: str, annotate: bool) -> str:
+    def _source_info(self) -> tuple[dict[str, source_map.Source], dict[str, list[source_map.Source]],
+                                    list[source_map.Source]]:
+        """Where the kernel's values come from: by value name, by registry function, and whole."""
         roots, texts = self._source_roots()
         recorded: dict[str, tir.TypedNode] = {}
         self._record_sources(roots, self._default_nulls, recorded)
@@ -133,6 +138,10 @@ class Compiled:
                     if found not in callers:
                         callers.append(found)
         whole = [source_map.Source(text, root.span, output) for root, (text, output) in zip(roots, texts)]
+        return sources, functions, whole
+
+    def _source_view(self, llvm_ir: str, annotate: bool) -> str:
+        sources, functions, whole = self._source_info()
         commented = source_map.annotate(llvm_ir, sources, functions, whole)
         if not annotate:
             return commented

@@ -203,7 +203,9 @@ class Filter(Compiled):
         pass: each pass that changed the kernel, with a unified diff.
         The llvm stage names values after the sub-expressions they compute
         and notes their spans; with ``annotate`` it starts with the row loop
-        grouped under the expression, each sub-expression underlined.
+        grouped under the expression, each sub-expression underlined, and
+        the asm stage marks each run of instructions with the sub-expression
+        it computes (from DWARF line tables, see compiler/debuginfo.py).
         The LLVM stages show the kernel for the schema's nullability (a
         nullable field is read with its validity bitmap).
         """

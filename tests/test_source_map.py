@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 import arrowjit
-from arrowjit.compiler import source_map
+from arrowjit.compiler import debuginfo, jit, source_map
 from arrowjit.compiler import typed_ir as tir
 
 SCHEMA = {"x": "float64", "y": "float64", "i": "int32", "j": "int64", "a": "bool", "b": "bool", "c": "bool",
@@ -96,7 +96,9 @@ def test_annotate_groups_the_row_loop_under_underlined_sub_expressions():
     text = f.ir("llvm", annotate=True)
     listing, _, whole = text.partition("; the whole module, with the same source comments:\n\n")
     assert whole == f.ir("llvm")
-    assert listing.startswith("; x > 2.0 and x < 6.0\n; ^  x  [0:1]\n  %j = phi i64")
+    assert listing.startswith("; j: the row within the block (0 to 63)\n  %j = phi i64 [ 0, %entry ], "
+                              "[ %next_j, %rows ]\n\n; x > 2.0 and x < 6.0\n; ^  x  [0:1]\n"
+                              "  %x_address = getelementptr double, ptr %x, i64 %j\n")
     assert ("; x > 2.0 and x < 6.0\n"
             "; ^~~~~~~  x > 2.0  [0:7]\n"
             "  %x_gt_2.0 = call i1 @greater_than_float64_float64(double %x.1, double 2.000000e+00)\n\n"
@@ -144,3 +146,35 @@ def test_results_are_unchanged_by_naming():
     data = pa.record_batch({"x": [1.0, 2.5, None, 7.0], "y": [0.0, 0.5, 1.0, None]})
     f = arrowjit.compile_filter("x > 2.0 and x < 6.0 or y >= 1.0", {"x": "float64", "y": "float64"})
     assert f.indices(data).to_pylist() == [1, 2]
+
+
+def test_the_asm_stage_is_the_code_that_runs():
+    # Optimized again from the unoptimized IR (a text round trip of the optimized IR can change
+    # the instruction selector's choices): the same as the object code's compile.
+    f = arrowjit.compile_filter("x * 3.0 > y or y is null", {"x": "float64", "y": "float64"})
+    kernel = f._kernel(f._default_nulls).compiled
+    machine = jit._target_machine(f.target)
+    module = llvm.parse_assembly(kernel.llvm_ir)
+    module.triple, module.data_layout = f.target.triple, str(machine.target_data)
+    jit.optimize(module, f.target)
+    assert f.ir("asm") == machine.emit_assembly(module)
+
+
+@pytest.mark.parametrize("expr", ["x > 2.0 and x < 6.0", "x * 3.0 > y or y is null",
+                                  "sqrt(x) < 2 and not (y between 1 and 2)"])
+def test_annotated_assembly_marks_instructions_with_their_sub_expression(expr):
+    f = arrowjit.compile_filter(expr, {"x": "float64", "y": "float64"})
+    annotated, plain = f.ir("asm", annotate=True), f.ir("asm")
+    # Line tables do not change the code: the same instructions, only marked.
+    assert debuginfo.instructions(annotated) == debuginfo.instructions(plain)
+    assert ".loc" not in annotated and ".debug_" not in annotated
+    marks = re.findall(r"^\t# ---- (.*)$", annotated, re.M)
+    assert "the loop over blocks (no sub-expression)" in marks
+    spans = {mark for mark in marks if mark.endswith("]")}
+    assert spans and all(re.fullmatch(r".+  \[\d+:\d+\]", mark) for mark in spans)
+    # The vector compares sit under a mark of a comparison of this expression.
+    lines = annotated.splitlines()
+    compare = next(k for k, line in enumerate(lines) if re.search(r"\tv?cmp\w*p[sd]\t", line))
+    owner = next(lines[k] for k in range(compare, -1, -1) if lines[k].startswith("\t# ---- "))
+    text = owner.removeprefix("\t# ---- ").rsplit("  [", 1)[0]
+    assert text in expr and any(op in text for op in ("<", ">", "between", "or", "and"))

@@ -85,11 +85,21 @@ class CompiledKernel:
     _asm: str | None = field(default=None, repr=False)
 
     def assembly(self) -> str:
-        """The kernel's machine code as assembly (generated on first request)."""
+        """The kernel's machine code as assembly (generated on first request).
+
+        The module is optimized again from the unoptimized IR rather than
+        parsed from the optimized text: a text round trip loses LLVM's
+        use-list order, and the instruction selector, which walks use lists,
+        then picks slightly different code than the object code that runs.
+        """
         if self._asm is None:
             with _COMPILE_LOCK:
-                module = llvm.parse_assembly(self.optimized_ir)
-                self._asm = _target_machine(self.target).emit_assembly(module)
+                machine = _target_machine(self.target)
+                module = llvm.parse_assembly(self.llvm_ir)
+                module.triple = self.target.triple
+                module.data_layout = str(machine.target_data)
+                optimize(module, self.target)
+                self._asm = machine.emit_assembly(module)
         return self._asm
 
 

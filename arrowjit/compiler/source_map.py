@@ -196,6 +196,9 @@ def listing(llvm_ir: str, sources: Mapping[str, Source]) -> str:
     group: list[str] = []
     previous = None
     for line in body:
+        if line.startswith("  %j = phi "):
+            out += ["; j: the row within the block (0 to 63)", line, ""]
+            continue
         group.append(line)
         value = _VALUE.match(line)
         name = value.group(1).strip('"') if value else None
