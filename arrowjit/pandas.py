@@ -115,7 +115,6 @@ class ArrowJitAccessor:
              global_dict: Mapping[str, Any] | None = None, level: int = 0):
         """Like ``DataFrame.eval``: ``"z = x * 2 + y"`` returns a copy with column z added;
         an expression without an assignment returns its values as a Series."""
-        import pandas as pd
         match = _ASSIGNMENT.match(expr)
         target, body = (match.group(1), expr[match.end():]) if match else (None, expr)
         schema, repeated = self._schema()
@@ -131,16 +130,46 @@ class ArrowJitAccessor:
                 projection = compile_projection([body], schema, params=widened)
         batch = self._batch(projection.columns)
         column = projection(batch, params=values).column(0)
-        series = pd.Series(column.to_pandas().to_numpy(), index=self._df.index, name=target)
+        series = _series(column, self._df.index, target)
         if target is None:
             return series
         return self._df.assign(**{target: series})
 
     def _batch(self, names) -> pa.RecordBatch:
-        arrays = {name: _to_arrow(self._df[name]) for name in names}
-        if arrays:
-            return pa.RecordBatch.from_arrays(list(arrays.values()), names=list(arrays))
-        return pa.RecordBatch.from_arrays([pa.nulls(len(self._df))], names=["__rows__"])
+        return frame_batch(self._df, names)
+
+
+def frame_batch(df, names) -> pa.RecordBatch:
+    """The columns ``names`` of a DataFrame as a RecordBatch, for a compiled expression to read.
+
+    numpy-backed columns are not copied where their memory is contiguous. A
+    name missing from the frame is left out (the compiled expression says
+    which column is missing); a label that appears twice is an error. With
+    no names, one all-null column carries the row count.
+    """
+    arrays = {}
+    for name in names:
+        if name not in df.columns:
+            continue
+        if (df.columns == name).sum() > 1:
+            raise SchemaMismatchError(f"column {name!r} appears more than once in the DataFrame")
+        arrays[name] = _to_arrow(df[name])
+    if arrays or names:
+        return pa.RecordBatch.from_arrays(list(arrays.values()), names=list(arrays))
+    return pa.RecordBatch.from_arrays([pa.nulls(len(df))], names=["__rows__"])
+
+
+def _series(column: pa.Array | pa.ChunkedArray, index, name):
+    """A computed Arrow column as a numpy-backed Series on ``index`` (null ints become NaN floats)."""
+    import pandas as pd
+    return pd.Series(column.to_pandas().to_numpy(), index=index, name=name)
+
+
+def frame_from_arrow(data: pa.RecordBatch | pa.Table, index):
+    """Computed Arrow columns as a DataFrame on ``index`` (one label per row)."""
+    import pandas as pd
+    return pd.DataFrame({name: _series(column, index, name)
+                         for name, column in zip(data.schema.names, data.columns)}, index=index)
 
 
 # `name = expression` (a single `=`: `==` is a comparison).

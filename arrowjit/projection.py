@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import pyarrow as pa
@@ -43,10 +44,12 @@ class Projection(Compiled):
     """
 
     def __init__(self, fronts: Sequence[FrontEnd], names: Sequence[str], schema: pa.Schema,
-                 target: Target, threads: int | None = None):
+                 target: Target, threads: int | None = None, *,
+                 param_types: Mapping[str, Any] | None = None):
         self.expressions = [front.text for front in fronts]
         self.names = list(names)
         self._fronts = list(fronts)
+        self._param_types = dict(param_types or {})  # for pickling
         super().__init__(schema, target, [front.typed for front in fronts], {}, threads)
         self.output_schema = pa.schema([pa.field(name, front.typed.dtype.arrow)
                                         for name, front in zip(self.names, fronts)])
@@ -55,9 +58,27 @@ class Projection(Compiled):
         layout, compiled = back_end_projection(self._shapes, nulls, self._target)
         return Kernel(compiled, layout)
 
-    def __call__(self, data: Data, /, params: ParamValues = None, *, threads: int | None = None,
-                 **values: Any) -> Data:
-        """One column per expression, for every row of ``data`` (a RecordBatch or a Table)."""
+    def __reduce__(self):
+        """Pickled as the expressions, the referenced columns' schema and the options; compiled
+        again when unpickled (machine code from the on-disk cache when it is there)."""
+        return (compile_projection, (dict(zip(self.names, self.expressions)), self.schema,
+                                     self._param_types or None, self.threads))
+
+    def __call__(self, data: Any, /, params: ParamValues = None, *, threads: int | None = None,
+                 **values: Any) -> Any:
+        """One column per expression, for every row of ``data``.
+
+        A RecordBatch gives a RecordBatch and a Table a Table, a
+        RecordBatchReader a lazy reader, a pandas DataFrame a DataFrame on
+        the same index, a polars DataFrame a polars DataFrame, another Arrow
+        producer a Table (see inputs.py).
+        """
+        source = self._input(data, params, values)
+        return source.computed(partial(self._compute, params=params, values=values, threads=threads),
+                               self.output_schema)
+
+    def _compute(self, data: Data, params: ParamValues, values: Mapping[str, Any],
+                 threads: int | None) -> Data:
         batches = []
         keep_alive = []
 
@@ -130,7 +151,7 @@ def compile_projection(exprs: Sequence[str] | Mapping[str, str], schema: SchemaL
         raise SchemaMismatchError("two outputs of the projection have the same name")
     arrow_schema = normalize_schema(schema)
     fronts = front_end_values(texts, _column_types(arrow_schema), _parameter_types(params))
-    return Projection(fronts, names, arrow_schema, host_target(), threads)
+    return Projection(fronts, names, arrow_schema, host_target(), threads, param_types=params)
 
 
 class Query:
@@ -140,15 +161,31 @@ class Query:
         self.where = where
         self.select = select
 
-    def __call__(self, data: Data, /, params: ParamValues = None, *, threads: int | None = None,
-                 **values: Any) -> Data:
+    def __reduce__(self):
+        return (Query, (self.where, self.select))
+
+    def __call__(self, data: Any, /, params: ParamValues = None, *, threads: int | None = None,
+                 **values: Any) -> Any:
+        """The projections of the rows where the predicate is true, in the input's kind
+        (as :meth:`Projection.__call__`; a pandas result keeps the kept rows' index labels)."""
         given = dict(params or {}) | values
-        if self.where is not None:
-            needed = list(dict.fromkeys([*self.where.columns, *self.select.columns]))
-            own = {name: given[name] for name in self.where.parameters if name in given}
-            data = self.where(data.select(needed), params=own, threads=threads)
-        own = {name: given[name] for name in self.select.parameters if name in given}
-        return self.select(data, params=own, threads=threads)
+        select_params = {name: given[name] for name in self.select.parameters if name in given}
+        compute = partial(self.select._compute, params=select_params, values={}, threads=threads)
+        if self.where is None:
+            return self.select._input(data, select_params, {}).computed(compute, self.select.output_schema)
+        where_params = {name: given[name] for name in self.where.parameters if name in given}
+        needed = list(dict.fromkeys([*self.where.columns, *self.select.columns]))
+        source = self.where._input(data, where_params, {}, columns=needed)
+        if source.stream_schema is not None:
+            self.select._check_schema(source.stream_schema)
+            self.select._pack(select_params, {})
+        mask = partial(self.where._mask, params=where_params, values={}, threads=threads)
+
+        def query(arrow: Data) -> Data:
+            rows = self.where._select(arrow.select(needed), where_params, {}, threads)
+            return compute(rows)
+
+        return source.queried(query, mask, compute, self.select.output_schema)
 
     def __repr__(self) -> str:
         where = f" where {self.where.expression!r}" if self.where is not None else ""
