@@ -270,8 +270,8 @@ def _record_batch(data: Any) -> ArrowInput:
     try:
         batch = pa.record_batch(data)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as e:
-        raise InputTypeError(f"{_name(data)} exports an Arrow array that is not a table of columns "
-                             f"(a struct array): {e}") from None
+        raise _not_data(data, f"it exports an Arrow array that is not a table of columns "
+                              f"(a struct array): {e}") from None
     return ArrowInput(pa.Table.from_batches([batch]))
 
 
@@ -279,14 +279,30 @@ def _stream(data: Any) -> ProducerInput:
     try:
         reader = pa.RecordBatchReader.from_stream(data)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as e:
-        raise InputTypeError(f"{_name(data)} exports an Arrow stream that is not a table of columns "
-                             f"(of struct arrays): {e}") from None
+        raise _not_data(data, f"it exports an Arrow stream that is not a table of columns "
+                              f"(of struct arrays): {e}") from None
     return ProducerInput(reader)
 
 
-def _name(data: Any) -> str:
+# What to do instead, for (root module, class name or None for any class).
+_HINTS: tuple[tuple[str, str | None, str], ...] = (
+    ("dask", None, "for a Dask DataFrame, `import arrowjit.dask` and use ddf.arrowjit.query / .mask / .eval"),
+    ("polars", "LazyFrame", "collect() the LazyFrame first"),
+    ("pandas", "Series", "pass a DataFrame: series.to_frame()"),
+    ("polars", "Series", "pass a DataFrame: series.to_frame()"),
+)
+
+
+def _not_data(data: Any, reason: str = "") -> InputTypeError:
     cls = type(data)
-    return f"{cls.__module__}.{cls.__qualname__}"
+    name = f"{cls.__module__}.{cls.__qualname__}"
+    root = cls.__module__.split(".")[0]
+    hints = [text for module, qualname, text in _HINTS
+             if module == root and qualname in (None, cls.__qualname__)]
+    return InputTypeError(
+        "arrowjit reads a pyarrow RecordBatch, Table or RecordBatchReader, a pandas or polars "
+        "DataFrame, or an object with __arrow_c_stream__ / __arrow_c_array__; "
+        f"not {name}{': ' + reason if reason else ''}{' (' + hints[0] + ')' if hints else ''}")
 
 
 # How each kind of input is recognized and read, in order: pandas and polars
@@ -301,14 +317,6 @@ _KINDS: tuple[tuple[Callable[[Any], bool], Callable[[Any, Sequence[str]], Input]
     (lambda d: hasattr(type(d), "__arrow_c_array__"), lambda d, _: _record_batch(d)),
 )
 
-_HINTS: tuple[tuple[str, str], ...] = (
-    ("dask.", "for a Dask DataFrame, `import arrowjit.dask` and use ddf.arrowjit.query / .mask / .eval"),
-    ("polars.lazyframe", "collect() the LazyFrame first"),
-    ("pandas.core.series", "pass a DataFrame (series.to_frame())"),
-    ("polars.series", "pass a DataFrame (series.to_frame())"),
-)
-
-
 def read(data: Any, columns: Sequence[str]) -> Input:
     """``data`` as an :class:`Input`; ``columns`` are the ones the expression reads.
 
@@ -318,9 +326,5 @@ def read(data: Any, columns: Sequence[str]) -> Input:
     for accepts, make in _KINDS:
         if accepts(data):
             return make(data, columns)
-    name = _name(data)
-    hint = next((f" ({text})" for prefix, text in _HINTS if name.startswith(prefix)), "")
-    raise InputTypeError(
-        f"arrowjit reads a pyarrow RecordBatch, Table or RecordBatchReader, a pandas or polars "
-        f"DataFrame, or an object with __arrow_c_stream__ / __arrow_c_array__; not {name}{hint}")
+    raise _not_data(data)
 
