@@ -27,8 +27,8 @@ import numpy as np
 import pyarrow as pa
 
 from .errors import ParameterError, SchemaMismatchError
-from .filter import compile_filter
-from .projection import compile_projection
+from .filter import Filter, compile_filter
+from .projection import Projection, compile_projection
 
 _registered = threading.Event()
 
@@ -77,20 +77,46 @@ class ArrowJitAccessor:
             fields.append(pa.field(name, _arrow_type(dtype, self._df.iloc[:, position])))
         return pa.schema(fields), repeated
 
-    def _bitmap_mask(self, expr: str, level: int, local_dict: Mapping[str, Any] | None,
-                     global_dict: Mapping[str, Any] | None) -> np.ndarray:
+    def compiled_filter(self, expr: str, frame, local_dict: Mapping[str, Any] | None = None,
+                        global_dict: Mapping[str, Any] | None = None,
+                        given: Mapping[str, Any] | None = None) -> tuple[Filter, dict[str, Any]]:
+        """``expr`` compiled for this frame's columns, and the values of its ``@name`` parameters.
+
+        The values are ``given``, or looked up from the Python ``frame`` (or
+        ``local_dict`` / ``global_dict``) as ``DataFrame.query`` does, and
+        compare as pandas compares them (see ``_pandas_types``).
+        """
         schema, repeated = self._schema()
         compiled = compile_filter(expr, schema)
-        for name in compiled.columns:
-            if name in repeated:
-                raise SchemaMismatchError(f"column {name!r} appears more than once in the DataFrame")
-        values = {}
+        _check_repeated(compiled.columns, repeated)
+        values: dict[str, Any] = {}
         if compiled.parameters:
-            frame = sys._getframe(level + 2)
-            values = _resolve(compiled.parameters, frame, local_dict, global_dict)
+            values = dict(given) if given is not None else _resolve(
+                compiled.parameters, frame, local_dict, global_dict)
             widened = _pandas_types(compiled.parameters, values)
             if widened:
                 compiled = compile_filter(expr, schema, params=widened)
+        return compiled, values
+
+    def compiled_projection(self, body: str, frame, local_dict: Mapping[str, Any] | None = None,
+                            global_dict: Mapping[str, Any] | None = None,
+                            given: Mapping[str, Any] | None = None) -> tuple[Projection, dict[str, Any]]:
+        """As :meth:`compiled_filter`, for the value expression ``body``."""
+        schema, repeated = self._schema()
+        projection = compile_projection([body], schema)
+        _check_repeated(projection.columns, repeated)
+        values: dict[str, Any] = {}
+        if projection.parameters:
+            values = dict(given) if given is not None else _resolve(
+                projection.parameters, frame, local_dict, global_dict)
+            widened = _pandas_types(projection.parameters, values)
+            if widened:
+                projection = compile_projection([body], schema, params=widened)
+        return projection, values
+
+    def _bitmap_mask(self, expr: str, frame, local_dict: Mapping[str, Any] | None,
+                     global_dict: Mapping[str, Any] | None) -> np.ndarray:
+        compiled, values = self.compiled_filter(expr, frame, local_dict, global_dict)
         batch = self._batch(compiled.columns)
         return compiled.mask(batch, params=values).to_numpy(zero_copy_only=False)
 
@@ -103,31 +129,21 @@ class ArrowJitAccessor:
         ``local_dict`` / ``global_dict``, as ``DataFrame.query`` does.
         """
         import pandas as pd
-        mask = self._bitmap_mask(expr, level, local_dict, global_dict)
+        mask = self._bitmap_mask(expr, sys._getframe(level + 1), local_dict, global_dict)
         return pd.Series(mask, index=self._df.index, name=None)
 
     def query(self, expr: str, *, local_dict: Mapping[str, Any] | None = None,
               global_dict: Mapping[str, Any] | None = None, level: int = 0):
         """The rows where ``expr`` is true, like ``DataFrame.query`` (index labels kept)."""
-        return self._df[self._bitmap_mask(expr, level, local_dict, global_dict)]
+        return self._df[self._bitmap_mask(expr, sys._getframe(level + 1), local_dict, global_dict)]
 
     def eval(self, expr: str, *, local_dict: Mapping[str, Any] | None = None,
              global_dict: Mapping[str, Any] | None = None, level: int = 0):
         """Like ``DataFrame.eval``: ``"z = x * 2 + y"`` returns a copy with column z added;
         an expression without an assignment returns its values as a Series."""
-        match = _ASSIGNMENT.match(expr)
-        target, body = (match.group(1), expr[match.end():]) if match else (None, expr)
-        schema, repeated = self._schema()
-        projection = compile_projection([body], schema)
-        for name in projection.columns:
-            if name in repeated:
-                raise SchemaMismatchError(f"column {name!r} appears more than once in the DataFrame")
-        values = {}
-        if projection.parameters:
-            values = _resolve(projection.parameters, sys._getframe(level + 1), local_dict, global_dict)
-            widened = _pandas_types(projection.parameters, values)
-            if widened:
-                projection = compile_projection([body], schema, params=widened)
+        target, body = split_assignment(expr)
+        projection, values = self.compiled_projection(body, sys._getframe(level + 1), local_dict,
+                                                      global_dict)
         batch = self._batch(projection.columns)
         column = projection(batch, params=values).column(0)
         series = _series(column, self._df.index, target)
@@ -176,6 +192,18 @@ def frame_from_arrow(data: pa.RecordBatch | pa.Table, index):
 _ASSIGNMENT = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=(?!=)")
 
 
+def split_assignment(expr: str) -> tuple[str | None, str]:
+    """``"z = x * 2"`` -> ``("z", " x * 2")``; an expression without an assignment -> ``(None, expr)``."""
+    match = _ASSIGNMENT.match(expr)
+    return (match.group(1), expr[match.end():]) if match else (None, expr)
+
+
+def _check_repeated(columns, repeated: set[str]) -> None:
+    for name in columns:
+        if name in repeated:
+            raise SchemaMismatchError(f"column {name!r} appears more than once in the DataFrame")
+
+
 def _pandas_types(parameters: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, str]:
     """Parameter types that make ``@name`` compare as DataFrame.query does.
 
@@ -185,7 +213,9 @@ def _pandas_types(parameters: Mapping[str, Any], values: Mapping[str, Any]) -> d
     """
     types = {}
     for name, value in values.items():
-        dtype = parameters[name]
+        dtype = parameters.get(name)
+        if dtype is None:
+            continue  # not a parameter of the expression: the compiled object says so
         if isinstance(value, float | np.floating) and not dtype.is_float:
             types[name] = "float64"
         elif isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_) \
