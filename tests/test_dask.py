@@ -8,14 +8,18 @@ oracle), also when a worker dies in the middle of a computation.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
+import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
@@ -40,6 +44,63 @@ def make_frame() -> pd.DataFrame:
     return pd.DataFrame({"x": x, "i": np.arange(ROWS), "n": n, "s": [f"k{k % 5}" for k in range(ROWS)]},
                         index=pd.RangeIndex(ROWS) * 3)  # labels that are not positions
 
+
+# ---------------------------------------------------------------------------
+# examples/06_parquet_and_dask.py
+# ---------------------------------------------------------------------------
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "06_parquet_and_dask.py"
+EXAMPLE_OUTPUT = """\
+dataset: 60000 rows, 12 files (4 days x 3 stations)
+workers: 2
+read_parquet: 24 partitions (one per row group)
+cold and windy, not west: 260 rows
+day         station
+2026-01-01  north       40
+            south      107
+2026-01-02  north       14
+            south       54
+2026-01-03  north        5
+            south       25
+2026-01-04  north        3
+            south       12
+ id        day station  temperature  wind
+  2 2026-01-01   north         -1.4  26.3
+ 70 2026-01-01   north         -0.4  26.2
+139 2026-01-01   north         -4.8  28.9
+262 2026-01-01   north         -1.0  25.1
+339 2026-01-01   north         -7.4  27.1
+warm and calm: 696 rows
+share with wind >= 15: 0.4988
+   id  temperature  wind  chill
+12020        -20.3  15.9 -23.48
+14007        -16.9  27.3 -22.36
+ 5868        -14.4  28.9 -20.18
+"""
+
+
+def test_the_dask_example_prints_what_pyarrow_finds(tmp_path):
+    # (first in the file: it starts its own cluster, before the module's cluster is up)
+    result = subprocess.run([sys.executable, str(EXAMPLE)], capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == EXAMPLE_OUTPUT
+    # The example's figures, found again with pyarrow.dataset on the same generated data.
+    spec = importlib.util.spec_from_file_location("example06", EXAMPLE)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    example.write_dataset(tmp_path)
+    data = ds.dataset(tmp_path, format="parquet", partitioning="hive").to_table()
+    t, w, station = data.column("temperature"), data.column("wind"), data.column("station")
+    cold = pc.and_(pc.and_(pc.greater(w, 25), pc.less(t, 0)), pc.not_equal(station, "west"))
+    assert pc.sum(cold).as_py() == 260
+    calm = pc.and_(pc.greater(t, 20.0), pc.and_(pc.greater_equal(w, 5), pc.less_equal(w, 10)))
+    assert pc.sum(calm).as_py() == 696
+    assert f"{pc.mean(pc.greater_equal(w, 15)).as_py():.4f}" == "0.4988"
+
+
+# ---------------------------------------------------------------------------
+# The accessor and read_parquet on the module's cluster
+# ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def client():
@@ -148,3 +209,4 @@ def test_a_worker_dies_mid_computation_and_dask_retries(frames, client, tmp_path
     assert os.path.exists(marker)  # a worker did die
     pd.testing.assert_frame_equal(got, pdf.arrowjit.query("x > 2 and x < 6"))
     client.wait_for_workers(2, timeout=60)
+
