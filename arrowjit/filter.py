@@ -178,7 +178,8 @@ class Filter(Compiled):
         """
         source = self._input(data, params, values)
         return source.rows(partial(self._select, params=params, values=values, threads=threads),
-                           partial(self._mask, params=params, values=values, threads=threads))
+                           partial(self._mask, params=params, values=values, threads=threads),
+                           self.threads if threads is None else threads)
 
     def mask(self, data: Any, /, params: ParamValues = None, *, threads: int | None = None,
              **values: Any) -> Any:

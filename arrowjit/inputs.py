@@ -40,6 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import InputTypeError
+from .runtime.outputs import mask_numpy
 
 Arrow = pa.RecordBatch | pa.Table
 ArrowFn = Callable[[Arrow], Arrow]
@@ -60,8 +61,9 @@ class Input(ABC):
     stream_schema: pa.Schema | None = None
 
     @abstractmethod
-    def rows(self, select: ArrowFn, mask: MaskFn) -> Any:
-        """The rows ``select`` keeps (``mask`` is the same predicate as a boolean array)."""
+    def rows(self, select: ArrowFn, mask: MaskFn, threads: int | None) -> Any:
+        """The rows ``select`` keeps (``mask`` is the same predicate as a boolean array;
+        ``threads`` the threads a copy of the rows may use)."""
 
     @abstractmethod
     def mask(self, mask: MaskFn) -> Any:
@@ -91,7 +93,7 @@ class ArrowInput(Input):
     def __init__(self, data: Arrow):
         self.data = data
 
-    def rows(self, select: ArrowFn, mask: MaskFn) -> Any:
+    def rows(self, select: ArrowFn, mask: MaskFn, threads: int | None) -> Any:
         return select(self.data)
 
     def mask(self, mask: MaskFn) -> Any:
@@ -126,7 +128,7 @@ class ReaderInput(Input):
         batches = (function(batch) for batch in self.reader)
         return pa.RecordBatchReader.from_batches(schema, batches)
 
-    def rows(self, select: ArrowFn, mask: MaskFn) -> Any:
+    def rows(self, select: ArrowFn, mask: MaskFn, threads: int | None) -> Any:
         return self._lazy(select, self.reader.schema)
 
     def mask(self, mask: MaskFn) -> Any:
@@ -151,8 +153,8 @@ class ProducerInput(ReaderInput):
     The stream is still read batch by batch, so only the result is held.
     """
 
-    def rows(self, select: ArrowFn, mask: MaskFn) -> Any:
-        return super().rows(select, mask).read_all()
+    def rows(self, select: ArrowFn, mask: MaskFn, threads: int | None) -> Any:
+        return super().rows(select, mask, threads).read_all()
 
     def indices(self, indices: IndicesFn) -> Any:
         return _stream_indices(self.reader, indices).combine_chunks()
@@ -179,7 +181,8 @@ def _stream_indices(batches: Iterable[pa.RecordBatch], indices: IndicesFn) -> pa
 class PandasInput(Input):
     """A pandas DataFrame: the referenced columns go to Arrow (as ``df.arrowjit`` does).
 
-    Rows come back as ``df[mask]`` (every column, index labels kept), a mask
+    Rows come back as ``df[mask]`` (every column, index labels kept; numeric
+    columns compressed natively, see ``frame_rows``), a mask
     as a boolean Series on the frame's index, positions as a numpy array, and
     computed columns as a DataFrame on the index of their rows.
     """
@@ -191,10 +194,11 @@ class PandasInput(Input):
         self.batch = frame_batch(frame, columns)
 
     def _mask(self, mask: MaskFn) -> np.ndarray:
-        return mask(self.batch).to_numpy(zero_copy_only=False)
+        return mask_numpy(mask(self.batch))
 
-    def rows(self, select: ArrowFn, mask: MaskFn) -> Any:
-        return self.frame[self._mask(mask)]
+    def rows(self, select: ArrowFn, mask: MaskFn, threads: int | None) -> Any:
+        from .pandas import frame_rows
+        return frame_rows(self.frame, mask(self.batch), threads)
 
     def mask(self, mask: MaskFn) -> Any:
         import pandas as pd
@@ -235,7 +239,7 @@ class PolarsInput(Input):
     def _polars(self):
         return sys.modules["polars"]
 
-    def rows(self, select: ArrowFn, mask: MaskFn) -> Any:
+    def rows(self, select: ArrowFn, mask: MaskFn, threads: int | None) -> Any:
         return self.frame.filter(self._polars.from_arrow(mask(self.table)))
 
     def mask(self, mask: MaskFn) -> Any:

@@ -21,6 +21,7 @@ import re
 import sys
 import threading
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,7 @@ import pyarrow as pa
 from .errors import ParameterError, SchemaMismatchError
 from .filter import Filter, compile_filter
 from .projection import Projection, compile_projection
+from .runtime.outputs import mask_numpy
 
 _registered = threading.Event()
 
@@ -118,7 +120,7 @@ class ArrowJitAccessor:
                      global_dict: Mapping[str, Any] | None) -> np.ndarray:
         compiled, values = self.compiled_filter(expr, frame, local_dict, global_dict)
         batch = self._batch(compiled.columns)
-        return compiled.mask(batch, params=values).to_numpy(zero_copy_only=False)
+        return mask_numpy(compiled.mask(batch, params=values))
 
     def mask(self, expr: str, *, local_dict: Mapping[str, Any] | None = None,
              global_dict: Mapping[str, Any] | None = None, level: int = 0):
@@ -173,6 +175,55 @@ def frame_batch(df, names) -> pa.RecordBatch:
     if arrays or names:
         return pa.RecordBatch.from_arrays(list(arrays.values()), names=list(arrays))
     return pa.RecordBatch.from_arrays([pa.nulls(len(df))], names=["__rows__"])
+
+
+def frame_rows(df, mask: pa.BooleanArray, threads: int | None = None):
+    """``df[mask]`` (every column, index labels and column labels kept), for a mask without nulls.
+
+    numpy-backed columns of numbers, bools and datetimes are compressed by
+    arrowjit's native compress (vector compress instructions) straight from
+    their memory, and the result's columns wrap the compressed buffers
+    without another copy; other columns (strings, categoricals, nullable
+    dtypes, ...) use their own array's boolean indexing. A selective mask
+    (under one row in SPARSE_RATIO) is left to pandas, which then gathers
+    just those rows.
+    """
+    import pandas as pd
+
+    from .filter import SPARSE_RATIO
+    from .runtime import outputs
+    from .runtime import threads as parallel
+
+    bits = mask_numpy(mask)
+    buffer = mask.buffers()[1]
+    length = len(df)
+    kept = int(bits.sum()) if length else 0
+    if (mask.null_count or mask.offset or length != len(mask) or df.shape[1] == 0
+            or kept * SPARSE_RATIO < length or buffer.size < (length + 63) // 64 * 8):
+        return df[bits]
+    words = np.frombuffer(buffer, dtype=np.uint64, count=(length + 63) // 64)
+
+    def select(position: int):
+        column = df.iloc[:, position]
+        if isinstance(column.dtype, np.dtype) and column.dtype.kind in "biufMm":
+            numbers = column.to_numpy(copy=False)
+            if numbers.ndim == 1 and numbers.flags.c_contiguous:
+                width = numbers.dtype.itemsize
+                unsigned = pa.Array.from_buffers(pa.from_numpy_dtype(np.dtype(f"u{width}")), length,
+                                                 [None, pa.py_buffer(numbers.view(f"u{width}"))])
+                compressed = outputs.compress(unsigned, buffer, words, kept)
+                return np.frombuffer(compressed.buffers()[1], dtype=numbers.dtype, count=kept)
+        return column.array[bits]
+
+    workers = parallel.resolve(threads)
+    columns = parallel.run([partial(select, position) for position in range(df.shape[1])], workers)
+    index = df.index[bits]
+    # Each column keeps its dtype (a DataFrame built from object arrays would infer new ones).
+    out = pd.DataFrame({position: pd.Series(values, index=index, dtype=dtype, copy=False)
+                        for position, (values, dtype) in enumerate(zip(columns, df.dtypes))}, copy=False)
+    out.columns = df.columns
+    out.attrs = dict(df.attrs)
+    return out
 
 
 def _series(column: pa.Array | pa.ChunkedArray, index, name):

@@ -374,3 +374,53 @@ def test_pickle_round_trip_in_a_spawned_process():
         results, hit = pool.apply(_child_answers, (pickle.dumps((objects, data)),))
     assert results == expected
     assert hit  # compiled here first: the new process loads the machine code from the disk cache
+
+
+# ---------------------------------------------------------------------------
+# pandas rows: numeric columns compressed natively, everything else by pandas
+# ---------------------------------------------------------------------------
+
+def mixed_frame(rows: int = 1000) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    return pd.DataFrame({
+        "x": rng.uniform(0, 10, rows),
+        "i8": rng.integers(-100, 100, rows).astype(np.int8),
+        "u16": rng.integers(0, 60000, rows).astype(np.uint16),
+        "f32": rng.uniform(0, 1, rows).astype(np.float32),
+        "flag": rng.random(rows) < 0.5,
+        "when": pd.date_range("2026-01-01", periods=rows, freq="min"),
+        "zoned": pd.date_range("2026-01-01", periods=rows, freq="h", tz="Europe/Paris"),
+        "cat": pd.Categorical(rng.choice(["a", "b", "c"], rows)),
+        "obj": np.array([f"o{k}" for k in range(rows)], dtype=object),
+        "nullable": pd.array(np.where(rng.random(rows) < 0.2, None, rng.integers(0, 9, rows)), dtype="Int64"),
+        "arrow": pd.array([f"s{k}" for k in range(rows)], dtype="string[pyarrow]"),
+    }, index=pd.Index(rng.permutation(rows) * 2, name="key"))
+
+
+@pytest.mark.parametrize("expr", ["x > 2 and x < 6", "x >= 0", "x < 0", "x < 0.05"],
+                         ids=["40%", "all", "none", "sparse"])
+def test_pandas_rows_equal_boolean_indexing_for_every_dtype(expr):
+    df = mixed_frame()
+    df.attrs["source"] = "test"
+    g = arrowjit.compile_filter(expr, {"x": "float64"})
+    expected = df[g.mask(df).to_numpy()]
+    out = g(df)
+    pd.testing.assert_frame_equal(out, expected)
+    assert out.attrs == {"source": "test"}
+    if len(out):
+        out.iloc[0, 0] = -1.0  # the compressed columns are ordinary writable arrays
+        assert out.iloc[0, 0] == -1.0 and df.x.min() >= 0
+
+
+def test_pandas_rows_of_sliced_frames_and_repeated_labels():
+    df = mixed_frame(999)
+    g = arrowjit.compile_filter("x > 2 and x < 6", {"x": "float64"}, threads=2)
+    for frame in (df.iloc[1::2], df.iloc[3:700], df.T.T):  # strided columns, offsets, object block
+        pd.testing.assert_frame_equal(g(frame), frame[g.mask(frame).to_numpy()])
+    twice = df[["x", "i8", "x"]]  # a repeated label (not read by the filter)
+    twice.columns = ["x", "a", "a"]
+    pd.testing.assert_frame_equal(g(twice), twice[g.mask(twice).to_numpy()])
+    repeated_labels = df.set_index(df.index // 4)
+    pd.testing.assert_frame_equal(g(repeated_labels), repeated_labels[g.mask(repeated_labels).to_numpy()])
+    empty = df.iloc[:0]
+    pd.testing.assert_frame_equal(g(empty), empty)
