@@ -137,7 +137,8 @@ class ArrowJitAccessor:
     def query(self, expr: str, *, local_dict: Mapping[str, Any] | None = None,
               global_dict: Mapping[str, Any] | None = None, level: int = 0):
         """The rows where ``expr`` is true, like ``DataFrame.query`` (index labels kept)."""
-        return self._df[self._bitmap_mask(expr, sys._getframe(level + 1), local_dict, global_dict)]
+        compiled, values = self.compiled_filter(expr, sys._getframe(level + 1), local_dict, global_dict)
+        return compiled(self._df, params=values)  # the rows through frame_rows (see inputs.py)
 
     def eval(self, expr: str, *, local_dict: Mapping[str, Any] | None = None,
              global_dict: Mapping[str, Any] | None = None, level: int = 0):
@@ -217,7 +218,7 @@ def frame_rows(df, mask: pa.BooleanArray, threads: int | None = None):
 
     workers = parallel.resolve(threads)
     columns = parallel.run([partial(select, position) for position in range(df.shape[1])], workers)
-    index = df.index[bits]
+    index = df.index.take(np.flatnonzero(bits))  # (as df[bits] does: a regular step keeps a freq)
     # Each column keeps its dtype (a DataFrame built from object arrays would infer new ones).
     out = pd.DataFrame({position: pd.Series(values, index=index, dtype=dtype, copy=False)
                         for position, (values, dtype) in enumerate(zip(columns, df.dtypes))}, copy=False)
