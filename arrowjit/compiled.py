@@ -29,6 +29,7 @@ from .compiler.codegen import Nulls
 from .compiler.jit import Target
 from .compiler.passes import PassReport, pass_report
 from .errors import ArrowJitError, CompilerError, InputTypeError, ParameterError, SchemaMismatchError
+from .inputs import Input, read
 from .runtime import threads as parallel
 from .runtime.buffers import column_buffers
 from .runtime.kernel import Kernel, check_parameter, pack_parameters
@@ -263,6 +264,25 @@ class Compiled:
             raise InputTypeError(
                 f"{type(self).__name__} reads a pyarrow.RecordBatch or pyarrow.Table, not "
                 f"{type(data).__name__} (for pandas DataFrames use df.arrowjit.query, .mask or .eval)")
+
+    def _input(self, data: Any, params: ParamValues, values: Mapping[str, Any],
+               columns: Sequence[str] | None = None) -> Input:
+        """What the caller handed over, read as Arrow (see inputs.py).
+
+        Data read lazily (a RecordBatchReader) is checked now, against the
+        columns and parameters, rather than at its first batch.
+        """
+        source = read(data, list(self.columns) if columns is None else columns)
+        if source.stream_schema is not None:
+            self._check_schema(source.stream_schema)
+            self._pack(params, values)
+        return source
+
+    def _check_schema(self, schema: pa.Schema) -> None:
+        names = schema.names
+        if len(set(names)) != len(names):
+            self._check_duplicates(names)
+        self._arrays({f.name: f.type for f in schema}, lambda name: None, "data")
 
     def _check_duplicates(self, names: list[str]) -> None:
         for name in self.columns:

@@ -80,9 +80,12 @@ def _column_types(schema: pa.Schema) -> dict[str, T.DType | str]:
 class Filter(Compiled):
     """A predicate compiled to machine code for a set of column types.
 
-    Call it on a ``pa.RecordBatch`` or ``pa.Table`` to get the rows where the
-    predicate is true; ``mask``, ``indices`` and ``count`` give the other
-    forms of the answer. A Filter is safe to call from several threads.
+    Call it on a ``pa.RecordBatch`` or ``pa.Table`` (or a reader, a pandas or
+    polars DataFrame, any Arrow PyCapsule producer: see inputs.py) to get
+    the rows where the predicate is true; ``mask``, ``indices`` and ``count``
+    give the other forms of the answer. A Filter is safe to call from
+    several threads, and pickles as its expression, schema and options (it
+    compiles again where it is unpickled, from the on-disk cache if warm).
 
     Parameters (``x > :lo``) get their values at each call, as keywords
     (``f(batch, lo=2.0)``) or as a mapping (``params={"lo": 2.0}``); None is
@@ -91,12 +94,27 @@ class Filter(Compiled):
 
     def __init__(self, front: FrontEnd, schema: pa.Schema, target: Target, shape: tir.TypedNode,
                  hidden: Mapping[str, int | float], threads: int | None = None,
-                 registry: Registry = BUILTINS):
+                 registry: Registry = BUILTINS, *,
+                 param_types: Mapping[str, Any] | None = None, parameterize: bool = True):
         self.expression = front.text
         self.registry = registry  # the functions it was compiled with (a snapshot)
         self._front: FrontEnd | None = front
         self._shape = shape
+        # What compile_filter was given besides the expression and schema (for pickling).
+        self._param_types = dict(param_types or {})
+        self._parameterize = parameterize
         super().__init__(schema, target, (shape,), hidden, threads)
+
+    def __copy__(self) -> Filter:
+        twin = object.__new__(type(self))
+        twin.__dict__.update(self.__dict__)
+        return twin
+
+    def __reduce__(self):
+        """Pickled as the expression, the referenced columns' schema and the options; compiled
+        again when unpickled (machine code from the on-disk cache when it is there)."""
+        return (compile_filter, (self.expression, self.schema, self._param_types or None,
+                                 self._parameterize, self.threads))
 
     def _back_end(self, nulls: Nulls) -> Kernel:
         layout, compiled = back_end(self._shape, nulls, self._target)
@@ -153,12 +171,58 @@ class Filter(Compiled):
         return results
 
     # -- the answers -------------------------------------------------------
-    def __call__(self, data: Data, /, params: ParamValues = None, *, threads: int | None = None,
-                 **values: Any) -> Data:
-        """The rows of ``data`` where the predicate is true (all columns, same kind as the input)."""
-        if isinstance(data, pa.RecordBatch | pa.Table) and data.num_columns == 0:
+    # Each answer reads any kind of input through inputs.py and gives it back
+    # in the caller's kind; the Arrow-level work is in the _select, _mask,
+    # _indices and _count methods below, on one RecordBatch or Table.
+    def __call__(self, data: Any, /, params: ParamValues = None, *, threads: int | None = None,
+                 **values: Any) -> Any:
+        """The rows of ``data`` where the predicate is true: all columns, the same kind as the input.
+
+        A RecordBatch gives a RecordBatch, a Table a Table, a RecordBatchReader
+        a lazy RecordBatchReader (each batch filtered as it is read), a pandas
+        DataFrame a DataFrame (index labels kept), a polars DataFrame a polars
+        DataFrame; another Arrow producer (``__arrow_c_stream__`` or
+        ``__arrow_c_array__``) gives a Table.
+        """
+        source = self._input(data, params, values)
+        return source.rows(partial(self._select, params=params, values=values, threads=threads),
+                           partial(self._mask, params=params, values=values, threads=threads),
+                           self.threads if threads is None else threads)
+
+    def mask(self, data: Any, /, params: ParamValues = None, *, threads: int | None = None,
+             **values: Any) -> Any:
+        """True where the predicate is true; false where it is false or null.
+
+        A BooleanArray for a RecordBatch; a ChunkedArray for a Table, a reader
+        (which it reads to the end) or another Arrow producer; a boolean
+        Series on the frame's index for pandas; a polars Series for polars.
+        """
+        source = self._input(data, params, values)
+        return source.mask(partial(self._mask, params=params, values=values, threads=threads))
+
+    def indices(self, data: Any, /, params: ParamValues = None, *, threads: int | None = None,
+                **values: Any) -> Any:
+        """The positions of the selected rows (UInt64 when the input has 2**32 rows or more).
+
+        A UInt32Array (or UInt64Array) for a RecordBatch, a Table or another
+        Arrow producer; a ChunkedArray of positions in the whole stream for a
+        reader (which it reads to the end); a numpy array for pandas (for
+        ``df.iloc``); a polars Series for polars.
+        """
+        source = self._input(data, params, values)
+        return source.indices(partial(self._indices, params=params, values=values, threads=threads))
+
+    def count(self, data: Any, /, params: ParamValues = None, *, threads: int | None = None,
+              **values: Any) -> int:
+        """How many rows the predicate keeps (a reader is read to the end)."""
+        source = self._input(data, params, values)
+        return source.count(partial(self._count, params=params, values=values, threads=threads))
+
+    def _select(self, data: Data, params: ParamValues, values: Mapping[str, Any],
+                threads: int | None) -> Data:
+        if data.num_columns == 0:
             # Nothing to copy: the answer is just how many rows there are.
-            return data.slice(0, self.count(data, params, threads=threads, **values))
+            return data.slice(0, self._count(data, params, values, threads))
         batches = []
         workers = parallel.resolve(self.threads if threads is None else threads)
         for segment, buffer, words in self._bitmaps(data, params, values, threads, every_column=True):
@@ -177,25 +241,22 @@ class Filter(Compiled):
             return batches[0]
         return pa.Table.from_batches(batches, schema=data.schema)
 
-    def mask(self, data: Data, /, params: ParamValues = None, *, threads: int | None = None,
-             **values: Any) -> pa.BooleanArray | pa.ChunkedArray:
-        """True where the predicate is true; false where it is false or null."""
+    def _mask(self, data: Data, params: ParamValues, values: Mapping[str, Any],
+              threads: int | None) -> pa.BooleanArray | pa.ChunkedArray:
         masks = [outputs.mask_array(buffer, segment.length)
                  for segment, buffer, _ in self._bitmaps(data, params, values, threads)]
         if isinstance(data, pa.RecordBatch):
             return masks[0]
         return pa.chunked_array(masks, type=pa.bool_())
 
-    def indices(self, data: Data, /, params: ParamValues = None, *, threads: int | None = None,
-                **values: Any) -> pa.UInt32Array | pa.UInt64Array:
-        """The positions of the selected rows (UInt64 when the input has 2**32 rows or more)."""
+    def _indices(self, data: Data, params: ParamValues, values: Mapping[str, Any],
+                 threads: int | None) -> pa.UInt32Array | pa.UInt64Array:
         bitmaps = self._bitmaps(data, params, values, threads)
         chunks = [(segment.first, words) for segment, _, words in bitmaps]
         return outputs.indices(chunks, data.num_rows)[0]
 
-    def count(self, data: Data, /, params: ParamValues = None, *, threads: int | None = None,
-              **values: Any) -> int:
-        """How many rows the predicate keeps."""
+    def _count(self, data: Data, params: ParamValues, values: Mapping[str, Any],
+               threads: int | None) -> int:
         return sum(outputs.count(words) for _, _, words in self._bitmaps(data, params, values, threads))
 
     # -- looking inside ------------------------------------------------------
@@ -395,8 +456,9 @@ def compile_filter(expr: str, schema: SchemaLike, params: Mapping[str, Any] | No
     if unused:
         raise ParameterError(f"params gives a type for {unused[0]!r}, which the expression does not use")
     if not parameterize:
-        return _FILTERS.put(key, Filter(front, arrow_schema, target, front.typed, {}, threads, functions))
+        return _FILTERS.put(key, Filter(front, arrow_schema, target, front.typed, {}, threads, functions,
+                                        param_types=params, parameterize=False))
     shape, hidden, roles = _hide(expr, front.typed, tokens)
-    compiled = Filter(front, arrow_schema, target, shape, hidden, threads, functions)
+    compiled = Filter(front, arrow_schema, target, shape, hidden, threads, functions, param_types=params)
     _SHAPES.put(shape_key, _Shape(compiled, roles))
     return _FILTERS.put(key, compiled)

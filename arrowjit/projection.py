@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -55,11 +56,13 @@ class Projection(Compiled):
     """
 
     def __init__(self, fronts: Sequence[FrontEnd], names: Sequence[str], schema: pa.Schema,
-                 target: Target, threads: int | None = None, registry: Registry = BUILTINS):
+                 target: Target, threads: int | None = None, registry: Registry = BUILTINS, *,
+                 param_types: Mapping[str, Any] | None = None):
         self.expressions = [front.text for front in fronts]
         self.registry = registry  # the functions it was compiled with (a snapshot)
         self.names = list(names)
         self._fronts = list(fronts)
+        self._param_types = dict(param_types or {})  # for pickling
         super().__init__(schema, target, [front.typed for front in fronts], {}, threads)
         self.output_schema = pa.schema([pa.field(name, front.typed.dtype.arrow)
                                         for name, front in zip(self.names, fronts)])
@@ -68,9 +71,27 @@ class Projection(Compiled):
         layout, compiled = back_end_projection(self._shapes, nulls, self._target)
         return Kernel(compiled, layout)
 
-    def __call__(self, data: Data, /, params: ParamValues = None, *, threads: int | None = None,
-                 **values: Any) -> Data:
-        """One column per expression, for every row of ``data`` (a RecordBatch or a Table)."""
+    def __reduce__(self):
+        """Pickled as the expressions, the referenced columns' schema and the options; compiled
+        again when unpickled (machine code from the on-disk cache when it is there)."""
+        return (compile_projection, (dict(zip(self.names, self.expressions)), self.schema,
+                                     self._param_types or None, self.threads))
+
+    def __call__(self, data: Any, /, params: ParamValues = None, *, threads: int | None = None,
+                 **values: Any) -> Any:
+        """One column per expression, for every row of ``data``.
+
+        A RecordBatch gives a RecordBatch and a Table a Table, a
+        RecordBatchReader a lazy reader, a pandas DataFrame a DataFrame on
+        the same index, a polars DataFrame a polars DataFrame, another Arrow
+        producer a Table (see inputs.py).
+        """
+        source = self._input(data, params, values)
+        return source.computed(partial(self._compute, params=params, values=values, threads=threads),
+                               self.output_schema)
+
+    def _compute(self, data: Data, params: ParamValues, values: Mapping[str, Any],
+                 threads: int | None) -> Data:
         batches = []
         keep_alive = []
 
@@ -161,7 +182,8 @@ def compile_projection(exprs: Sequence[str] | Mapping[str, str], schema: SchemaL
     arrow_schema = normalize_schema(schema)
     functions = as_registry(registry, DEFAULT_FUNCTIONS)
     fronts = front_end_values(texts, _column_types(arrow_schema), _parameter_types(params), functions)
-    return Projection(fronts, names, arrow_schema, host_target(), threads, functions)
+    return Projection(fronts, names, arrow_schema, host_target(), threads, functions,
+                      param_types=params)
 
 
 class _SelectedProjection(Projection):
@@ -172,9 +194,21 @@ class _SelectedProjection(Projection):
     words before it.
     """
 
+    @classmethod
+    def of(cls, projection: Projection) -> _SelectedProjection:
+        return cls(projection._fronts, projection.names, projection.schema, projection._target,
+                   projection.threads, projection.registry, param_types=projection._param_types)
+
+    def __reduce__(self):
+        return (_selected_projection, super().__reduce__())
+
     def _back_end(self, nulls: Nulls) -> Kernel:
         layout, compiled = back_end_selected_projection(self._shapes, nulls, self._target)
         return Kernel(compiled, layout)
+
+    def _compute(self, *args: Any, **kwargs: Any) -> Data:
+        # Its kernel reads a selection bitmap: running it as a plain projection would not do.
+        raise TypeError("a query's selected projection runs only through Query")
 
     def selected(self, batch: pa.RecordBatch, words: np.ndarray, params: ParamValues,
                  threads: int | None) -> pa.RecordBatch:
@@ -213,6 +247,11 @@ class _SelectedProjection(Projection):
         return pa.RecordBatch.from_arrays(columns, schema=self.output_schema)
 
 
+def _selected_projection(compile, args) -> _SelectedProjection:
+    """Unpickle a query's projection: compile it again, as a projection over a selection."""
+    return _SelectedProjection.of(compile(*args))
+
+
 class Query:
     """A filter and a projection: the projections of the rows where the predicate is true.
 
@@ -222,30 +261,50 @@ class Query:
     Outputs of other types (strings) are computed on the filtered rows instead.
     """
 
-    def __init__(self, where: Filter | None, select: Projection):
+    def __init__(self, where: Filter | None, select: Projection,
+                 selected: _SelectedProjection | None = None):
         self.where = where
         self.select = select
+        # The same projections compiled to read the filter's selection bitmap (None: the
+        # outputs' types need the filtered rows). Some inputs (pandas) take the plain path.
+        self._selected_projection = selected
 
-    def _split(self, params: ParamValues, values: Mapping[str, Any]) -> tuple[dict, dict]:
-        given = dict(params or {}) | dict(values)
-        where = {n: given[n] for n in (self.where.parameters if self.where else ()) if n in given}
-        select = {n: given[n] for n in self.select.parameters if n in given}
-        return where, select
+    def __reduce__(self):
+        return (Query, (self.where, self.select, self._selected_projection))
 
-    def __call__(self, data: Data, /, params: ParamValues = None, *, threads: int | None = None,
-                 **values: Any) -> Data:
-        where_params, select_params = self._split(params, values)
+    def __call__(self, data: Any, /, params: ParamValues = None, *, threads: int | None = None,
+                 **values: Any) -> Any:
+        """The projections of the rows where the predicate is true, in the input's kind
+        (as :meth:`Projection.__call__`; a pandas result keeps the kept rows' index labels)."""
+        given = dict(params or {}) | values
+        select_params = {name: given[name] for name in self.select.parameters if name in given}
+        compute = partial(self.select._compute, params=select_params, values={}, threads=threads)
         if self.where is None:
-            return self.select(data, params=select_params, threads=threads)
+            return self.select._input(data, select_params, {}).computed(compute, self.select.output_schema)
+        where_params = {name: given[name] for name in self.where.parameters if name in given}
         needed = list(dict.fromkeys([*self.where.columns, *self.select.columns]))
-        if not isinstance(self.select, _SelectedProjection):
-            filtered = self.where(data.select(needed), params=where_params, threads=threads)
-            return self.select(filtered, params=select_params, threads=threads)
+        source = self.where._input(data, where_params, {}, columns=needed)
+        if source.stream_schema is not None:
+            self.select._check_schema(source.stream_schema)
+            self.select._pack(select_params, {})
+        mask = partial(self.where._mask, params=where_params, values={}, threads=threads)
+
+        def query(arrow: Data) -> Data:
+            if self._selected_projection is not None:
+                return self._selected(arrow.select(needed), where_params, select_params, threads)
+            rows = self.where._select(arrow.select(needed), where_params, {}, threads)
+            return compute(rows)
+
+        return source.queried(query, mask, compute, self.select.output_schema)
+
+    def _selected(self, data: Data, where_params: dict, select_params: dict,
+                  threads: int | None) -> Data:
+        """Per run of rows: the filter's bitmap, then the projection of the selected rows only."""
         results = []
-        for segment in self.select._segments(data.select(needed), every_column=True):
-            batch = segment.batch
-            ((_, _, words),) = self.where._bitmaps(batch, where_params, {}, threads)
-            results.append(self.select.selected(batch, words, select_params, threads))
+        selected = self._selected_projection
+        for segment in selected._segments(data, every_column=True):
+            ((_, _, words),) = self.where._bitmaps(segment.batch, where_params, {}, threads)
+            results.append(selected.selected(segment.batch, words, select_params, threads))
         if isinstance(data, pa.RecordBatch):
             return results[0]
         return pa.Table.from_batches(results, schema=self.select.output_schema)
@@ -271,7 +330,5 @@ def compile_query(schema: SchemaLike, select: Sequence[str] | Mapping[str, str],
     own = {name: t for name, t in (params or {}).items()}
     condition = compile_filter(where, arrow_schema, params=own or None, threads=threads,
                                registry=registry)
-    if supports(projection._shapes):
-        projection = _SelectedProjection(projection._fronts, projection.names, arrow_schema,
-                                         projection._target, threads, projection.registry)
-    return Query(condition, projection)
+    selected = _SelectedProjection.of(projection) if supports(projection._shapes) else None
+    return Query(condition, projection, selected)

@@ -395,7 +395,10 @@ CASES: list[Hostile] = [
                  "SchemaMismatchError", "2 times"),
     *[expect_error(f"not Arrow data: {what}", f'cf("x > 1", S).count({what})', "InputTypeError")
       for what in ("None", "[1, 2]", '{"x": [1, 2]}', "pa.array([1, 2])", "pa.scalar(1)", "np.arange(3)",
-                   "pa.RecordBatchReader.from_batches(BATCH.schema, [BATCH])", '"x"')],
+                   '"x"')],
+    # (a reader is read batch by batch since issue 7)
+    expect_result("a reader", 'result = cf("x > 1", S).count(pa.RecordBatchReader.from_batches('
+                  'BATCH.schema, [BATCH, BATCH]))', 2),
     expect_result("zero rows", run_expr('"x > 1"', data="BATCH.slice(0, 0)"),
                   {"mask": [], "indices": [], "count": 0, "rows": []}),
     expect_result("zero rows from an empty schema",

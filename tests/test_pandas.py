@@ -404,7 +404,8 @@ def test_unsupported_pandas_dtype_is_named_in_the_error():
     assert "timestamp" in str(info.value)
 
 
-def test_a_dataframe_is_not_arrow_data():
+def test_a_compiled_filter_reads_a_dataframe_too():
+    # (issue 7: any Arrow data in, the same kind out; tests/test_inputs.py has the rest)
     f = arrowjit.compile_filter("x > 1", {"x": "int64"})
-    with pytest.raises(arrowjit.InputTypeError, match="arrowjit.query"):
-        f.mask(pd.DataFrame({"x": [1, 2, 3]}))
+    mask = f.mask(pd.DataFrame({"x": [1, 2, 3]}, index=[7, 8, 9]))
+    assert mask.tolist() == [False, True, True] and mask.index.tolist() == [7, 8, 9]
