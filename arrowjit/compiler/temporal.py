@@ -165,7 +165,8 @@ _INTERVAL_UNITS = {
     "year": ("months", 12), "month": ("months", 1), "mon": ("months", 1),
     "week": ("ns", 7 * SECONDS_PER_DAY * 10**9), "day": ("ns", SECONDS_PER_DAY * 10**9),
     "hour": ("ns", 3600 * 10**9), "minute": ("ns", 60 * 10**9), "min": ("ns", 60 * 10**9),
-    "second": ("ns", 10**9), "sec": ("ns", 10**9), "millisecond": ("ns", 10**6), "ms": ("ns", 10**6),
+    "second": ("ns", 10**9), "sec": ("ns", 10**9), "s": ("ns", 10**9), "h": ("ns", 3600 * 10**9),
+    "d": ("ns", SECONDS_PER_DAY * 10**9), "millisecond": ("ns", 10**6), "ms": ("ns", 10**6),
     "microsecond": ("ns", 10**3), "us": ("ns", 10**3), "nanosecond": ("ns", 1), "ns": ("ns", 1),
 }
 _INTERVAL_PART = re.compile(r"\s*([+-]?[0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]+)")
@@ -464,15 +465,19 @@ def _field(field: str, dtype: DType) -> Callable:
 def truncate(b: ir.IRBuilder, unit: str, x: ir.Value, dtype: DType) -> ir.Value:
     """``date_trunc(unit, x)``: the start of the unit holding x (weeks start on Monday), same type.
 
-    A zoned timestamp is truncated in local time and converted back to UTC.
+    A zoned timestamp is truncated in local time. Hours, minutes and seconds
+    keep x's UTC offset; a day or longer starts at local midnight, converted
+    back to UTC by :func:`to_utc`.
     """
     per_day = ticks_per_day(dtype)
     if unit in ("hour", "minute", "second"):
         if dtype.kind is T.Kind.DATE:
             return x  # a date is at midnight
+        # Back by the local time's remainder: the result keeps the offset of x, so a time in
+        # the repeated hour when clocks go back truncates within its own offset.
         step = {"hour": 3600, "minute": 60, "second": 1}[unit] * dtype.ticks
         local = to_local(b, x, dtype)
-        return to_utc(b, b.mul(floor_div(b, local, step, "units"), const(step)), dtype)
+        return b.sub(x, floor_mod(b, local, step, "remainder"), name="truncated")
     days, _ = _day_and_time(b, x, dtype)
     if unit == "week":
         start = b.sub(days, _weekday(b, days), name="monday")

@@ -143,8 +143,8 @@ def explicit_row(source: DType, target: DType) -> FunctionSpec | None:
         return decimals.cast_row(source, target)
     if source.is_temporal and target.is_temporal:
         return temporal.cast_row(source, target)
-    storage = T.signed_of_bits(64 if source.is_temporal else target.bits)
-    if source.is_temporal and target.is_integer:  # the storage integer, then to the target
+    if source.is_temporal and target.is_integer:  # the storage integer (or int64)
+        storage = T.signed_of_bits(source.bits)
         return lookup(f"checked_cast_{target.name}", (source,)) if target in (T.INT64, storage) else None
     if target.is_temporal and source.is_integer and target.kind is not Kind.INTERVAL:
         return temporal.storage_row(source, target)
