@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 
 from llvmlite import ir
 
@@ -33,6 +33,8 @@ from .types import DType
 I128 = ir.IntType(128)
 NN, NINT = NullHandling.NULL_IF_NULL, NullHandling.NULL_INTERNAL
 MAX_PRECISION = T.MAX_DECIMAL_PRECISION
+# Python's decimals round to 28 digits by default; these hold any decimal128 exactly.
+EXACT = Context(prec=100)
 COMPARISONS = {"equal": "==", "not_equal": "!=", "less_than": "<", "less_than_or_equal_to": "<=",
                "greater_than": ">", "greater_than_or_equal_to": ">="}
 
@@ -228,7 +230,7 @@ def float_literal_as_decimal(node: tir.TypedNode, other: tir.TypedNode) -> tir.T
     exact = Decimal(repr(node.value))
     sign, digits, exponent = exact.as_tuple()
     scale = max(0, -exponent)
-    unscaled = int(exact.scaleb(scale))
+    unscaled = int(exact.scaleb(scale, EXACT))
     precision = max(len(str(abs(unscaled))), scale, 1)
     if precision > MAX_PRECISION:
         return node
@@ -241,12 +243,12 @@ def const_to_decimal(node: tir.Const, dtype: DType, context: tc.Context) -> tir.
     source = node.dtype
     try:
         if source.is_decimal:
-            exact = Decimal(value).scaleb(-source.scale)
+            exact = Decimal(value).scaleb(-source.scale, EXACT)
         elif isinstance(value, bool) or not isinstance(value, int | float):
             raise context.error(f"cannot convert {source} to {dtype.arrow}", node.span)
         else:
             exact = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-        unscaled = exact.scaleb(dtype.scale)
+        unscaled = exact.scaleb(dtype.scale, EXACT)
     except InvalidOperation:
         raise context.error(f"{value!r} is not a number {dtype.arrow} can hold", node.span) from None
     if not unscaled.is_finite() or unscaled != unscaled.to_integral_value():
@@ -259,7 +261,7 @@ def const_to_decimal(node: tir.Const, dtype: DType, context: tc.Context) -> tir.
 
 
 def const_from_decimal(node: tir.Const, dtype: DType, context: tc.Context) -> tir.Const:
-    exact = Decimal(node.value).scaleb(-node.dtype.scale)
+    exact = Decimal(node.value).scaleb(-node.dtype.scale, EXACT)
     if dtype.is_float:
         return tir.Const(dtype, node.span, float(exact))
     if dtype.is_integer:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable
+from decimal import Decimal
 from functools import lru_cache
 
 import numpy as np
@@ -196,7 +197,6 @@ def parse_interval(text: str) -> tuple[int, int] | None:
                 return None
             months += int(number) * scale
         else:
-            from decimal import Decimal
             exact = Decimal(number) * scale
             if exact != exact.to_integral_value():
                 return None
