@@ -479,3 +479,37 @@ def test_typed_ir_names_rows_gandiva_style():
                                 {"t": "timestamp[us]", "z": "timestamp[ms, tz=Asia/Kolkata]"})
     typed = f.ir("typed")
     assert "year_timestamp_us" in typed and "day_timestamp_ms[Asia/Kolkata]" in typed
+
+
+def test_dst_literals_follow_assume_timezone_earliest():
+    """A wall-clock literal skipped (02:30 on 2024-03-10) or repeated (01:30 on 2024-11-03) in New York."""
+    ny = pa.timestamp("us", "America/New_York")
+    local = pa.array([dt.datetime(2024, 3, 10, 2, 30), dt.datetime(2024, 11, 3, 1, 30)], pa.timestamp("us"))
+    want = pc.assume_timezone(local, "America/New_York", ambiguous="earliest", nonexistent="earliest")
+    data = pa.record_batch({"t": want.cast(ny)})
+    assert mask("t == timestamp '2024-03-10 02:30'", data) == [True, False]
+    assert mask("t == timestamp '2024-11-03 01:30'", data) == [False, True]
+
+
+def test_month_arithmetic_on_zoned_timestamps_is_in_local_time():
+    utc = dt.UTC
+    z = pa.array([dt.datetime(2024, 1, 31, 5, 30, tzinfo=utc), dt.datetime(2024, 2, 10, 12, tzinfo=utc),
+                  None], pa.timestamp("us", "America/New_York"))
+    got = project("t + interval '1 month'", pa.record_batch({"t": z}))
+    # 00:30 EST on Jan 31 -> 00:30 EST on Feb 29; 07:00 EST on Feb 10 -> 07:00 EDT on Mar 10
+    assert got.cast(pa.timestamp("us", "UTC")).to_pylist() == [
+        dt.datetime(2024, 2, 29, 5, 30, tzinfo=utc), dt.datetime(2024, 3, 10, 11, tzinfo=utc), None]
+
+
+def test_literal_out_of_the_columns_range_is_a_caret_error():
+    with pytest.raises(ExpressionTypeError, match="out of the range") as info:
+        arrowjit.compile_filter("n > timestamp '3000-01-01'", {"n": "timestamp[ns]"})
+    assert "^^^" in str(info.value)
+
+
+def test_pandas_datetimes():
+    pd = pytest.importorskip("pandas")
+    times = ["2020-01-01 00:00", "2021-06-15 12:00", None, "1969-07-20 20:17"]
+    df = pd.DataFrame({"t": pd.to_datetime(times),
+                       "k": [1, 2, 3, 4]})
+    assert df.arrowjit.query("t >= timestamp '2021-01-01' or year(t) < 1970").k.tolist() == [2, 4]
