@@ -8,6 +8,8 @@ of nanosecond timestamps, and the DST changes of the zones tested.
 """
 
 import datetime as dt
+import os
+from decimal import Decimal
 
 import numpy as np
 import pyarrow as pa
@@ -513,3 +515,116 @@ def test_pandas_datetimes():
     df = pd.DataFrame({"t": pd.to_datetime(times),
                        "k": [1, 2, 3, 4]})
     assert df.arrowjit.query("t >= timestamp '2021-01-01' or year(t) < 1970").k.tolist() == [2, 4]
+
+
+# ---------------------------------------------------------------------------
+# A bounded differential fuzz against DuckDB: random predicates over dates,
+# timestamps (without zone: DuckDB's TIMESTAMP and TIMESTAMP_S) and decimals.
+# ---------------------------------------------------------------------------
+
+def fuzz_table(rows: int = 301) -> pa.Table:
+    rng = np.random.default_rng(21)
+
+    def nulls():
+        return rng.random(rows) < 0.15
+
+    seconds = rng.integers(_seconds(1900, 1, 1), _seconds(2100, 1, 1), rows)
+    seconds[:len(BOUNDARY_SECONDS)] = BOUNDARY_SECONDS
+    micros = seconds * 10**6 + rng.integers(0, 10**6, rows)
+    return pa.table({
+        "t": pa.array(micros, pa.timestamp("us"), mask=nulls()),
+        "u": pa.array(rng.permutation(seconds), pa.timestamp("s"), mask=nulls()),
+        "d": pa.array((seconds // 86400 + rng.integers(-3, 3, rows)).astype(np.int32), pa.date32(),
+                      mask=nulls()),
+        "e": pa.array((rng.permutation(seconds) // 86400).astype(np.int32), pa.date32(), mask=nulls()),
+        "m": pa.array([None if k % 9 == 0 else Decimal(int(v)).scaleb(-3) for k, v in
+                       enumerate(rng.integers(-10**8, 10**8, rows))], pa.decimal128(12, 3)),
+        "n": pa.array([None if k % 7 == 0 else Decimal(int(v)).scaleb(-1) for k, v in
+                       enumerate(rng.integers(-10**5, 10**5, rows))], pa.decimal128(7, 1)),
+        "i": pa.array(rng.integers(-1000, 1000, rows), mask=nulls()),
+    })
+
+
+def _leaves():
+    from hypothesis import strategies as st
+
+    ops = st.sampled_from(["=", "!=", "<", "<=", ">", ">="])
+    stamp = st.builds(lambda y, mo, da, h, mi: f"{y:04d}-{mo:02d}-{da:02d} {h:02d}:{mi:02d}:00",
+                      st.integers(1890, 2110), st.integers(1, 12), st.integers(1, 28), st.integers(0, 23),
+                      st.integers(0, 59))
+    day = stamp.map(lambda s: s[:10])
+    timestamps = st.sampled_from(["t", "u"])
+    stamps_and_dates = st.sampled_from(["t", "u", "d", "e"])
+    dates_ = st.sampled_from(["d", "e"])
+    decimals_ = st.sampled_from(["m", "n"])
+    fields = st.sampled_from(["year", "quarter", "month", "day", "dayofyear", "week", "dayofweek"])
+    clock = st.sampled_from(["hour", "minute", "second"])
+    units = st.sampled_from(["year", "quarter", "month", "week", "day"])
+
+    def field_sql(f, x):
+        return f"((dayofweek({x}) + 6) % 7)" if f == "dayofweek" else f"{f}({x})"
+
+    def same(text):
+        return (text, text)
+
+    return st.one_of(
+        st.builds(lambda x, op, s: (f"{x} {op} timestamp '{s}'", f"{x} {op} TIMESTAMP '{s}'"),
+                  timestamps, ops, stamp),
+        st.builds(lambda x, op, s: (f"{x} {op} date '{s}'", f"{x} {op} DATE '{s}'"), stamps_and_dates, ops, day),
+        st.builds(lambda x, op, y: same(f"{x} {op} {y}"), stamps_and_dates, ops, stamps_and_dates),
+        st.builds(lambda f, x, op, k: (f"{f}({x}) {op} {k}", f"{field_sql(f, x)} {op} {k}"),
+                  fields, stamps_and_dates, ops, st.integers(0, 60)),
+        st.builds(lambda f, x, op, k: same(f"{f}({x}) {op} {k}"), clock, timestamps, ops, st.integers(0, 59)),
+        st.builds(lambda u, x, op, y: same(f"date_trunc('{u}', {x}) {op} {y}"),
+                  units, stamps_and_dates, ops, stamps_and_dates),
+        st.builds(lambda x, k, w, op, y: (f"{x} + interval '{k} {w}' {op} {y}",
+                                          f"{x} + INTERVAL '{k} {w}' {op} {y}"),
+                  timestamps, st.integers(-500, 500), st.sampled_from(["hours", "minutes", "days", "seconds"]),
+                  ops, timestamps),
+        st.builds(lambda x, k, op, y: (f"{x} + interval '{k} months' {op} {y}",
+                                       f"{x} + INTERVAL '{k} months' {op} {y}"),
+                  stamps_and_dates, st.integers(-30, 30), ops, stamps_and_dates),
+        st.builds(lambda x, k, op, s: same(f"{x} - {k} {op} date '{s}'"), dates_, st.integers(-400, 400), ops, day),
+        st.builds(lambda x, op, y, k: same(f"{x} - {y} {op} {k}"), dates_, ops, dates_, st.integers(-9000, 9000)),
+        st.builds(lambda x, op, v: same(f"{x} {op} {v}"), decimals_, ops,
+                  st.sampled_from(["0", "1", "-3", "12.5", "0.001", "-99999.9", "1234.567", "0.05", "100000"])),
+        st.builds(lambda x, a, y, op, z: same(f"{x} {a} {y} {op} {z}"), decimals_, st.sampled_from(["+", "-", "*"]),
+                  st.sampled_from(["m", "n", "i", "2"]), ops, st.sampled_from(["m", "n", "i", "0", "7.25"])),
+        st.builds(lambda x: same(f"{x} is null"), st.sampled_from(["t", "u", "d", "m"])),
+        st.builds(lambda x, s, w: (f"{x} between date '{s}' and date '{w}'",
+                                   f"{x} between DATE '{s}' and DATE '{w}'"), stamps_and_dates, day, day),
+    )
+
+
+def _predicates():
+    from hypothesis import strategies as st
+
+    def extend(children):
+        return st.one_of(
+            st.builds(lambda a, b: (f"({a[0]}) and ({b[0]})", f"({a[1]}) and ({b[1]})"), children, children),
+            st.builds(lambda a, b: (f"({a[0]}) or ({b[0]})", f"({a[1]}) or ({b[1]})"), children, children),
+            st.builds(lambda a: (f"not ({a[0]})", f"not ({a[1]})"), children))
+    return st.recursive(_leaves(), extend, max_leaves=4)
+
+
+def test_random_predicates_against_duckdb():
+    duckdb = pytest.importorskip("duckdb")
+    pytest.importorskip("hypothesis")
+    from hypothesis import HealthCheck, given, settings
+
+    table = fuzz_table()
+    con = duckdb.connect()
+    con.register("data", table)
+    parts = pa.Table.from_batches([*table.slice(0, 100).to_batches(), *table.slice(100).to_batches()])
+
+    @settings(max_examples=int(os.environ.get("ARROWJIT_DATES_FUZZ", "60")), deadline=None, derandomize=True,
+              suppress_health_check=list(HealthCheck), database=None)
+    @given(_predicates())
+    def check(pair):
+        ours, sql = pair
+        want = con.execute(f"select coalesce(({sql}), false) as m from data").to_arrow_table()["m"].to_pylist()
+        f = arrowjit.compile_filter(ours, table.schema)
+        assert f.mask(table).to_pylist() == want, (ours, sql)
+        assert f.mask(parts.slice(3)).to_pylist() == want[3:], ours
+
+    check()
