@@ -570,7 +570,8 @@ def _leaves():
     return st.one_of(
         st.builds(lambda x, op, s: (f"{x} {op} timestamp '{s}'", f"{x} {op} TIMESTAMP '{s}'"),
                   timestamps, ops, stamp),
-        st.builds(lambda x, op, s: (f"{x} {op} date '{s}'", f"{x} {op} DATE '{s}'"), stamps_and_dates, ops, day),
+        st.builds(lambda x, op, s: (f"{x} {op} date '{s}'", f"{x} {op} DATE '{s}'"),
+                  stamps_and_dates, ops, day),
         st.builds(lambda x, op, y: same(f"{x} {op} {y}"), stamps_and_dates, ops, stamps_and_dates),
         st.builds(lambda f, x, op, k: (f"{f}({x}) {op} {k}", f"{field_sql(f, x)} {op} {k}"),
                   fields, stamps_and_dates, ops, st.integers(0, 60)),
@@ -579,17 +580,21 @@ def _leaves():
                   units, stamps_and_dates, ops, stamps_and_dates),
         st.builds(lambda x, k, w, op, y: (f"{x} + interval '{k} {w}' {op} {y}",
                                           f"{x} + INTERVAL '{k} {w}' {op} {y}"),
-                  timestamps, st.integers(-500, 500), st.sampled_from(["hours", "minutes", "days", "seconds"]),
-                  ops, timestamps),
+                  timestamps, st.integers(-500, 500),
+                  st.sampled_from(["hours", "minutes", "days", "seconds"]), ops, timestamps),
         st.builds(lambda x, k, op, y: (f"{x} + interval '{k} months' {op} {y}",
                                        f"{x} + INTERVAL '{k} months' {op} {y}"),
                   stamps_and_dates, st.integers(-30, 30), ops, stamps_and_dates),
-        st.builds(lambda x, k, op, s: same(f"{x} - {k} {op} date '{s}'"), dates_, st.integers(-400, 400), ops, day),
-        st.builds(lambda x, op, y, k: same(f"{x} - {y} {op} {k}"), dates_, ops, dates_, st.integers(-9000, 9000)),
+        st.builds(lambda x, k, op, s: same(f"{x} - {k} {op} date '{s}'"),
+                  dates_, st.integers(-400, 400), ops, day),
+        st.builds(lambda x, op, y, k: same(f"{x} - {y} {op} {k}"),
+                  dates_, ops, dates_, st.integers(-9000, 9000)),
         st.builds(lambda x, op, v: same(f"{x} {op} {v}"), decimals_, ops,
-                  st.sampled_from(["0", "1", "-3", "12.5", "0.001", "-99999.9", "1234.567", "0.05", "100000"])),
-        st.builds(lambda x, a, y, op, z: same(f"{x} {a} {y} {op} {z}"), decimals_, st.sampled_from(["+", "-", "*"]),
-                  st.sampled_from(["m", "n", "i", "2"]), ops, st.sampled_from(["m", "n", "i", "0", "7.25"])),
+                  st.sampled_from(["0", "1", "-3", "12.5", "0.001", "-99999.9", "1234.567", "0.05",
+                                   "100000"])),
+        st.builds(lambda x, a, y, op, z: same(f"{x} {a} {y} {op} {z}"), decimals_,
+                  st.sampled_from(["+", "-", "*"]), st.sampled_from(["m", "n", "i", "2"]), ops,
+                  st.sampled_from(["m", "n", "i", "0", "7.25"])),
         st.builds(lambda x: same(f"{x} is null"), st.sampled_from(["t", "u", "d", "m"])),
         st.builds(lambda x, s, w: (f"{x} between date '{s}' and date '{w}'",
                                    f"{x} between DATE '{s}' and DATE '{w}'"), stamps_and_dates, day, day),
@@ -622,9 +627,16 @@ def test_random_predicates_against_duckdb():
     @given(_predicates())
     def check(pair):
         ours, sql = pair
-        want = con.execute(f"select coalesce(({sql}), false) as m from data").to_arrow_table()["m"].to_pylist()
+        query = f"select coalesce(({sql}), false) as m from data"
+        want = con.execute(query).to_arrow_table()["m"].to_pylist()
         f = arrowjit.compile_filter(ours, table.schema)
         assert f.mask(table).to_pylist() == want, (ours, sql)
         assert f.mask(parts.slice(3)).to_pylist() == want[3:], ours
 
     check()
+
+
+def test_cli_schema_with_parametrized_types():
+    from arrowjit.cli import parse_schema
+    schema = parse_schema("t:timestamp[us, tz=+05:30], d:decimal128(10, 2),x:float64")
+    assert schema.types == [pa.timestamp("us", "+05:30"), pa.decimal128(10, 2), pa.float64()]
