@@ -628,7 +628,7 @@ def test_random_predicates_against_duckdb():
     def check(pair):
         ours, sql = pair
         query = f"select coalesce(({sql}), false) as m from data"
-        want = con.execute(query).to_arrow_table()["m"].to_pylist()
+        want = con.sql(query).to_arrow_table()["m"].to_pylist()
         f = arrowjit.compile_filter(ours, table.schema)
         assert f.mask(table).to_pylist() == want, (ours, sql)
         assert f.mask(parts.slice(3)).to_pylist() == want[3:], ours
