@@ -41,6 +41,8 @@ FIELDS = ("year", "quarter", "month", "day", "hour", "minute", "second", "dayofw
 TRUNC_UNITS = ("year", "quarter", "month", "week", "day", "hour", "minute", "second")
 # The Gregorian calendar repeats every 400 years: 146097 days.
 CYCLE_SECONDS = 146_097 * SECONDS_PER_DAY
+# Ticks in a day, at most (nanoseconds): the bound of a time of day.
+DAY_BOUND = SECONDS_PER_DAY * 10**9
 
 
 def ticks_per_day(dtype: DType) -> int:
@@ -265,54 +267,86 @@ def const(value: int, ty: ir.IntType = I64) -> ir.Constant:
     return ir.Constant(ty, value)
 
 
-def floor_div(b: ir.IRBuilder, x: ir.Value, k: int, name: str = "floor_div") -> ir.Value:
-    """x // k for a constant k > 0, rounding toward minus infinity."""
+def floor_div(b: ir.IRBuilder, x: ir.Value, k: int, name: str = "floor_div", bound: int = 2**63) -> ir.Value:
+    """x // k for a constant k > 0, rounding toward minus infinity; |x| <= ``bound``.
+
+    x86 has no 64-bit vector division, so an i64 quotient that is below 2**50
+    is estimated in double precision (off by less than one) and corrected
+    with one multiply: code the loop vectorizer can turn into vector code.
+    """
     if k == 1:
         return x
-    quotient = b.sdiv(x, const(k, x.type), name=f"{name}_trunc")
-    remainder = b.srem(x, const(k, x.type), name=f"{name}_rem")
-    negative = b.icmp_signed("<", remainder, const(0, x.type), name=f"{name}_neg")
-    return b.sub(quotient, b.zext(negative, x.type), name=name)
+    ty = x.type
+    if ty.width == 64 and bound // k < 2**50:
+        double = ir.DoubleType()
+        estimate = b.fdiv(b.sitofp(x, double), ir.Constant(double, float(k)), name=f"{name}_approx")
+        floor = b.call(_floor_intrinsic(b), [estimate], name=f"{name}_floor")
+        quotient = b.fptosi(floor, ty, name=f"{name}_estimate")
+        remainder = b.sub(x, b.mul(quotient, const(k, ty)), name=f"{name}_rest")
+        up = b.zext(b.icmp_signed(">=", remainder, const(k, ty)), ty)
+        down = b.zext(b.icmp_signed("<", remainder, const(0, ty)), ty)
+        return b.sub(b.add(quotient, up), down, name=name)
+    quotient = b.sdiv(x, const(k, ty), name=f"{name}_trunc")
+    remainder = b.srem(x, const(k, ty), name=f"{name}_rem")
+    negative = b.icmp_signed("<", remainder, const(0, ty), name=f"{name}_neg")
+    return b.sub(quotient, b.zext(negative, ty), name=name)
 
 
-def floor_mod(b: ir.IRBuilder, x: ir.Value, k: int, name: str = "floor_mod") -> ir.Value:
+def _floor_intrinsic(b: ir.IRBuilder) -> ir.Function:
+    name = "llvm.floor.f64"
+    if name not in b.module.globals:
+        ir.Function(b.module, ir.FunctionType(ir.DoubleType(), [ir.DoubleType()]), name)
+    return b.module.globals[name]
+
+
+def floor_mod(b: ir.IRBuilder, x: ir.Value, k: int, name: str = "floor_mod", bound: int = 2**63) -> ir.Value:
+    """x mod k in 0..k-1 (the remainder of :func:`floor_div`)."""
     if k == 1:
         return const(0, x.type)
-    remainder = b.srem(x, const(k, x.type), name=f"{name}_rem")
-    negative = b.icmp_signed("<", remainder, const(0, x.type), name=f"{name}_neg")
-    return b.select(negative, b.add(remainder, const(k, x.type)), remainder, name=name)
+    quotient = floor_div(b, x, k, f"{name}_quotient", bound)
+    return b.sub(x, b.mul(quotient, const(k, x.type)), name=name)
 
 
 def civil_from_days(b: ir.IRBuilder, days: ir.Value) -> tuple[ir.Value, ir.Value, ir.Value]:
-    """Hinnant's civil_from_days: (year, month 1..12, day 1..31) of i64 days since 1970-01-01."""
+    """Hinnant's civil_from_days: (year, month 1..12, day 1..31) of i64 days since 1970-01-01.
+
+    Only the 400-year era needs 64 bits; the day of the era and everything
+    after it are small and computed in i32 (vector-friendly divisions).
+    """
     z = b.add(days, const(719_468), name="z")
     era = floor_div(b, z, 146_097, "era")
-    doe = b.sub(z, b.mul(era, const(146_097)), name="day_of_era")
-    yoe = b.sdiv(b.sub(b.add(b.sub(doe, b.sdiv(doe, const(1460))), b.sdiv(doe, const(36_524))),
-                       b.sdiv(doe, const(146_096))), const(365), name="year_of_era")
-    year = b.add(yoe, b.mul(era, const(400)), name="march_year")
-    doy = b.sub(doe, b.sub(b.add(b.mul(yoe, const(365)), b.sdiv(yoe, const(4))), b.sdiv(yoe, const(100))),
+    doe = b.trunc(b.sub(z, b.mul(era, const(146_097))), I32, name="day_of_era")
+
+    def c(v: int) -> ir.Constant:
+        return const(v, I32)
+    yoe = b.sdiv(b.sub(b.add(b.sub(doe, b.sdiv(doe, c(1460))), b.sdiv(doe, c(36_524))),
+                       b.sdiv(doe, c(146_096))), c(365), name="year_of_era")
+    doy = b.sub(doe, b.sub(b.add(b.mul(yoe, c(365)), b.sdiv(yoe, c(4))), b.sdiv(yoe, c(100))),
                 name="march_day")
-    mp = b.sdiv(b.add(b.mul(doy, const(5)), const(2)), const(153), name="march_month")
-    day = b.add(b.sub(doy, b.sdiv(b.add(b.mul(mp, const(153)), const(2)), const(5))), const(1), name="day")
-    early = b.icmp_signed("<", mp, const(10), name="before_january")
-    month = b.select(early, b.add(mp, const(3)), b.sub(mp, const(9)), name="month")
-    year = b.add(year, b.zext(b.icmp_signed("<=", month, const(2)), I64), name="year")
-    return year, month, day
+    mp = b.sdiv(b.add(b.mul(doy, c(5)), c(2)), c(153), name="march_month")
+    day = b.add(b.sub(doy, b.sdiv(b.add(b.mul(mp, c(153)), c(2)), c(5))), c(1), name="day")
+    early = b.icmp_signed("<", mp, c(10), name="before_january")
+    month = b.select(early, b.add(mp, c(3)), b.sub(mp, c(9)), name="month")
+    year = b.add(b.sext(yoe, I64), b.mul(era, const(400)), name="march_year")
+    year = b.add(year, b.zext(b.icmp_signed("<=", month, c(2)), I64), name="year")
+    return year, b.sext(month, I64, name="month64"), b.sext(day, I64, name="day64")
 
 
 def days_from_civil(b: ir.IRBuilder, year: ir.Value, month: ir.Value, day: ir.Value) -> ir.Value:
     """Hinnant's days_from_civil: days since 1970-01-01 of a (year, month, day) in i64."""
     early = b.icmp_signed("<=", month, const(2), name="jan_feb")
     y = b.sub(year, b.zext(early, I64), name="march_year")
-    era = floor_div(b, y, 400, "era")
-    yoe = b.sub(y, b.mul(era, const(400)), name="year_of_era")
-    mp = b.select(early, b.add(month, const(9)), b.sub(month, const(3)), name="march_month")
-    doy = b.add(b.sdiv(b.add(b.mul(mp, const(153)), const(2)), const(5)), b.sub(day, const(1)),
-                name="march_day")
-    doe = b.add(b.sub(b.add(b.mul(yoe, const(365)), b.sdiv(yoe, const(4))), b.sdiv(yoe, const(100))), doy,
+    era = floor_div(b, y, 400, "era", bound=2**45)  # years of any int64 timestamp
+
+    def c(v: int) -> ir.Constant:
+        return const(v, I32)
+    yoe = b.trunc(b.sub(y, b.mul(era, const(400))), I32, name="year_of_era")
+    month32, day32 = b.trunc(month, I32), b.trunc(day, I32)
+    mp = b.select(early, b.add(month32, c(9)), b.sub(month32, c(3)), name="march_month")
+    doy = b.add(b.sdiv(b.add(b.mul(mp, c(153)), c(2)), c(5)), b.sub(day32, c(1)), name="march_day")
+    doe = b.add(b.sub(b.add(b.mul(yoe, c(365)), b.sdiv(yoe, c(4))), b.sdiv(yoe, c(100))), doy,
                 name="day_of_era")
-    return b.sub(b.add(b.mul(era, const(146_097)), doe), const(719_468), name="days")
+    return b.sub(b.add(b.mul(era, const(146_097)), b.sext(doe, I64)), const(719_468), name="days")
 
 
 def days_in_month(b: ir.IRBuilder, year: ir.Value, month: ir.Value) -> ir.Value:
@@ -353,7 +387,7 @@ def utc_offset(b: ir.IRBuilder, seconds: ir.Value, zone: str) -> ir.Value:
     instants, offsets, size = _zone_tables(b, zone)
     end = table_end_seconds()
     base = end - CYCLE_SECONDS
-    folded = b.add(const(base), b.srem(b.sub(seconds, const(base)), const(CYCLE_SECONDS)), name="folded")
+    folded = b.add(const(base), floor_mod(b, b.sub(seconds, const(base)), CYCLE_SECONDS), name="folded")
     late = b.icmp_signed(">=", seconds, const(end), name="after_table")
     seconds = b.select(late, folded, seconds, name="table_seconds")
     index = const(0)
@@ -430,11 +464,13 @@ def field_value(b: ir.IRBuilder, field: str, x: ir.Value, dtype: DType) -> ir.Va
     seconds_ticks = dtype.ticks if dtype != T.DATE32 else 1
     match field:
         case "hour":
-            return b.sdiv(tod, const(3600 * seconds_ticks), name="hour")
+            return floor_div(b, tod, 3600 * seconds_ticks, "hour", DAY_BOUND)
         case "minute":
-            return b.srem(b.sdiv(tod, const(60 * seconds_ticks)), const(60), name="minute")
+            minutes = floor_div(b, tod, 60 * seconds_ticks, "minutes", DAY_BOUND)
+            return floor_mod(b, minutes, 60, "minute", 1440)
         case "second":
-            return b.srem(b.sdiv(tod, const(seconds_ticks)), const(60), name="second")
+            seconds = floor_div(b, tod, seconds_ticks, "seconds", DAY_BOUND)
+            return floor_mod(b, seconds, 60, "second", SECONDS_PER_DAY)
         case "dayofweek":
             return _weekday(b, days)
     year, month, day = civil_from_days(b, days)
@@ -446,7 +482,7 @@ def field_value(b: ir.IRBuilder, field: str, x: ir.Value, dtype: DType) -> ir.Va
         case "day":
             return day
         case "quarter":
-            return b.add(b.sdiv(b.sub(month, const(1)), const(3)), const(1), name="quarter")
+            return b.add(floor_div(b, b.sub(month, const(1)), 3, "quarters", 12), const(1), name="quarter")
         case "dayofyear":
             january_first = days_from_civil(b, year, const(1), const(1))
             return b.add(b.sub(days, january_first), const(1), name="dayofyear")
@@ -454,7 +490,7 @@ def field_value(b: ir.IRBuilder, field: str, x: ir.Value, dtype: DType) -> ir.Va
             thursday = b.add(b.sub(days, _weekday(b, days)), const(3), name="thursday")
             iso_year, _, _ = civil_from_days(b, thursday)
             first = days_from_civil(b, iso_year, const(1), const(1))
-            return b.add(b.sdiv(b.sub(thursday, first), const(7)), const(1), name="week")
+            return b.add(floor_div(b, b.sub(thursday, first), 7, "weeks", 400), const(1), name="week")
     raise ValueError(field)  # pragma: no cover
 
 
@@ -488,7 +524,7 @@ def truncate(b: ir.IRBuilder, unit: str, x: ir.Value, dtype: DType) -> ir.Value:
         if unit == "year":
             month = const(1)
         elif unit == "quarter":
-            month = b.add(b.mul(b.sdiv(b.sub(month, const(1)), const(3)), const(3)), const(1))
+            month = b.add(b.mul(floor_div(b, b.sub(month, const(1)), 3, "quarters", 12), const(3)), const(1))
         start = days_from_civil(b, year, month, const(1))
     local = b.mul(start, const(per_day), name="truncated")
     result = to_utc(b, local, dtype) if dtype.kind is T.Kind.TIMESTAMP else local
@@ -505,7 +541,7 @@ def add_months(b: ir.IRBuilder, x: ir.Value, months: ir.Value, dtype: DType) -> 
     days, tod = _day_and_time(b, x, dtype)
     year, month, day = civil_from_days(b, days)
     index = b.add(b.add(b.mul(year, const(12)), b.sub(month, const(1))), widen(b, months), name="month_index")
-    new_year = floor_div(b, index, 12, "new_year")
+    new_year = floor_div(b, index, 12, "new_year", bound=2**45)
     new_month = b.add(b.sub(index, b.mul(new_year, const(12))), const(1), name="new_month")
     limit = days_in_month(b, new_year, new_month)
     new_day = b.select(b.icmp_signed(">", day, limit), limit, day, name="clamped_day")
