@@ -640,3 +640,34 @@ def test_cli_schema_with_parametrized_types():
     from arrowjit.cli import parse_schema
     schema = parse_schema("t:timestamp[us, tz=+05:30], d:decimal128(10, 2),x:float64")
     assert schema.types == [pa.timestamp("us", "+05:30"), pa.decimal128(10, 2), pa.float64()]
+
+
+def test_template_cache_keeps_temporal_literals_apart():
+    data = pa.record_batch({"t": pa.array([0, 86400 * 10**6], pa.timestamp("us"))})
+    for expr, want in [("t + interval '1 day' > timestamp '1970-01-02'", [False, True]),
+                       ("t + interval '2 day' > timestamp '1970-01-02'", [True, True]),
+                       ("day(t + interval '1 day') == 2", [True, False]),
+                       ("day(t + interval '1 day') == 3", [False, True])]:
+        assert mask(expr, data) == want, expr
+
+
+def test_threads_split_temporal_projections():
+    array = timestamps("ns", "Europe/Berlin", rows=70_001)
+    data = pa.record_batch({"t": array})
+    proj = arrowjit.compile_projection(["dayofyear(t)", "date_trunc('week', t)"], data.schema, threads=2)
+    out = proj(data)
+    assert out.column(0).to_pylist() == pc.day_of_year(array).to_pylist()
+    want = pc.floor_temporal(array, unit="week", week_starts_monday=True)
+    # pyarrow's week floor misplaces a Monday whose UTC offset changes later that day
+    # (1946-10-07 in Berlin: 01:00 local); arrowjit gives local midnight there.
+    local_want = pc.local_timestamp(want)
+    midnight = pc.equal(local_want, pc.floor_temporal(local_want, unit="day"))
+    # (and near the end of the nanosecond range its result wraps): there arrowjit's is checked
+    # to be a local Monday midnight in the week before the value.
+    got_local = pc.local_timestamp(out.column(1))
+    assert pc.all(pc.equal(got_local, pc.floor_temporal(got_local, unit="day"))).as_py()
+    assert pc.all(pc.equal(pc.day_of_week(got_local), 0)).as_py()
+    behind = pc.subtract(pc.local_timestamp(array), got_local).cast(pa.int64())
+    assert pc.all(pc.and_(pc.greater_equal(behind, 0), pc.less(behind, 7 * 86400 * 10**9))).as_py()
+    assert pc.filter(out.column(1), midnight).equals(pc.filter(want, midnight))
+    assert pc.sum(pc.invert(midnight).cast(pa.int64())).as_py() < 20  # (7 of 70001 here)

@@ -186,3 +186,19 @@ def test_errors_are_caret_errors(expr):
     with pytest.raises(ExpressionTypeError) as info:
         arrowjit.compile_filter(expr, schema)
     assert "^" in str(info.value)
+
+
+def test_literal_template_cache_keeps_decimal_literals_apart():
+    data = pa.record_batch({"d": pa.array([Decimal("1000.60"), Decimal("1000.80")], pa.decimal128(12, 2))})
+    for expr, want in [("d > 1000.5", [True, True]), ("d > 1000.7", [False, True]),
+                       ("d > 1000.9", [False, False]), ("d + 1 > 1001.7", [False, True]),
+                       ("d + 2 > 1001.7", [True, True])]:
+        assert mask(expr, data) == want, expr
+
+
+def test_short_decimal_buffer_is_refused_before_any_kernel_reads_it():
+    array = pa.array([Decimal(1)] * 8, pa.decimal128(10, 2))
+    lying = pa.Array.from_buffers(pa.decimal128(10, 2), 5, [None, array.buffers()[1]], offset=5)
+    with pytest.raises(arrowjit.InvalidDataError):
+        arrowjit.compile_filter("d > 1", {"d": "decimal128(10, 2)"}).mask(pa.RecordBatch.from_arrays(
+            [lying], ["d"]))
