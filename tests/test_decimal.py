@@ -197,8 +197,13 @@ def test_literal_template_cache_keeps_decimal_literals_apart():
 
 
 def test_short_decimal_buffer_is_refused_before_any_kernel_reads_it():
-    array = pa.array([Decimal(1)] * 8, pa.decimal128(10, 2))
-    lying = pa.Array.from_buffers(pa.decimal128(10, 2), 5, [None, array.buffers()[1]], offset=5)
-    with pytest.raises(arrowjit.InvalidDataError):
-        arrowjit.compile_filter("d > 1", {"d": "decimal128(10, 2)"}).mask(pa.RecordBatch.from_arrays(
-            [lying], ["d"]))
+    from test_runtime import corrupt_batch  # an IPC stream whose row count was altered
+    good = pa.record_batch({"x": decimals(10, 2, rows=777)})
+    bad = corrupt_batch(good, length=100_000)
+    f = arrowjit.compile_filter("x > 1", good.schema)
+    for data in (bad, bad.slice(5)):
+        with pytest.raises(arrowjit.InvalidDataError, match="'x'"):
+            f.mask(data)
+    p = arrowjit.compile_projection(["x * 2"], good.schema)
+    with pytest.raises(arrowjit.InvalidDataError, match="'x'"):
+        p(bad)
