@@ -155,9 +155,9 @@ def local_to_utc(ticks: int, unit: str, zone: str) -> int:
 
     As pyarrow's ``assume_timezone`` with ``ambiguous="earliest"`` and
     ``nonexistent="earliest"``: a time repeated when clocks go back is the
-    first of the two; a time skipped when they go forward is the last
-    instant before the gap (as the earliest valid time after it, moved back
-    by the gap, is not there: Arrow's rule).
+    first of the two instants; a time skipped when they go forward becomes
+    the last instant before the change (02:30 on 2024-03-10 in New York is
+    01:59:59.999999 EST).
     """
     local = pa.array([ticks], pa.timestamp(unit))
     zoned = pc.assume_timezone(local, timezone=zone, ambiguous="earliest", nonexistent="earliest")
@@ -415,10 +415,13 @@ def to_local(b: ir.IRBuilder, t: ir.Value, dtype: DType) -> ir.Value:
 def to_utc(b: ir.IRBuilder, local: ir.Value, dtype: DType) -> ir.Value:
     """The UTC instant of a wall-clock time in the timestamp's zone.
 
-    The offset at ``local - offset(local)`` is right except within a day of a
-    transition; a second look at the candidate settles those. A time skipped
-    by a change to summer time moves forward by the change; a repeated one
-    takes the later (standard time) instant when the first guess lands there.
+    Two lookups: the offset o1 in effect at ``local - offset(local)`` gives
+    the candidate ``local - o1``; when the offset at the candidate differs
+    (a change between the two), ``local`` minus that offset is taken. Far
+    from a change (every local midnight of UTC, New York, Berlin and Kolkata
+    since 1946) this is the exact instant; for a local time repeated or
+    skipped by a change the result is one of the instants next to it
+    (pyarrow's ``floor_temporal`` raises there).
     """
     if dtype.tz is None:
         return local
