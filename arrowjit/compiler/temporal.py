@@ -417,9 +417,8 @@ def to_utc(b: ir.IRBuilder, local: ir.Value, dtype: DType) -> ir.Value:
 
     Two lookups: the offset o1 in effect at ``local - offset(local)`` gives
     the candidate ``local - o1``; when the offset at the candidate differs
-    (a change between the two), ``local`` minus that offset is taken. Far
-    from a change (every local midnight of UTC, New York, Berlin and Kolkata
-    since 1946) this is the exact instant; for a local time repeated or
+    (a change between the two), ``local`` minus that offset is taken. For a
+    local time that exists once this is its instant; for one repeated or
     skipped by a change the result is one of the instants next to it
     (pyarrow's ``floor_temporal`` raises there).
     """
