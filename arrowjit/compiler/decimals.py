@@ -115,8 +115,22 @@ def arithmetic_row(op: ast.Arith, a: DType, b: DType) -> FunctionSpec:
                         emit, doc)
 
 
+def runtime_available() -> bool:
+    """Whether the 128-bit division and conversion helpers (libgcc_s) are there for MCJIT."""
+    from .jit import int128_runtime
+    return bool(int128_runtime())
+
+
 def cast_row(source: DType, target: DType) -> FunctionSpec | None:
-    """Casts between decimals, integers and floats; values that do not fit become null."""
+    """Casts between decimals, integers and floats; values that do not fit become null.
+
+    Casts that divide an i128 or convert it to a float call libgcc_s's helpers;
+    without that library they are not offered (a compile-time error).
+    """
+    divides = source.is_decimal and (target.is_float or target.is_integer and source.scale > 0
+                                      or target.is_decimal and target.scale < source.scale)
+    if divides and not runtime_available():
+        return None
     if source.is_decimal and target.is_decimal:
         def emit(b, x, x_valid):
             value = _rescale(b, x, source, target)
@@ -208,6 +222,9 @@ def binary(node: ast.BinaryOp, left: tir.TypedNode, right: tir.TypedNode,
         common = T.decimal_type(min(digits + scale, MAX_PRECISION), scale)
         left, right = tc.cast_to(left, common, context), tc.cast_to(right, common, context)
         a = b = common
+    elif a.precision + b.precision > MAX_PRECISION and not runtime_available():
+        raise context.error("checking this product for overflow needs 128-bit division, which needs "
+                            "libgcc_s (not found)", node.span)
     elif a.scale + b.scale > MAX_PRECISION:
         raise context.error(f"the product of {a.arrow} and {b.arrow} would need a scale of "
                             f"{a.scale + b.scale}, more than 38", node.span)
