@@ -16,6 +16,7 @@ status 2; no traceback.
 from __future__ import annotations
 
 import argparse
+import re
 import runpy
 import sys
 from pathlib import Path
@@ -38,8 +39,12 @@ def parse_schema(text: str) -> pa.Schema:
             raise SchemaMismatchError(f"schema file {text!r} does not exist")
         return _schema_of_file(path)
     fields = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        name, sep, type_name = part.rpartition(":")
+    # Commas inside brackets belong to a type: t:timestamp[us, tz=UTC], d:decimal128(10, 2).
+    parts = re.split(r",(?![^\[(]*[\])])", text)
+    for part in filter(None, (p.strip() for p in parts)):
+        bracket = min((i for i in (part.find("["), part.find("(")) if i >= 0), default=len(part))
+        name, sep, type_name = part[:bracket].rpartition(":")
+        type_name += part[bracket:]
         if not sep or not name.strip():
             raise SchemaMismatchError(f"--schema: expected name:type, got {part!r}")
         if name.strip() in fields:

@@ -25,7 +25,8 @@ def test_every_callable_function_and_operator_is_listed():
     for symbol in ("==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "//", "%", "**"):
         assert f"| `{symbol}` |" in section
     assert f"The registry holds {len(BUILTINS)} rows" in section
-    assert "| `abs()` | `abs(T) -> T`, T: any number | null if an argument is |  |" in section
+    assert ("| `abs()` | `abs(T) -> T`, T: any number, duration_ms, duration_ns, duration_s, duration_us "
+            "| null if an argument is |  |") in section
     assert "| `//` | `floor_divide(T, T) -> T`, T: float32, float64 | null if an argument is |  |" in section
     assert "|  | `floor_divide(T, T) -> T`, T: any integer | decides itself | null when the divisor is 0 |" \
         in section

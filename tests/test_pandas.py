@@ -374,8 +374,11 @@ def test_unsupported_unreferenced_columns_are_fine():
         7: [0.1, 0.2, 0.3],
     })
     assert df.arrowjit.query("x > 1").index.tolist() == [1, 2]
-    with pytest.raises(arrowjit.ExpressionTypeError, match="'ts'"):
+    with pytest.raises(arrowjit.ExpressionTypeError, match=r"cannot compare ts \(timestamp"):
         df.arrowjit.query("ts > 1")
+    # time-zone aware datetimes are timestamps with a zone
+    assert df.arrowjit.query("ts > timestamp '2020-06-01'").index.tolist() == [1, 2]
+    assert df.arrowjit.query("year(ts) == 2021").index.tolist() == [1]
 
 
 def test_duplicated_unreferenced_column_label():

@@ -217,7 +217,7 @@ def test_the_default_set_through_register_function():
     ("2x", ["float64"], "float64", clamp, "use lower case letters"),
     ("f", "float64", "float64", clamp, "arg_types must be a list of types"),
     ("f", [], "float64", clamp, "at least one argument"),
-    ("f", ["decimal128(10, 2)"], "float64", clamp, "f argument 1"),
+    ("f", ["list<item: int32>"], "float64", clamp, "f argument 1"),
     ("f", ["float64"], "list<item: int32>", clamp, "f return type"),
     ("f", ["float64"], "string", clamp, "cannot return a string"),
     ("f", ["float64"], "float64", clamp, "the emit callback failed: ValueError"),

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+from . import temporal_check
 from . import types as T
 from .ast import Arith, Compare
 from .registry import BUILTINS, CALLABLE_FUNCTIONS, FunctionSpec, NullHandling, Registry
@@ -41,10 +42,11 @@ _NULLS = {
 
 def _type_set(types: Iterable[DType]) -> str:
     present = frozenset(types)
-    for known, name in _NAMED_SETS:
-        if present == known:
-            return name
-    return ", ".join(t.name for t in sorted(present, key=lambda t: _ORDER.get(t, 99)))
+    # The largest named set the types include, then whatever else there is.
+    named = [(known, name) for known, name in _NAMED_SETS if known <= present]
+    known, name = max(named, key=lambda pair: len(pair[0]), default=(frozenset(), None))
+    rest = [t.name for t in sorted(present - known, key=lambda t: (_ORDER.get(t, 99), t.name))]
+    return ", ".join([name, *rest] if name else rest)
 
 
 def _literal(row: FunctionSpec, shown: str) -> str:
@@ -92,9 +94,13 @@ def render(registry: Registry = BUILTINS) -> str:
            f"The registry holds {len(registry)} rows (one per function and argument types, named "
            "Gandiva style: `greater_than_float64_float64`). Overloads that differ in one type T "
            "are folded into one line.", ""]
-    functions = [(f"`{name}()`", registry.overloads(name), name) for name in sorted(CALLABLE_FUNCTIONS)
+    callable_names = sorted({*CALLABLE_FUNCTIONS, *temporal_check.FUNCTIONS})
+    functions = [(f"`{name}()`", registry.overloads(name), name) for name in callable_names
                  if registry.overloads(name)]
     out += _table("Functions", "function", functions)
+    out += ["Rows for zoned timestamps (`year_timestamp_us_America_New_York`, ...) and for decimals "
+            "of each precision and scale are made when an expression needs them, from the same "
+            "code; the tables list the others.", ""]
     operators = [(f"`{op.symbol}`", registry.overloads(op.function), f"{op.function}")
                  for op in (*Compare, *Arith) if registry.overloads(op.function)]
     operators.append(("unary `-`", registry.overloads("negate"), "negate"))

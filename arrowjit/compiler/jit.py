@@ -11,6 +11,8 @@ engine; dropping the :class:`CompiledKernel` frees the machine code.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import threading
 import time
 from collections.abc import Callable
@@ -42,10 +44,28 @@ def host_target() -> Target:
                   llvm.get_host_cpu_features().flatten())
 
 
+# LLVM lowers 128-bit division and 128-bit <-> float conversions (decimal128
+# code) to calls into the compiler runtime, which MCJIT finds only when told.
+INT128_RUNTIME = ("__divti3", "__modti3", "__udivti3", "__umodti3", "__floattidf", "__floatuntidf",
+                  "__fixdfti")
+
+
 @lru_cache(maxsize=1)
 def _initialize_llvm() -> None:
     llvm.initialize_native_target()
     llvm.initialize_native_asmprinter()
+    for name, address in int128_runtime().items():
+        llvm.add_symbol(name, address)
+
+
+@lru_cache(maxsize=1)
+def int128_runtime() -> dict[str, int]:
+    """The addresses of the 128-bit helpers in libgcc_s, or {} when it is not there."""
+    try:
+        library = ctypes.CDLL(ctypes.util.find_library("gcc_s") or "libgcc_s.so.1")
+        return {name: ctypes.cast(getattr(library, name), ctypes.c_void_p).value for name in INT128_RUNTIME}
+    except (OSError, AttributeError):
+        return {}
 
 
 def _new_target_machine(target: Target) -> llvm.TargetMachine:

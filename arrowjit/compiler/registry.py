@@ -780,6 +780,9 @@ def _builtin_rows() -> Iterable[FunctionSpec]:
             if source != target:
                 yield from _cast_rows(source, target)
 
+    from .temporal import temporal_rows  # dates, times, timestamps, durations (temporal.py)
+    yield from temporal_rows()
+
 
 BUILTINS = Registry(_builtin_rows())
 
