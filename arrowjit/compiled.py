@@ -261,9 +261,10 @@ class Compiled:
                 yield Segment(first, batch.num_rows, arrays, batch)
                 first += batch.num_rows
         else:
+            # (other inputs are read into these by inputs.py before they get here)
             raise InputTypeError(
-                f"{type(self).__name__} reads a pyarrow.RecordBatch or pyarrow.Table, not "
-                f"{type(data).__name__} (for pandas DataFrames use df.arrowjit.query, .mask or .eval)")
+                f"{type(self).__name__}'s kernels run on a pyarrow.RecordBatch or pyarrow.Table, not "
+                f"{type(data).__name__}")
 
     def _input(self, data: Any, params: ParamValues, values: Mapping[str, Any],
                columns: Sequence[str] | None = None) -> Input:

@@ -116,8 +116,12 @@ class _Read:
     threads: int | None
 
     def __call__(self, piece: ds.Fragment):
-        # (When arrowjit.scan is here, this becomes a scan of the one-fragment
-        # dataset `ds.FileSystemDataset([piece], self.schema, piece.format)`.)
+        # The one place to switch to arrowjit.scan once it is merged (late
+        # materialization and statistics for free): return
+        #   scan(ds.FileSystemDataset([piece], self.schema, piece.format), where_text,
+        #        list(self.output), threads=self.threads, progress=False,
+        #        params=self.values).read_all().to_pandas()
+        # and prune the pieces in _pieces with split_by_row_group(filter=<pushdown expression>).
         table = piece.to_table(schema=self.schema, columns=list(self.read))
         if self.where is not None:
             table = self.where(table, params=self.values, threads=self.threads)

@@ -191,6 +191,16 @@ def test_read_parquet_errors_come_before_any_work(dataset):
         arrowjit.dask.read_parquet(folder, where="i < :top", params={})
 
 
+def test_accessor_errors_come_before_any_work():
+    ddf = dd.from_pandas(make_frame().head(100), npartitions=2)
+    with pytest.raises(arrowjit.UnknownColumnError, match="nope"):
+        ddf.arrowjit.query("nope > 1")
+    with pytest.raises(arrowjit.ParameterError, match="undefined_here"):
+        ddf.arrowjit.mask("x > @undefined_here")
+    with pytest.raises(arrowjit.ExpressionTypeError):
+        ddf.arrowjit.eval("z = s + 1")
+
+
 def _die_once(part: pd.DataFrame, marker: str, at: int) -> pd.DataFrame:
     """Kill this worker process the first time it meets the partition holding row ``at``."""
     if at in part.i.values and not os.path.exists(marker):
