@@ -53,7 +53,7 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "06_parquet_and_
 EXAMPLE_OUTPUT = """\
 dataset: 60000 rows, 12 files (4 days x 3 stations)
 workers: 2
-read_parquet: 24 partitions (one per row group)
+read_parquet: 16 partitions, one per row group left (8 of 24 ruled out)
 cold and windy, not west: 260 rows
 day         station
 2026-01-01  north       40
