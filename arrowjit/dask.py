@@ -24,7 +24,8 @@ columns first and decodes the others only where a row matches.
 
 ``@name`` takes the value of a variable of the caller's scope, as in
 ``DataFrame.query`` (or pass ``params={"name": value}``). ``threads`` is the
-threads each partition's kernel uses (default 1: Dask's workers are the
+threads each partition's kernel uses, and for ``read_parquet`` the row
+groups a partition reads at once (default 1: Dask's workers are the
 parallelism).
 """
 
