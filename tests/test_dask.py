@@ -292,6 +292,17 @@ def test_read_parquet_all_columns_and_a_parameter(dataset, client):
     assert frame.npartitions == 3
     got = client.compute(frame).result().sort_values("i")
     assert got.i.tolist() == list(range(50)) and set(got.columns) == set(data.column_names)
+    # @name from this scope; whole files, two row groups at a time inside each partition
+    lo = 3000  # noqa: F841  (read by @lo)
+    where = "i >= @lo and i < 9000 and n is not null and s = 'k2'"
+    frame = arrowjit.dask.read_parquet(folder, where=where, columns=["i", "n"], split_row_groups=False,
+                                       threads=2)
+    assert frame.npartitions == 3
+    got = _by_i(client.compute(frame).result())
+    assert got.i.min() >= 3000 and got.i.max() < 9000 and got.i.mod(5).eq(2).all() and got.n.notna().all()
+    i = pc.field("i")
+    oracle = (i >= 3000) & (i < 9000) & pc.field("n").is_valid() & (pc.field("s") == "k2")
+    _same(got, _by_i(_pyarrow(folder, oracle, ["i", "n"])))
 
 
 def test_read_parquet_errors_come_before_any_work(dataset):
@@ -302,6 +313,10 @@ def test_read_parquet_errors_come_before_any_work(dataset):
         arrowjit.dask.read_parquet(folder, columns=["nope"])
     with pytest.raises(arrowjit.ParameterError, match="top"):
         arrowjit.dask.read_parquet(folder, where="i < :top", params={})
+    with pytest.raises(arrowjit.ParameterError, match="nowhere"):
+        arrowjit.dask.read_parquet(folder, where="i < @nowhere")
+    with pytest.raises(arrowjit.ArgumentError, match="where"):
+        arrowjit.dask.read_parquet(folder, where=pc.field("i") > 1)
 
 
 def test_accessor_errors_come_before_any_work():
