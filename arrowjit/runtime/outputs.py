@@ -54,7 +54,9 @@ def mask_numpy(mask: pa.BooleanArray) -> np.ndarray:
 
 
 def count(words: np.ndarray) -> int:
-    return int(np.bitwise_count(words).sum()) if len(words) else 0
+    if len(words) <= 64:  # (a small batch: numpy's per-call overhead is most of the time)
+        return sum(map(int.bit_count, words.tolist()))
+    return int(np.bitwise_count(words).sum())
 
 
 def index_bits(total_rows: int) -> int:
