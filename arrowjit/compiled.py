@@ -78,6 +78,8 @@ class Compiled:
         self._packed_literals: np.ndarray | None = None
         self._all_parameters = tuple(tir.parameters(self._shapes).items())
         self.columns: dict[str, T.DType] = tir.columns(self._shapes)
+        # Each column's name, type and Arrow type, for the checks on every call.
+        self._expected = tuple((name, dtype, dtype.arrow) for name, dtype in self.columns.items())
         self.parameters: dict[str, T.DType] = {
             name: dtype for name, dtype in self._all_parameters if name not in self._hidden}
         self.schema = pa.schema([schema.field(name) for name in self.columns])
@@ -218,14 +220,13 @@ class Compiled:
     # -- reading the input -------------------------------------------------
     def _arrays(self, columns: Mapping[str, pa.DataType], get, what: str) -> list:
         arrays = []
-        for name, dtype in self.columns.items():
+        for name, dtype, arrow in self._expected:
             actual = columns.get(name)
             if actual is None:
                 available = ", ".join(columns) or "no columns"
                 raise SchemaMismatchError(
                     f"column {name!r} ({dtype}) is missing from the {what} (it has: {available})")
-            if actual != dtype.arrow and not (pa.types.is_dictionary(actual)
-                                              and actual.value_type == dtype.arrow):
+            if actual != arrow and not (pa.types.is_dictionary(actual) and actual.value_type == arrow):
                 raise SchemaMismatchError(
                     f"column {name!r}: it was compiled for {dtype}, "
                     f"but the {what} has {actual}")
