@@ -1,0 +1,352 @@
+"""String functions: the registry rows on utf8 values and the code they emit.
+
+A string value in registers is a ``{pointer, byte length}`` view
+(:data:`~.types.STRING_VALUE`) into an Arrow buffer, a literal, or scratch
+memory. The rows here are chained into the registry by
+:func:`.registry._builtin_rows`:
+
+* comparisons in byte order (``memcmp``), and with a literal of at most 16
+  bytes a length check and two loads (``equal_short``);
+* ``starts_with``, ``ends_with``, ``contains``, ``length`` (characters);
+* ``like``, ``ilike`` and ``regexp_like``, whose pattern is a literal
+  compiled at compile time (:mod:`.automaton`) into a DFA table and a loop of
+  one load per byte; LIKE patterns that are a prefix, suffix, substring or
+  exact string use the rows above instead (:func:`like_call`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import replace
+
+from llvmlite import ir
+
+from ..errors import CompilerError
+from . import automaton
+from . import typed_ir as tir
+from . import types as T
+from .registry import _SIGNED_PREDICATES, Emit, FunctionSpec, NullHandling, Registry
+
+I8 = ir.IntType(8)
+I16 = ir.IntType(16)
+I64 = ir.IntType(64)
+
+
+def _libc(builder: ir.IRBuilder, name: str, returns: ir.Type, params: list[ir.Type]) -> ir.Function:
+    module = builder.module
+    if name in module.globals:
+        return module.globals[name]
+    return ir.Function(module, ir.FunctionType(returns, params), name)
+
+
+def _parts(b: ir.IRBuilder, view: ir.Value, name: str) -> tuple[ir.Value, ir.Value]:
+    return b.extract_value(view, 0, name=f"{name}_ptr"), b.extract_value(view, 1, name=f"{name}_len")
+
+
+def _memcmp(b: ir.IRBuilder, x: ir.Value, y: ir.Value, n: ir.Value) -> ir.Value:
+    memcmp = _libc(b, "memcmp", ir.IntType(32), [ir.PointerType(), ir.PointerType(), ir.IntType(64)])
+    return b.call(memcmp, [x, y, n], name="memcmp")
+
+
+def _string_compare(op: str) -> Emit:
+    """Byte order, as Arrow compares strings: the shorter is less when one is a prefix."""
+    symbol = _SIGNED_PREDICATES[op]
+
+    def emit(b, x, y):
+        xp, xn = _parts(b, x, "x")
+        yp, yn = _parts(b, y, "y")
+        i64 = ir.IntType(64)
+        if symbol in ("==", "!="):
+            same_length = b.icmp_unsigned("==", xn, yn, name="same_length")
+            n = b.select(same_length, xn, ir.Constant(i64, 0), name="n")
+            same_bytes = b.icmp_signed("==", _memcmp(b, xp, yp, n), ir.Constant(ir.IntType(32), 0))
+            equal = b.and_(same_length, same_bytes, name="equal")
+            return equal if symbol == "==" else b.not_(equal, name="not_equal")
+        shorter = b.select(b.icmp_unsigned("<", xn, yn), xn, yn, name="shorter")
+        bytes_order = b.sext(_memcmp(b, xp, yp, shorter), i64, name="bytes_order")
+        length_order = b.sub(xn, yn, name="length_order")
+        tie = b.icmp_signed("==", bytes_order, ir.Constant(i64, 0), name="tie")
+        order = b.select(tie, length_order, bytes_order, name="order")
+        return b.icmp_signed(symbol, order, ir.Constant(i64, 0), name="cmp")
+    return emit
+
+
+def _short_bytes_equal(b: ir.IRBuilder, source: ir.Value, yp: ir.Value, yn: ir.Value) -> ir.Value:
+    """Whether the ``yn`` bytes at ``source`` equal those at ``yp`` (``yn`` at most 16).
+
+    The bytes are compared as two overlapping integers of the widest size
+    that fits (1, 2, 4 or 8 bytes: the first and the last k of the n). With
+    ``y`` a constant, O3 folds the size choice and y's loads away: no call
+    and no loop per row.
+    """
+    i64 = ir.IntType(64)
+    done = b.append_basic_block("compared")
+    sizes = [(0, None), (1, 1), (2, 2), (4, 4), (8, 8)]
+    results = []
+    for index, (low, k) in enumerate(sizes):
+        high = sizes[index + 1][0] if index + 1 < len(sizes) else 17
+        within = b.and_(b.icmp_unsigned(">=", yn, ir.Constant(i64, low)),
+                        b.icmp_unsigned("<", yn, ir.Constant(i64, high)), name=f"size_{low}")
+        arm = b.append_basic_block(f"bytes_{low}")
+        rest = b.append_basic_block(f"not_{low}")
+        b.cbranch(within, arm, rest)
+        b.position_at_end(arm)
+        if k is None:
+            equal = ir.Constant(ir.IntType(1), 1)
+        else:
+            word = ir.IntType(8 * k)
+            last = b.sub(yn, ir.Constant(i64, k), name="last")
+            loads = [b.load(b.gep(pointer, [at], source_etype=ir.IntType(8)), typ=word, name=name, align=1)
+                     for pointer, at, name in ((source, ir.Constant(i64, 0), "x_first"),
+                                               (yp, ir.Constant(i64, 0), "y_first"),
+                                               (source, last, "x_last"), (yp, last, "y_last"))]
+            equal = b.and_(b.icmp_unsigned("==", loads[0], loads[1]),
+                           b.icmp_unsigned("==", loads[2], loads[3]), name="same_bytes")
+        results.append((equal, b.block))
+        b.branch(done)
+        b.position_at_end(rest)
+    b.branch(done)  # longer than 16 bytes: the type checker never picks these rows then
+    b.position_at_end(done)
+    merged = b.phi(ir.IntType(1), name="same")
+    for value, block in results:
+        merged.add_incoming(value, block)
+    merged.add_incoming(ir.Constant(ir.IntType(1), 0), rest)
+    return merged
+
+
+def _equal_short(negate: bool) -> Emit:
+    """Equality with a literal of at most 16 bytes: a length check and two loads.
+
+    ``x`` is read only when its length is right (else ``y`` itself is), so
+    nothing outside either string is read.
+    """
+    def emit(b: ir.IRBuilder, x, y):
+        xp, xn = _parts(b, x, "x")
+        yp, yn = _parts(b, y, "y")
+        same_length = b.icmp_unsigned("==", xn, yn, name="same_length")
+        source = b.select(same_length, xp, yp, name="source")
+        equal = b.and_(same_length, _short_bytes_equal(b, source, yp, yn), name="equal")
+        return b.not_(equal, name="not_equal") if negate else equal
+    return emit
+
+
+def _affix_short(at_end: bool) -> Emit:
+    """``starts_with``/``ends_with`` a literal of at most 16 bytes, without a call."""
+    def emit(b: ir.IRBuilder, s, p):
+        sp, sn = _parts(b, s, "s")
+        pp, pn = _parts(b, p, "p")
+        fits = b.icmp_unsigned(">=", sn, pn, name="fits")
+        start = b.gep(sp, [b.sub(sn, pn, name="tail_start")], source_etype=ir.IntType(8), name="tail") \
+            if at_end else sp
+        source = b.select(fits, start, pp, name="source")
+        name = "ends_with" if at_end else "starts_with"
+        return b.and_(fits, _short_bytes_equal(b, source, pp, pn), name=name)
+    return emit
+
+
+# The longest string literal `equal_short` compares with two loads.
+SHORT_STRING_BYTES = 16
+
+
+def _starts_with(b, s, p):
+    sp, sn = _parts(b, s, "s")
+    pp, pn = _parts(b, p, "p")
+    fits = b.icmp_unsigned(">=", sn, pn, name="fits")
+    n = b.select(fits, pn, ir.Constant(ir.IntType(64), 0), name="n")
+    same = b.icmp_signed("==", _memcmp(b, sp, pp, n), ir.Constant(ir.IntType(32), 0), name="same")
+    return b.and_(fits, same, name="starts_with")
+
+
+def _ends_with(b, s, p):
+    sp, sn = _parts(b, s, "s")
+    pp, pn = _parts(b, p, "p")
+    fits = b.icmp_unsigned(">=", sn, pn, name="fits")
+    n = b.select(fits, pn, ir.Constant(ir.IntType(64), 0), name="n")
+    tail = b.gep(sp, [b.sub(sn, n, name="tail_start")], source_etype=ir.IntType(8), name="tail")
+    same = b.icmp_signed("==", _memcmp(b, tail, pp, n), ir.Constant(ir.IntType(32), 0), name="same")
+    return b.and_(fits, same, name="ends_with")
+
+
+def _contains(b, s, p):
+    sp, sn = _parts(b, s, "s")
+    pp, pn = _parts(b, p, "p")
+    pointer = ir.PointerType()
+    memmem = _libc(b, "memmem", pointer, [pointer, ir.IntType(64), pointer, ir.IntType(64)])
+    found = b.call(memmem, [sp, sn, pp, pn], name="found")
+    hit = b.icmp_unsigned("!=", b.ptrtoint(found, ir.IntType(64)), ir.Constant(ir.IntType(64), 0))
+    empty = b.icmp_unsigned("==", pn, ir.Constant(ir.IntType(64), 0), name="empty_pattern")
+    return b.or_(hit, empty, name="contains")
+
+
+def _length(b: ir.IRBuilder, s):
+    """Characters, not bytes: the bytes that do not continue a UTF-8 sequence (10xxxxxx)."""
+    sp, sn = _parts(b, s, "s")
+    i64, i8 = ir.IntType(64), ir.IntType(8)
+    entry = b.block
+    loop = b.append_basic_block("bytes")
+    done = b.append_basic_block("counted")
+    b.cbranch(b.icmp_unsigned(">", sn, ir.Constant(i64, 0), name="any"), loop, done)
+    b.position_at_end(loop)
+    k = b.phi(i64, name="k")
+    count = b.phi(i64, name="count")
+    k.add_incoming(ir.Constant(i64, 0), entry)
+    count.add_incoming(ir.Constant(i64, 0), entry)
+    byte = b.load(b.gep(sp, [k], source_etype=i8), typ=i8, name="byte")
+    starts = b.icmp_unsigned("!=", b.and_(byte, ir.Constant(i8, 0xC0)), ir.Constant(i8, 0x80),
+                             name="starts_character")
+    next_count = b.add(count, b.zext(starts, i64), name="next_count")
+    next_k = b.add(k, ir.Constant(i64, 1), name="next_k")
+    k.add_incoming(next_k, loop)
+    count.add_incoming(next_count, loop)
+    b.cbranch(b.icmp_unsigned("<", next_k, sn, name="more"), loop, done)
+    b.position_at_end(done)
+    result = b.phi(i64, name="length")
+    result.add_incoming(ir.Constant(i64, 0), entry)
+    result.add_incoming(next_count, loop)
+    return result
+
+
+
+
+# ---------------------------------------------------------------------------
+# Patterns compiled to automata: like, ilike, regexp_like.
+# ---------------------------------------------------------------------------
+
+def _constant_array(b: ir.IRBuilder, name: str, element: ir.Type, values: Iterable[int]) -> ir.Value:
+    module = b.module
+    values = list(values)
+    array = ir.ArrayType(element, len(values))
+    variable = ir.GlobalVariable(module, array, module.get_unique_name(name))
+    variable.global_constant = True
+    variable.linkage = "private"
+    variable.unnamed_addr = True
+    variable.initializer = ir.Constant(array, values)
+    return variable
+
+
+def _dfa_match(dfa: automaton.Dfa) -> Emit:
+    """A loop over the string's bytes: ``state = next[state * 256 + byte]``, one load per byte.
+
+    The loop stops early in a dead or a matched state; the answer is
+    ``accepts[state]``. States and bytes are both in range of the tables by
+    construction, and only the string's own bytes are read.
+    """
+    def emit(b: ir.IRBuilder, s, _pattern=None):
+        sp, sn = _parts(b, s, "s")
+        element = I8 if dfa.states <= 256 else I16
+        table = _constant_array(b, "dfa_next", element, dfa.table)
+        accepts = _constant_array(b, "dfa_accepts", I8, (int(a) for a in dfa.accepts))
+        finals = [k for k, final in enumerate(dfa.final) if final]
+        entry = b.block
+        header = b.append_basic_block("dfa_bytes")
+        body = b.append_basic_block("dfa_step")
+        done = b.append_basic_block("dfa_done")
+        b.branch(header)
+        b.position_at_end(header)
+        i = b.phi(I64, name="i")
+        state = b.phi(I64, name="state")
+        i.add_incoming(ir.Constant(I64, 0), entry)
+        state.add_incoming(ir.Constant(I64, dfa.start), entry)
+        more = b.icmp_unsigned("<", i, sn, name="more_bytes")
+        for final in finals[:4]:
+            live = b.icmp_unsigned("!=", state, ir.Constant(I64, final), name="live")
+            more = b.and_(more, live, name="continue")
+        b.cbranch(more, body, done)
+        b.position_at_end(body)
+        byte = b.zext(b.load(b.gep(sp, [i], source_etype=I8, name="byte_address"), typ=I8, name="byte"),
+                      I64, name="byte64")
+        index = b.add(b.shl(state, ir.Constant(I64, 8), name="row"), byte, name="index")
+        following = b.load(b.gep(table, [ir.Constant(I64, 0), index], name="next_address"),
+                           typ=element, name="next")
+        state.add_incoming(b.zext(following, I64, name="next_state"), body)
+        i.add_incoming(b.add(i, ir.Constant(I64, 1), name="next_i"), body)
+        b.branch(header)
+        b.position_at_end(done)
+        accepted = b.load(b.gep(accepts, [ir.Constant(I64, 0), state], name="accepts_address"), typ=I8,
+                          name="accepts")
+        return b.icmp_unsigned("!=", accepted, ir.Constant(I8, 0), name="match")
+    return emit
+
+
+def _needs_literal(b: ir.IRBuilder, *args) -> ir.Value:
+    raise CompilerError("this function's pattern must be specialized first (like_call, regexp_call)")
+
+
+def specialized(row: FunctionSpec, pattern: str) -> FunctionSpec:
+    """``row`` with ``pattern`` compiled in (``row.specialize``); raises automaton.PatternError."""
+    assert row.specialize is not None
+    digest = hashlib.sha256(pattern.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return replace(row, emit=row.specialize(pattern), variant=digest, specialize=None)
+
+
+def like_call(operand: tir.TypedNode, pattern: tir.Const, ignore_case: bool, span,
+              registry: Registry) -> tir.Call:
+    """``operand like pattern``: a prefix, suffix, substring or exact pattern uses the plain string
+    rows (starts_with_short, ends_with, contains, equal_short, ...); any other pattern, and every
+    ``ilike``, runs the pattern's DFA. Raises automaton.PatternError."""
+    tokens = automaton.like_tokens(pattern.value)
+    string = operand.dtype
+    if not ignore_case and None not in tokens:
+        pieces = _like_pieces(tokens)
+        literal = next((p for p in pieces if p is not ...), "")
+        const = tir.Const(string, pattern.span, literal)
+        short = len(literal.encode("utf-8")) <= SHORT_STRING_BYTES
+        name = {(False, False): "equal", (False, True): "starts_with", (True, False): "ends_with",
+                (True, True): "contains"}.get((pieces[:1] == [...], pieces[-1:] == [...]))
+        if len(pieces) <= 3 and literal and not (len(pieces) == 3 and pieces[1] is ...):
+            if short and name != "contains":
+                name = f"{name}_short"
+            return tir.Call(T.BOOL, span, registry.lookup(name, (string, string)), (operand, const))
+    row = registry.lookup("ilike" if ignore_case else "like", (string, string))
+    return tir.Call(T.BOOL, span, specialized(row, pattern.value), (operand, pattern))
+
+
+def _like_pieces(tokens: list) -> list:
+    """Literal runs and ``...`` for each run of ``%``: ``['k04', ...]`` for ``k04%``."""
+    pieces: list = []
+    for token in tokens:
+        if token is ...:
+            if pieces[-1:] != [...]:
+                pieces.append(...)
+        elif pieces and pieces[-1] is not ...:
+            pieces[-1] += token
+        else:
+            pieces.append(token)
+    return pieces
+
+
+def string_rows() -> Iterable[FunctionSpec]:
+    nn = NullHandling.NULL_IF_NULL
+    string = T.UTF8
+    for op in _SIGNED_PREDICATES:
+        yield FunctionSpec(op, (string, string), T.BOOL, nn, _string_compare(op), "byte order")
+    yield FunctionSpec("cast_utf8", (T.LARGE_UTF8,), string, nn, lambda b, x: x, "the same view")
+    yield FunctionSpec("equal_short", (string, string), T.BOOL, nn, _equal_short(False),
+                       f"the second is a literal of at most {SHORT_STRING_BYTES} bytes")
+    yield FunctionSpec("not_equal_short", (string, string), T.BOOL, nn, _equal_short(True),
+                       f"the second is a literal of at most {SHORT_STRING_BYTES} bytes")
+    yield FunctionSpec("starts_with", (string, string), T.BOOL, nn, _starts_with)
+    yield FunctionSpec("ends_with", (string, string), T.BOOL, nn, _ends_with)
+    yield FunctionSpec("starts_with_short", (string, string), T.BOOL, nn, _affix_short(False),
+                       f"the pattern is a literal of at most {SHORT_STRING_BYTES} bytes")
+    yield FunctionSpec("ends_with_short", (string, string), T.BOOL, nn, _affix_short(True),
+                       f"the pattern is a literal of at most {SHORT_STRING_BYTES} bytes")
+    yield FunctionSpec("contains", (string, string), T.BOOL, nn, _contains)
+    yield FunctionSpec("length", (string,), T.INT64, nn, _length, "in characters")
+    yield FunctionSpec(
+        "like", (string, string), T.BOOL, nn, _needs_literal,
+        "SQL LIKE: `%` any run of characters, `_` one character, a backslash escapes; the pattern "
+        "is a literal, compiled to a DFA (prefix, suffix, substring and exact patterns to the "
+        "plain string rows)",
+        specialize=lambda pattern: _dfa_match(automaton.like_dfa(pattern, ignore_case=False)))
+    yield FunctionSpec(
+        "ilike", (string, string), T.BOOL, nn, _needs_literal,
+        "LIKE ignoring case (Unicode simple case folding, as pyarrow's match_like(ignore_case=True))",
+        specialize=lambda pattern: _dfa_match(automaton.like_dfa(pattern, ignore_case=True)))
+    yield FunctionSpec(
+        "regexp_like", (string, string), T.BOOL, nn, _needs_literal,
+        "a match of the regular expression anywhere in the string (RE2 syntax, as pyarrow's "
+        "match_substring_regex; the subset in docs/language.md); the pattern is a literal, compiled "
+        "to a DFA",
+        specialize=lambda pattern: _dfa_match(automaton.regex_dfa(pattern)))
