@@ -193,7 +193,8 @@ class Compiled:
         return False
 
     def _run(self, data: Data, params: ParamValues, values: Mapping[str, Any], threads: int | None,
-             every_column: bool, allocate: Callable[[Segment], Callable[[int], int]]) -> None:
+             every_column: bool, allocate: Callable[[Segment], Callable[[int], int]],
+             keep: list | None = None) -> None:
         """Run the kernel on every run of rows of ``data``.
 
         ``allocate(segment)`` makes the run's outputs and returns the address
@@ -205,6 +206,7 @@ class Compiled:
         threads = parallel.resolve(self.threads if threads is None else threads)
         packed, null_parameters = self._pack(params, values)
         tasks = []
+        scratches: list[np.ndarray] = []
         for segment in self._segments(data, every_column):
             if any(pa.types.is_dictionary(array.type) for array in segment.arrays):
                 if self._on_dictionary(segment, params, values, allocate):
@@ -219,7 +221,14 @@ class Compiled:
             kernel = self._kernel(Nulls(nullable, null_parameters))
             out_for = allocate(segment)
             if segment.length:
-                arguments = kernel.arguments(buffers)
+                scratch = kernel.scratch(buffers, segment.length)
+                if scratch is not None:
+                    scratches.append(scratch)
+                arguments = kernel.arguments(buffers, scratch)
                 tasks.extend(partial(kernel.run, arguments, packed, out_for(start), start, end)
                              for start, end in parallel.row_ranges(segment.length, threads))
         parallel.run(tasks, threads)
+        for scratch in scratches:
+            Kernel.check_scratch(scratch)
+        if keep is not None:  # string results may point into scratch memory: the caller keeps it
+            keep.extend(scratches)

@@ -66,8 +66,9 @@ from llvmlite import ir
 
 from . import typed_ir as tir
 from . import types as T
-from .emit import I1, I8, I64, PTR, Emitted, ModuleBuilder, RowContext, emit, identifier, truth
+from .emit import I1, I8, I64, PTR, Emitted, ModuleBuilder, RowContext, Scratch, emit, identifier, truth
 from .registry import intrinsic
+from .strings import ScratchPlan, scratch_plan
 from .types import DType
 
 KERNEL_NAME = "filter_kernel"
@@ -121,6 +122,10 @@ class KernelLayout:
     columns: tuple[ColumnLayout, ...]
     parameters: tuple[tuple[str, DType], ...] = ()
     null_parameters: frozenset[str] = frozenset()
+    # Rows that make strings (lower, upper) write them to scratch memory: its buffer slot
+    # (offsets[slot] holds its size) and how big it must be (see strings.ScratchPlan).
+    scratch: ScratchPlan | None = None
+    scratch_slot: int | None = None
 
     @classmethod
     def plan(cls, typed: tir.Expressions, nulls: Nulls) -> KernelLayout:
@@ -136,11 +141,13 @@ class KernelLayout:
             if dtype.is_string:
                 bytes_slot, slot = slot, slot + 1
             layouts.append(ColumnLayout(name, dtype, data_slot, validity_slot, bytes_slot))
-        return cls(tuple(layouts), tuple(tir.parameters(typed).items()), nulls.parameters)
+        scratch = scratch_plan(typed)
+        return cls(tuple(layouts), tuple(tir.parameters(typed).items()), nulls.parameters, scratch,
+                   slot if scratch is not None else None)
 
     @property
     def buffer_count(self) -> int:
-        return sum(len(c.slots) for c in self.columns)
+        return sum(len(c.slots) for c in self.columns) + (self.scratch is not None)
 
 
 # ---------------------------------------------------------------------------
@@ -178,7 +185,9 @@ def _block_params(layout: KernelLayout) -> list[tuple[str, ir.Type]]:
             params.append((f"{name}_valid_bits", I64))
         if column.bytes_slot is not None:
             params.append((f"{name}_bytes", PTR))
-    return params + [("params", PTR)]
+    scratch = [("scratch", PTR), ("scratch_limit", PTR), ("scratch_overflow", PTR)] \
+        if layout.scratch is not None else []
+    return params + [("params", PTR)] + scratch
 
 
 def _load_parameters(b: ir.IRBuilder, params: ir.Value, layout: KernelLayout) -> dict[str, Emitted]:
@@ -235,6 +244,12 @@ def _block_body(mb: ModuleBuilder, fn: ir.Function, b: ir.IRBuilder, layout: Ker
         string_bytes = next(args) if column.bytes_slot is not None else None
         inputs[column.name] = (column, data, validity, string_bytes)
     parameters = _load_parameters(b, next(args), layout)
+    scratch = None
+    if layout.scratch is not None:
+        base, limit, overflow = next(args), next(args), next(args)
+        cursor = b.alloca(PTR, name="scratch_cursor")
+        b.store(base, cursor)
+        scratch = Scratch(cursor, limit, overflow)
 
     entry = b.block
     loop = fn.append_basic_block("rows")
@@ -263,7 +278,7 @@ def _block_body(mb: ModuleBuilder, fn: ir.Function, b: ir.IRBuilder, layout: Ker
             loaded[name] = Emitted(value, valid)
         return loaded[name]
 
-    per_row(b, j, RowContext(b, mb, load_column, parameters))
+    per_row(b, j, RowContext(b, mb, load_column, parameters, scratch))
     next_j = b.add(j, ir.Constant(I64, 1), name="next_j")
     j.add_incoming(next_j, b.block)
     branch = b.cbranch(b.icmp_signed("<", next_j, ir.Constant(I64, BLOCK_ROWS), name="more"), loop, done)
@@ -336,6 +351,11 @@ class Block:
     rows: ir.Value           # rows in the block: 64, or fewer in the last one
     is_full: ir.Value
     extra: list[ir.Value]    # the kernel's own arguments after `end`
+    scratch: list[ir.Value]  # the block's scratch memory, its limit, the overflow flag (or none)
+
+    def block_arguments(self) -> list[ir.Value]:
+        """The arguments of the block function before any outputs."""
+        return [*self.inputs, self.params, *self.scratch]
 
 
 def _kernel(mb: ModuleBuilder, layout: KernelLayout, extra: list[str],
@@ -368,6 +388,7 @@ def _kernel(mb: ModuleBuilder, layout: KernelLayout, extra: list[str],
     # Where each block argument comes from, computed once: ("data", column
     # pointer at its offset, dtype) or ("bits", bitmap, bit offset).
     sources = []
+    string_offsets = {}
     for column in layout.columns:
         ident = identifier(column.name)
         address, offset = slot(column.data_slot, ident)
@@ -377,6 +398,7 @@ def _kernel(mb: ModuleBuilder, layout: KernelLayout, extra: list[str],
             offset_type = ir.IntType(column.dtype.offset_bits)
             data = b.gep(address, [offset], source_etype=offset_type, name=f"{ident}_offsets")
             sources.append(("offsets", data, column.dtype, ident))
+            string_offsets[column.name] = data
         else:
             data = b.gep(address, [offset], source_etype=column.dtype.llvm, name=ident)
             sources.append(("data", data, column.dtype, ident))
@@ -386,6 +408,10 @@ def _kernel(mb: ModuleBuilder, layout: KernelLayout, extra: list[str],
         if column.bytes_slot is not None:
             string_bytes, _ = slot(column.bytes_slot, f"{ident}_bytes")
             sources.append(("fixed", string_bytes, None, f"{ident}_bytes"))
+    scratch_source = None
+    if layout.scratch is not None:
+        arena, capacity = slot(layout.scratch_slot, "scratch")
+        scratch_source = (arena, capacity, string_offsets)
     # The last, partial block is copied into zeroed 64-row buffers, so that
     # every block runs the same (vectorized) code and nothing reads past the data.
     padded = {}
@@ -489,7 +515,8 @@ def _kernel(mb: ModuleBuilder, layout: KernelLayout, extra: list[str],
     rows.add_incoming(ir.Constant(I64, BLOCK_ROWS), full)
     rows.add_incoming(remaining, partial_end)
     done_rows = b.sub(row0, start, name="done_rows")
-    on_block(Block(b, block_args, params, row0, done_rows, rows, is_full, extra_args))
+    scratch = _block_scratch(b, layout, scratch_source, row0)
+    on_block(Block(b, block_args, params, row0, done_rows, rows, is_full, extra_args, scratch))
     next_row0 = b.add(row0, ir.Constant(I64, BLOCK_ROWS), name="next_row0")
     row0.add_incoming(next_row0, b.block)
     b.branch(blocks)
@@ -517,6 +544,32 @@ def _fill_offsets(b: ir.IRBuilder, tail: ir.Value, count: ir.Value, offset_type:
     b.position_at_end(done)
 
 
+SCRATCH_HEADER = 16  # the overflow flag, then the scratch bytes
+
+
+def _block_scratch(b: ir.IRBuilder, layout: KernelLayout, source, row0: ir.Value) -> list[ir.Value]:
+    """The block's scratch region: where the plan's sum for rows before ``row0`` ends."""
+    if source is None:
+        return []
+    arena, capacity, string_offsets = source
+    plan = layout.scratch
+    position = b.mul(row0, ir.Constant(I64, plan.per_row), name="scratch_rows")
+    for name, per_byte in plan.per_byte:
+        column = next(c for c in layout.columns if c.name == name)
+        offset_type = ir.IntType(column.dtype.offset_bits)
+        offsets = string_offsets[name]
+        first = b.load(offsets, typ=offset_type, name="first_offset")
+        here = b.load(b.gep(offsets, [row0], source_etype=offset_type), typ=offset_type, name="block_offset")
+        if column.dtype.offset_bits < 64:
+            first, here = b.sext(first, I64), b.sext(here, I64)
+        before = b.mul(b.sub(here, first), ir.Constant(I64, per_byte), name="scratch_bytes_before")
+        position = b.add(position, before, name="scratch_position")
+    header = ir.Constant(I64, SCRATCH_HEADER)
+    base = b.gep(arena, [b.add(position, header)], source_etype=I8, name="block_scratch")
+    limit = b.gep(arena, [b.add(capacity, header)], source_etype=I8, name="scratch_limit")
+    return [base, limit, arena]
+
+
 def row_mask(b: ir.IRBuilder, rows: ir.Value, is_full: ir.Value) -> ir.Value:
     """The bits of a block's real rows: all 64, or the first ``rows`` of the last block."""
     # (`1 << 64` is poison in LLVM, but select never looks at the arm it does not pick.)
@@ -536,7 +589,7 @@ def generate(typed: tir.TypedNode, layout: KernelLayout, name: str = "arrowjit")
 
     def store_word(blk: Block) -> None:
         b = blk.builder
-        word = b.call(block, [*blk.inputs, blk.params], name="word")
+        word = b.call(block, blk.block_arguments(), name="word")
         kept = b.and_(word, row_mask(b, blk.rows, blk.is_full), name="kept")
         index = b.lshr(blk.done_rows, ir.Constant(I64, 6), name="word_index")
         b.store(kept, b.gep(blk.extra[0], [index], source_etype=I64, name="out_word"))
@@ -638,7 +691,7 @@ def generate_projection(outputs: Sequence[tir.TypedNode], layout: KernelLayout,
                 args += [b.select(blk.is_full, direct, scratch, name=f"out{k}_target"), word_slot]
                 finish.append((scratch, direct, node.dtype))
             finish.append((word_slot, valid_base))
-        b.call(block, [*blk.inputs, blk.params, *args])
+        b.call(block, [*blk.block_arguments(), *args])
         copies = []
         for item in finish:
             if len(item) == 2:  # a word: keep the block's rows, store it
@@ -650,11 +703,16 @@ def generate_projection(outputs: Sequence[tir.TypedNode], layout: KernelLayout,
         if copies:  # the last block's values were written to scratch: copy its rows out
             with b.if_then(b.not_(blk.is_full)):
                 for scratch, direct, dtype in copies:
-                    size = b.mul(blk.rows, ir.Constant(I64, dtype.bits // 8), name="rest_bytes")
+                    size = b.mul(blk.rows, ir.Constant(I64, value_bytes(dtype)), name="rest_bytes")
                     b.call(_memcpy(mb), [direct, scratch, size, ir.Constant(I1, 0)])
 
     _kernel(mb, layout, ["outs"], store_block, PROJECTION_KERNEL_NAME)
     return mb.module
+
+
+def value_bytes(dtype: DType) -> int:
+    """Bytes per value a projection kernel writes: a string is its {pointer, length} view."""
+    return 16 if dtype.is_string else dtype.bits // 8
 
 
 def _alloca_at_entry(b: ir.IRBuilder, array: ir.Type, name: str) -> ir.Value:

@@ -57,6 +57,9 @@ class FunctionSpec:
     # gives the emitter with the literal compiled in, and `variant` names that specialization.
     specialize: Callable[[str], Emit] | None = field(default=None, compare=False, repr=False)
     variant: str = ""
+    # Rows that make a string: they write at most `scratch` bytes per byte of their first argument
+    # (plus strings.SCRATCH_SLACK) to the kernel's scratch memory; `emit(builder, dest, *args)`.
+    scratch: int = 0
 
     @property
     def symbol(self) -> str:
@@ -587,4 +590,4 @@ BUILTINS = Registry(_builtin_rows())
 # Functions a user may call by name (operators are reached through their symbols).
 CALLABLE_FUNCTIONS = ("abs", "sqrt", "exp", "log", "log10", "floor", "ceil", "isnan", "isfinite", "isnull",
                       "sign", "round", "pow", "sin", "cos", "tan", "asin", "acos", "atan", "atan2",
-                      "greatest", "least", "starts_with", "ends_with", "contains", "length")
+                      "greatest", "least", "starts_with", "ends_with", "contains", "length", "lower", "upper")

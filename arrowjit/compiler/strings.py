@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from llvmlite import ir
 
@@ -334,6 +335,10 @@ def string_rows() -> Iterable[FunctionSpec]:
                        f"the pattern is a literal of at most {SHORT_STRING_BYTES} bytes")
     yield FunctionSpec("contains", (string, string), T.BOOL, nn, _contains)
     yield FunctionSpec("length", (string,), T.INT64, nn, _length, "in characters")
+    for upper in (False, True):
+        yield FunctionSpec("upper" if upper else "lower", (string,), string, nn, _case_map(upper),
+                           "Unicode simple case mapping, as pyarrow's utf8_upper/utf8_lower; ASCII "
+                           "fast path", scratch=CASE_GROWTH)
     yield FunctionSpec(
         "like", (string, string), T.BOOL, nn, _needs_literal,
         "SQL LIKE: `%` any run of characters, `_` one character, a backslash escapes; the pattern "
@@ -350,3 +355,224 @@ def string_rows() -> Iterable[FunctionSpec]:
         "match_substring_regex; the subset in docs/language.md); the pattern is a literal, compiled "
         "to a DFA",
         specialize=lambda pattern: _dfa_match(automaton.regex_dfa(pattern)))
+
+
+# ---------------------------------------------------------------------------
+# lower() and upper(): results written to the kernel's scratch memory.
+# ---------------------------------------------------------------------------
+
+# A case-mapped string has at most this many bytes per input byte (a 2-byte
+# character can map to a 3-byte one: U+023A 'Ⱥ' -> U+2C65 'ⱥ'), plus
+# SCRATCH_SLACK bytes (a character's bytes are stored 4 at a time).
+CASE_GROWTH = 2
+SCRATCH_SLACK = 4
+
+
+@lru_cache(maxsize=2)
+def case_table(upper: bool) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The simple (one code point to one) case mapping as pyarrow's utf8_lower/utf8_upper apply it.
+
+    Returns ``(pages, deltas)``: code point ``c`` maps to ``c + deltas[pages[c >> 8] * 256 + (c & 255)]``
+    (page 0 is all zeros: unchanged). Built from Python's ``str.lower``/``str.upper`` where they
+    give one code point; where Python's full mapping gives several, the simple mapping is the
+    title case when that is one code point (``ᾳ`` -> ``ᾼ``), ``İ`` lowers to ``i``, ``ß`` uppers
+    to ``ẞ`` (as utf8proc, which pyarrow uses), and everything else is unchanged (``ŉ``, ``ǰ``,
+    ``ﬀ``). Characters newer than Python's Unicode database are unchanged.
+    """
+    pages: list[int] = [0] * (1 << 13)  # code points up to 21 bits (malformed input stays in range)
+    blocks: list[list[int]] = [[0] * 256]
+    for code in range(0x80, automaton.MAX_CODE_POINT + 1):
+        mapped = _simple_case(chr(code), upper)
+        if mapped == code:
+            continue
+        page = code >> 8
+        if pages[page] == 0:
+            pages[page] = len(blocks)
+            blocks.append([0] * 256)
+        blocks[pages[page]][code & 255] = mapped - code
+    return tuple(pages), tuple(delta for block in blocks for delta in block)
+
+
+def _simple_case(char: str, upper: bool) -> int:
+    if automaton.SURROGATES[0] <= ord(char) <= automaton.SURROGATES[1]:
+        return ord(char)
+    mapped = char.upper() if upper else char.lower()
+    if len(mapped) == 1:
+        return ord(mapped)
+    if upper:
+        title = char.title()
+        if len(title) == 1:
+            return ord(title)
+        return 0x1E9E if char == "ß" else ord(char)
+    return ord(mapped[0]) if char == "İ" else ord(char)
+
+
+def _case_map(upper: bool) -> Emit:
+    """``lower``/``upper``: writes the mapped bytes at ``dest`` and returns the view of them.
+
+    One pass over the bytes: an ASCII byte maps by arithmetic (the fast
+    path); a multi-byte character is decoded, mapped through a two-level
+    table and encoded again. A malformed sequence (a stray continuation byte,
+    a sequence cut by the end of the string) is copied byte by byte. Only the
+    string's own bytes are read.
+    """
+    def emit(b: ir.IRBuilder, dest, s):
+        pages_values, deltas_values = case_table(upper)
+        sp, sn = _parts(b, s, "s")
+        i32 = ir.IntType(32)
+        pages = _constant_array(b, "case_pages", I16, pages_values)
+        deltas = _constant_array(b, "case_deltas", i32, (d & 0xFFFFFFFF for d in deltas_values))
+        entry = b.block
+        header = b.append_basic_block("case_bytes")
+        body = b.append_basic_block("case_byte")
+        ascii_block = b.append_basic_block("case_ascii")
+        multi = b.append_basic_block("case_multi")
+        done = b.append_basic_block("case_done")
+        b.branch(header)
+
+        b.position_at_end(header)
+        i = b.phi(I64, name="i")
+        o = b.phi(I64, name="o")
+        i.add_incoming(ir.Constant(I64, 0), entry)
+        o.add_incoming(ir.Constant(I64, 0), entry)
+        b.cbranch(b.icmp_unsigned("<", i, sn, name="more"), body, done)
+
+        def byte_at(index: ir.Value, name: str) -> ir.Value:
+            return b.load(b.gep(sp, [index], source_etype=I8), typ=I8, name=name)
+
+        b.position_at_end(body)
+        byte = byte_at(i, "byte")
+        b.cbranch(b.icmp_unsigned("<", byte, ir.Constant(I8, 0x80), name="is_ascii"), ascii_block, multi)
+
+        b.position_at_end(ascii_block)
+        low, high = (ord("a"), ord("z")) if upper else (ord("A"), ord("Z"))
+        in_range = b.icmp_unsigned("<=", b.sub(byte, ir.Constant(I8, low)), ir.Constant(I8, high - low),
+                                   name="cased")
+        flipped = b.xor(byte, ir.Constant(I8, 0x20), name="flipped")
+        b.store(b.select(in_range, flipped, byte, name="mapped_ascii"), b.gep(dest, [o], source_etype=I8))
+        i.add_incoming(b.add(i, ir.Constant(I64, 1)), ascii_block)
+        o.add_incoming(b.add(o, ir.Constant(I64, 1)), ascii_block)
+        b.branch(header)
+
+        b.position_at_end(multi)
+        # The sequence length from the lead byte (1: not a lead byte, copied as is).
+        width = b.select(b.icmp_unsigned(">=", byte, ir.Constant(I8, 0xF0)),
+                         b.select(b.icmp_unsigned("<", byte, ir.Constant(I8, 0xF8)), ir.Constant(I64, 4),
+                                  ir.Constant(I64, 1)),
+                         b.select(b.icmp_unsigned(">=", byte, ir.Constant(I8, 0xE0)), ir.Constant(I64, 3),
+                                  b.select(b.icmp_unsigned(">=", byte, ir.Constant(I8, 0xC0)),
+                                           ir.Constant(I64, 2), ir.Constant(I64, 1))), name="width")
+        fits = b.icmp_unsigned("<=", b.add(i, width), sn, name="fits")
+        width = b.select(fits, width, ir.Constant(I64, 1), name="safe_width")
+        conts = []
+        for k in (1, 2, 3):  # continuation bytes, read only inside the sequence
+            present = b.icmp_unsigned(">", width, ir.Constant(I64, k))
+            at = b.add(i, b.select(present, ir.Constant(I64, k), ir.Constant(I64, 0)))
+            cont = b.zext(b.and_(byte_at(at, f"b{k}"), ir.Constant(I8, 0x3F)), i32)
+            conts.append((present, cont))
+        lead = b.zext(byte, i32)
+        lead_bits = b.select(b.icmp_unsigned("==", width, ir.Constant(I64, 2)),
+                             b.and_(lead, ir.Constant(i32, 0x1F)),
+                             b.select(b.icmp_unsigned("==", width, ir.Constant(I64, 3)),
+                                      b.and_(lead, ir.Constant(i32, 0x0F)),
+                                      b.select(b.icmp_unsigned("==", width, ir.Constant(I64, 4)),
+                                               b.and_(lead, ir.Constant(i32, 0x07)), lead)))
+        code = lead_bits
+        for present, cont in conts:
+            code = b.select(present, b.or_(b.shl(code, ir.Constant(i32, 6)), cont), code, name="code")
+        page = b.load(b.gep(pages, [ir.Constant(I64, 0), b.zext(b.lshr(code, ir.Constant(i32, 8)), I64)]),
+                      typ=I16, name="page")
+        index = b.add(b.shl(b.zext(page, I64), ir.Constant(I64, 8)),
+                      b.zext(b.and_(code, ir.Constant(i32, 255)), I64), name="delta_index")
+        delta = b.load(b.gep(deltas, [ir.Constant(I64, 0), index]), typ=i32, name="delta")
+        is_sequence = b.icmp_unsigned(">", width, ir.Constant(I64, 1), name="is_sequence")
+        mapped = b.add(code, b.select(is_sequence, delta, ir.Constant(i32, 0)), name="mapped")
+        # Encode: a malformed byte (width 1) is written back unchanged.
+        out_width = b.select(b.icmp_unsigned("<", mapped, ir.Constant(i32, 0x80)), ir.Constant(I64, 1),
+                             b.select(b.icmp_unsigned("<", mapped, ir.Constant(i32, 0x800)),
+                                      ir.Constant(I64, 2),
+                                      b.select(b.icmp_unsigned("<", mapped, ir.Constant(i32, 0x10000)),
+                                               ir.Constant(I64, 3), ir.Constant(I64, 4))))
+        out_width = b.select(is_sequence, out_width, ir.Constant(I64, 1), name="out_width")
+        units = []
+        for k in range(4):  # byte k of a sequence of out_width bytes
+            shift = b.trunc(b.mul(b.sub(b.sub(out_width, ir.Constant(I64, 1)), ir.Constant(I64, k)),
+                                  ir.Constant(I64, 6)), i32)
+            safe_shift = b.select(b.icmp_signed(">=", shift, ir.Constant(i32, 0)), shift, ir.Constant(i32, 0))
+            bits = b.lshr(mapped, safe_shift)
+            if k == 0:
+                marker = b.select(b.icmp_unsigned("==", out_width, ir.Constant(I64, 2)),
+                                  ir.Constant(i32, 0xC0),
+                                  b.select(b.icmp_unsigned("==", out_width, ir.Constant(I64, 3)),
+                                           ir.Constant(i32, 0xE0), ir.Constant(i32, 0xF0)))
+                single = b.icmp_unsigned("==", out_width, ir.Constant(I64, 1))
+                unit = b.select(single, mapped, b.or_(bits, marker))
+            else:
+                unit = b.or_(b.and_(bits, ir.Constant(i32, 0x3F)), ir.Constant(i32, 0x80))
+            units.append(b.trunc(unit, I8, name=f"unit{k}"))
+        for k, unit in enumerate(units):  # 4 stores; the bytes past out_width are overwritten later
+            b.store(unit, b.gep(dest, [b.add(o, ir.Constant(I64, k))], source_etype=I8))
+        i.add_incoming(b.add(i, width), multi)
+        o.add_incoming(b.add(o, out_width), multi)
+        b.branch(header)
+
+        b.position_at_end(done)
+        view = b.insert_value(ir.Constant(T.STRING_VALUE, None), dest, 0)
+        return b.insert_value(view, o, 1, name="mapped_string")
+    return emit
+
+
+@dataclass(frozen=True)
+class ScratchPlan:
+    """How much scratch memory a kernel's string-making rows need for a run of rows.
+
+    Linear in the input: ``per_byte[column]`` bytes for each byte of that
+    string column in the run, plus ``per_row`` bytes per row. The scratch
+    region of the block starting at row ``r`` starts where this sum for rows
+    ``[0, r)`` ends, so blocks (and the threads running them) never share
+    bytes, and results stay valid until the whole run is done.
+    """
+
+    per_byte: tuple[tuple[str, int], ...]
+    per_row: int
+
+    def size(self, column_bytes: dict[str, int], rows: int) -> int:
+        return sum(k * column_bytes[name] for name, k in self.per_byte) + self.per_row * rows
+
+
+def _bytes_bound(node: tir.TypedNode) -> tuple[dict[str, int], int]:
+    """An upper bound of the bytes of ``node``'s string value, as (per byte of each column, per row)."""
+    match node:
+        case tir.ColumnRef(name=name) if node.dtype.is_string:
+            return {name: 1}, 0
+        case tir.Const(value=str() as value):
+            return {}, len(value.encode("utf-8"))
+        case tir.Call(function=function, args=args) if function.scratch:
+            columns, per_row = _bytes_bound(args[0])
+            return {c: k * function.scratch for c, k in columns.items()}, \
+                per_row * function.scratch + SCRATCH_SLACK
+    total: dict[str, int] = {}
+    per_row = 0
+    if node.dtype.is_string:  # if, coalesce, casts: one of the children's values
+        for child in tir.children(node):
+            columns, rows = _bytes_bound(child)
+            for name, k in columns.items():
+                total[name] = total.get(name, 0) + k
+            per_row += rows
+    return total, per_row
+
+
+def scratch_plan(nodes: tir.Expressions) -> ScratchPlan | None:
+    """The scratch memory the expressions need, or None when no row makes a string."""
+    per_byte: dict[str, int] = {}
+    per_row = 0
+    for root in ([nodes] if isinstance(nodes, tir.TypedNode) else nodes):
+        for node in tir.walk(root):
+            if isinstance(node, tir.Call) and node.function.scratch:
+                columns, rows = _bytes_bound(node)
+                for name, k in columns.items():
+                    per_byte[name] = per_byte.get(name, 0) + k
+                per_row += rows
+    if not per_row and not per_byte:
+        return None
+    return ScratchPlan(tuple(sorted(per_byte.items())), per_row)

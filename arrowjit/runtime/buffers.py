@@ -28,6 +28,7 @@ class ColumnBuffers:
     offset: int
     length: int
     bytes_address: int | None = None  # strings: the buffer their offsets point into
+    byte_span: int = 0  # strings: the bytes from the first string's start to the last one's end
 
 
 def _bitmap_bytes(offset: int, length: int) -> int:
@@ -57,7 +58,8 @@ def _string_buffers(array: pa.Array, name: str, dtype: DType) -> ColumnBuffers:
                                f"its {data_size}-byte data buffer")
     validity_address = _validity(array, validity, name)
     data_address = data.address if data is not None else offsets.address  # all strings empty
-    return ColumnBuffers(offsets.address, validity_address, offset, length, data_address)
+    return ColumnBuffers(offsets.address, validity_address, offset, length, data_address,
+                         int(view[-1] - view[0]))
 
 
 def _validity(array: pa.Array, validity: pa.Buffer | None, name: str) -> int | None:

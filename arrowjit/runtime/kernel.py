@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from ..compiler.codegen import KernelLayout
+from ..compiler.codegen import SCRATCH_HEADER, KernelLayout
 from ..compiler.jit import CompiledKernel
 from ..compiler.types import BOOL, DType
-from ..errors import ParameterError
+from ..errors import CompilerError, ParameterError
 from . import threads as parallel
 from .buffers import ColumnBuffers
 from .threads import row_ranges
@@ -91,7 +91,25 @@ class Kernel:
         self.layout = layout
         self._function = _KERNEL_TYPE(compiled.address)
 
-    def arguments(self, columns: Sequence[ColumnBuffers]) -> tuple[ctypes.Array, ctypes.Array]:
+    def scratch(self, columns: Sequence[ColumnBuffers], rows: int) -> np.ndarray | None:
+        """The scratch memory the kernel needs for these columns (None when it makes no strings).
+
+        Its first byte is the overflow flag (see :meth:`check_scratch`).
+        """
+        plan = self.layout.scratch
+        if plan is None:
+            return None
+        spans = {column.name: buffers.byte_span for column, buffers in zip(self.layout.columns, columns)}
+        return np.zeros(SCRATCH_HEADER + plan.size(spans, rows) + 64, dtype=np.uint8)
+
+    @staticmethod
+    def check_scratch(scratch: np.ndarray | None) -> None:
+        if scratch is not None and scratch[0]:  # pragma: no cover - the plan bounds every result
+            raise CompilerError("a string result did not fit the kernel's scratch memory (a bug in "
+                                "arrowjit's scratch plan; the result was not used)")
+
+    def arguments(self, columns: Sequence[ColumnBuffers],
+                  scratch: np.ndarray | None = None) -> tuple[ctypes.Array, ctypes.Array]:
         """The ``buffers`` and ``offsets`` arrays the kernel reads, for one run of rows."""
         count = max(self.layout.buffer_count, 1)
         addresses = (ctypes.c_void_p * count)()
@@ -104,6 +122,11 @@ class Kernel:
                 offsets[column.validity_slot] = buffers.offset
             if column.bytes_slot is not None:
                 addresses[column.bytes_slot] = buffers.bytes_address
+        if self.layout.scratch_slot is not None:
+            if scratch is None:
+                raise CompilerError("this kernel needs scratch memory")
+            addresses[self.layout.scratch_slot] = scratch.ctypes.data
+            offsets[self.layout.scratch_slot] = len(scratch) - SCRATCH_HEADER - 64
         return addresses, offsets
 
     def run(self, arguments: tuple[ctypes.Array, ctypes.Array], params: np.ndarray | None,
@@ -121,7 +144,9 @@ class Kernel:
         in the last one are written as zero. With ``threads`` > 1 a long run
         is cut into ranges of whole 64-row blocks evaluated in parallel.
         """
-        arguments = self.arguments(columns)
+        scratch = self.scratch(columns, length)
+        arguments = self.arguments(columns, scratch)
         parallel.run([lambda start=start, end=end: self.run(arguments, params,
                                                             words.ctypes.data + start // 8, start, end)
                       for start, end in row_ranges(length, threads)], threads)
+        self.check_scratch(scratch)
