@@ -86,7 +86,8 @@ class Projection(Compiled):
         self._run(data, params, values, threads, False, allocate, keep=scratch)
         results = []
         for segment, buffers in batches:
-            columns = [_string_column(segment.length, data_buffer, validity) if field.type == pa.utf8()
+            columns = [_string_column(field.type, segment.length, data_buffer, validity)
+                       if field.type in (pa.utf8(), pa.large_utf8())
                        else pa.Array.from_buffers(field.type, segment.length, [validity, data_buffer],
                                                   null_count=-1)
                        for field, (data_buffer, validity) in zip(self.output_schema, buffers)]
@@ -109,22 +110,25 @@ class Projection(Compiled):
         return f"<arrowjit.Projection {outputs}>"
 
 
-def _string_column(length: int, views: pa.Buffer, validity: pa.Buffer) -> pa.Array:
-    """A utf8 column from the kernel's {pointer, length} views (null rows: empty)."""
+def _string_column(arrow_type: pa.DataType, length: int, views: pa.Buffer, validity: pa.Buffer) -> pa.Array:
+    """A utf8 (or large_utf8) column from the kernel's {pointer, length} views (null rows: empty)."""
     pairs = np.frombuffer(views, dtype=np.int64, count=2 * length).reshape(length, 2)
     valid = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), count=length, bitorder="little")
     lengths = np.where(valid.astype(bool), pairs[:, 1], 0)
     offsets = np.zeros(length + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     total = int(offsets[-1])
-    if total > np.iinfo(np.int32).max:
-        raise ArrowJitError(f"a string output of {total} bytes is too long for a utf8 column (2 GiB); "
-                            "split the input into smaller batches")
-    offsets32 = offsets.astype(np.int32)
+    large = arrow_type == pa.large_utf8()
+    if not large:
+        if total > np.iinfo(np.int32).max:
+            raise ArrowJitError(f"a string output of {total} bytes is too long for a utf8 column "
+                                "(2 GiB); split the input into smaller batches")
+        offsets = offsets.astype(np.int32)
     data = pa.allocate_buffer(max(total, 1))
     if length:
-        native().copy_views(32)(pairs.ctypes.data, offsets32.ctypes.data, length, data.address)
-    return pa.StringArray.from_buffers(length, pa.py_buffer(offsets32), data, validity, null_count=-1)
+        native().copy_views(64 if large else 32)(pairs.ctypes.data, offsets.ctypes.data, length, data.address)
+    kind = pa.LargeStringArray if large else pa.StringArray
+    return kind.from_buffers(length, pa.py_buffer(offsets), data, validity, null_count=-1)
 
 
 def _named(exprs: Sequence[str] | Mapping[str, str]) -> tuple[list[str], list[str]]:

@@ -141,3 +141,131 @@ def test_dictionary_encoded_strings(expr, oracle, shape):
     got = f(encoded)
     assert got.num_rows == pc.sum(want).as_py()
     assert got.column("s").to_pylist() == plain.filter(want).column("s").to_pylist()
+
+
+# lower() / upper() and string-valued projections.
+CASE_WORDS = ["abc", "ABC", "héllo", "HÉLLO", "ß", "İ", "Ⱥ", "ɐ", "日本語", None, "", "Straße", "ǅ", "ᾳ", "ŉ",
+              "Σσς", "\u212a", "MiXeD 123 !?", "ﬀ", "ǰ", "a" * 40 + "É" * 30]
+
+
+def case_batch(rows: int = 517, seed: int = 4) -> pa.RecordBatch:
+    rng = np.random.default_rng(seed)
+    picks = [CASE_WORDS[k] for k in rng.integers(0, len(CASE_WORDS), rows)]
+    return pa.record_batch({"s": pa.array(picks), "l": pa.array(picks, pa.large_string()),
+                            "x": pa.array(rng.integers(0, 5, rows))})
+
+
+CASE_PREDICATES = [
+    ("lower(s) == 'abc'", lambda b: pc.equal(pc.utf8_lower(b["s"]), "abc")),
+    ("upper(s) == 'STRAẞE'", lambda b: pc.equal(pc.utf8_upper(b["s"]), "STRAẞE")),
+    ("upper(s) like 'H%'", lambda b: pc.match_like(pc.utf8_upper(b["s"]), "H%")),
+    ("lower(l) like '%é%'", lambda b: pc.match_like(pc.utf8_lower(b["l"]), "%é%")),
+    ("upper(lower(s)) == upper(s)", lambda b: pc.equal(pc.utf8_upper(pc.utf8_lower(b["s"])),
+                                                        pc.utf8_upper(b["s"]))),
+    ("length(upper(s)) > 3 and x > 1", lambda b: pc.and_kleene(
+        pc.greater(pc.utf8_length(pc.utf8_upper(b["s"])), 3), pc.greater(b["x"], 1))),
+    ("lower(if(x > 2, s, 'NONE')) == 'none'", lambda b: pc.equal(
+        pc.utf8_lower(pc.if_else(pc.fill_null(pc.greater(b["x"], 2), False), b["s"], "NONE")), "none")),
+    ("regexp_like(lower(s), '^[a-z]+$')",
+     lambda b: pc.match_substring_regex(pc.utf8_lower(b["s"]), "^[a-z]+$")),
+    ("lower(s) in ('abc', 'straße')", lambda b: pc.is_in(pc.utf8_lower(b["s"]), pa.array(["abc", "straße"]))),
+]
+
+
+@pytest.mark.parametrize("expr, oracle", CASE_PREDICATES, ids=[c[0] for c in CASE_PREDICATES])
+@pytest.mark.parametrize("offset, length", [(0, 517), (13, 300), (3, 61), (1, 0)])
+def test_case_mapping_in_predicates(expr, oracle, offset, length):
+    data = case_batch().slice(offset, length)
+    f = arrowjit.compile_filter(expr, data.schema)
+    want = pc.fill_null(oracle(data), False)
+    assert f.mask(data).equals(want)
+    assert f.count(data, threads=2) == pc.sum(want).as_py() or length == 0
+
+
+def test_case_mapping_of_every_code_point_matches_pyarrow():
+    """Every code point, lowered and uppered, as pyarrow.compute (utf8proc, a newer Unicode than
+    Python's database): the only differences are characters Python's Unicode does not know yet."""
+    import unicodedata
+    codes = [c for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    array = pa.array([chr(c) for c in codes])
+    batch = pa.record_batch({"s": array})
+    out = arrowjit.compile_projection({"lo": "lower(s)", "up": "upper(s)"}, batch.schema)(batch)
+    out.validate(full=True)
+    for name, function in (("lo", pc.utf8_lower), ("up", pc.utf8_upper)):
+        got, want = out[name].to_pylist(), function(array).to_pylist()
+        differ = [(chr(c), got[k], want[k]) for k, c in enumerate(codes) if got[k] != want[k]]
+        assert differ, "expected a few differences (Unicode 15/16 characters)"
+        for char, mine, theirs in differ:
+            assert mine == char  # left unchanged
+            assert "Cn" in (unicodedata.category(char), unicodedata.category(theirs)), (char, theirs)
+
+
+def test_special_cases_documented():
+    batch = pa.record_batch({"s": ["ß", "İ", "ŉ", "ᾳ", "ǅ", "Straße", "ΣΑΣ"]})
+    out = arrowjit.compile_projection({"up": "upper(s)", "lo": "lower(s)"}, batch.schema)(batch)
+    assert out["up"].to_pylist() == ["ẞ", "İ", "ŉ", "ᾼ", "Ǆ", "STRAẞE", "ΣΑΣ"]
+    assert out["lo"].to_pylist() == ["ß", "i", "ŉ", "ᾳ", "ǆ", "straße", "σασ"]
+
+
+@pytest.mark.parametrize("shape", ["batch", "slice", "table", "large", "dictionary"])
+def test_string_projections(shape):
+    batch = case_batch()
+    data = batch
+    if shape == "slice":
+        data = batch.slice(5, 333)
+    elif shape == "table":
+        data = pa.Table.from_batches([batch.slice(0, 100), batch.slice(100)])
+    elif shape == "large":
+        data = pa.record_batch({"s": batch["l"], "x": batch["x"]})
+    elif shape == "dictionary":
+        data = pa.record_batch({"s": batch["s"].dictionary_encode(), "x": batch["x"]})
+    p = arrowjit.compile_projection(["lower(s)", "if(x > 1, s, 'none')", "coalesce(s, 'x')", "upper(s)", "s",
+                                     "if(x > 3, upper(s), lower(s))"], data.schema)
+    out = p(data)
+    out.validate(full=True)
+    s = data["s"]
+    if shape == "dictionary":
+        s = s.dictionary_decode()
+    elif shape == "large":
+        s = s.cast(pa.string())
+    elif shape == "table":
+        s = s.combine_chunks()
+    x = data["x"]
+    want = {
+        "lower(s)": pc.utf8_lower(s),
+        "if(x > 1, s, 'none')": pc.if_else(pc.fill_null(pc.greater(x, 1), False), s, "none"),
+        "coalesce(s, 'x')": pc.coalesce(s, "x"),
+        "upper(s)": pc.utf8_upper(s),
+        "s": s,
+        "if(x > 3, upper(s), lower(s))": pc.if_else(pc.greater(x, 3), pc.utf8_upper(s), pc.utf8_lower(s)),
+    }
+    for name, expected in want.items():
+        got = out[name]
+        got = got.combine_chunks() if isinstance(got, pa.ChunkedArray) else got
+        # a large_utf8 column projected as it is stays large_utf8; computed strings are utf8
+        assert got.type == (pa.large_utf8() if (shape, name) == ("large", "s") else pa.utf8())
+        assert got.to_pylist() == pa.chunked_array([expected]).combine_chunks().to_pylist(), name
+
+
+def test_string_projection_with_threads_and_query():
+    rng = np.random.default_rng(2)
+    values = pa.array([CASE_WORDS[k] for k in rng.integers(0, len(CASE_WORDS), 200_000)])
+    batch = pa.record_batch({"s": values})
+    p = arrowjit.compile_projection(["upper(s)"], batch.schema)
+    one, two = p(batch, threads=1), p(batch, threads=2)
+    assert one.equals(two)
+    assert one.column(0).equals(pc.utf8_upper(values))
+    q = arrowjit.compile_query(batch.schema, select={"u": "upper(s)"}, where="lower(s) like 'st%'")
+    got = q(batch)
+    assert got.column("u").to_pylist() == pc.utf8_upper(
+        values.filter(pc.fill_null(pc.match_like(pc.utf8_lower(values), "st%"), False))).to_pylist()
+
+
+def test_scratch_plan_bounds_nested_results():
+    from arrowjit.compiler.strings import scratch_plan
+    schema = pa.schema({"s": pa.string(), "t": pa.string()})
+    typed = arrowjit.compile_filter("upper(lower(s)) == coalesce(lower(t), 'abc')", schema)._shapes
+    plan = scratch_plan(typed)
+    # lower(s): 2 bytes per byte of s; upper(lower(s)): 4; lower(t): 2; 4 slack bytes per row each
+    assert dict(plan.per_byte) == {"s": 6, "t": 2}
+    assert plan.per_row == 4 + (2 * 4 + 4) + 4
