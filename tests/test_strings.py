@@ -269,3 +269,73 @@ def test_scratch_plan_bounds_nested_results():
     # lower(s): 2 bytes per byte of s; upper(lower(s)): 4; lower(t): 2; 4 slack bytes per row each
     assert dict(plan.per_byte) == {"s": 6, "t": 2}
     assert plan.per_row == 4 + (2 * 4 + 4) + 4
+
+
+# string_view columns: 16-byte views, inline up to 12 bytes, else into variadic data buffers.
+VIEW_CASES = [
+    ("s == 'k042'", lambda s: pc.equal(s, "k042")),
+    ("s == 'a much longer string here'", lambda s: pc.equal(s, "a much longer string here")),
+    ("s < 'b'", lambda s: pc.less(s, "b")),
+    ("s in ('abc', 'ß', 'héllo wörld, long enough')",
+     lambda s: pc.is_in(s, pa.array(["abc", "ß", "héllo wörld, long enough"]))),
+    ("s like '%long%'", lambda s: pc.match_like(s, "%long%")),
+    ("s ilike 'k0_2'", lambda s: pc.match_like(s, "k0_2", ignore_case=True)),
+    ("starts_with(s, 'a m')", lambda s: pc.starts_with(s, "a m")),
+    ("regexp_like(s, 'r[ei]')", lambda s: pc.match_substring_regex(s, "r[ei]")),
+    ("upper(s) like 'K%'", lambda s: pc.match_like(pc.utf8_upper(s), "K%")),
+    ("length(s) > 5", lambda s: pc.greater(pc.utf8_length(s), 5)),
+    ("s is null", lambda s: pc.is_null(s)),
+]
+VIEW_WORDS = ["k042", "a much longer string here", "abc", None, "", "héllo wörld, long enough", "ß", "K042",
+              "exactly12byt", "thirteen byte"]
+
+
+@pytest.mark.parametrize("expr, oracle", VIEW_CASES, ids=[c[0] for c in VIEW_CASES])
+def test_string_view_columns(expr, oracle):
+    rng = np.random.default_rng(8)
+    words = [VIEW_WORDS[k] for k in rng.integers(0, len(VIEW_WORDS), 700)]
+    plain = pa.array(words)
+    views = pa.array(words, pa.string_view())
+    batch = pa.record_batch({"s": views})
+    f = arrowjit.compile_filter(expr, batch.schema)
+    for offset, length in [(0, 700), (3, 101), (64, 64), (7, 1), (0, 0)]:
+        want = pc.fill_null(oracle(plain.slice(offset, length)), False)
+        assert f.mask(batch.slice(offset, length)).equals(want)
+    # a chunked table whose chunks have their own data buffers
+    table = pa.table({"s": pa.chunked_array([views.slice(0, 250), pa.array(words[250:], pa.string_view())])})
+    assert f.count(table) == pc.sum(pc.fill_null(oracle(plain), False)).as_py()
+
+
+def test_string_view_projection():
+    words = [VIEW_WORDS[k % len(VIEW_WORDS)] for k in range(301)]
+    batch = pa.record_batch({"s": pa.array(words, pa.string_view())})
+    out = arrowjit.compile_projection(["s", "lower(s)", "coalesce(s, 'none')"], batch.schema)(batch.slice(3))
+    out.validate(full=True)
+    assert out.schema.types == [pa.utf8()] * 3
+    assert out.column(0).to_pylist() == words[3:]
+    assert out.column(1).equals(pc.utf8_lower(pa.array(words[3:])))
+    assert out.column(2).to_pylist() == [w if w is not None else "none" for w in words[3:]]
+
+
+def _view_array(fields: list[tuple[int, int, int]], data: bytes) -> pa.Array:
+    """Long-string views (length, buffer index, offset) over one data buffer, unchecked."""
+    views = np.zeros((len(fields), 4), dtype=np.int32)
+    for k, (length, index, offset) in enumerate(fields):
+        views[k] = (length, int.from_bytes(data[offset:offset + 4].ljust(4, b"\0"), "little", signed=True)
+                    if 0 <= offset < len(data) else 0, index, offset)
+    return pa.Array.from_buffers(pa.string_view(), len(fields),
+                                 [None, pa.py_buffer(views.tobytes()), pa.py_buffer(data)])
+
+
+@pytest.mark.parametrize("fields", [
+    [(20, 0, 0), (20, 0, 90)],      # past the end of the data buffer
+    [(20, 1, 0)],                   # no such data buffer
+    [(20, 0, -4)],                  # negative offset
+    [(-5, 0, 0)],                   # negative length
+])
+def test_corrupt_string_views_are_refused_before_any_kernel_runs(fields):
+    array = _view_array(fields, b"x" * 100)
+    batch = pa.RecordBatch.from_arrays([array], names=["s"])
+    f = arrowjit.compile_filter("s like '%x%'", batch.schema)
+    with pytest.raises(arrowjit.InvalidDataError, match="string view"):
+        f.count(batch)

@@ -177,7 +177,9 @@ def _block_params(layout: KernelLayout) -> list[tuple[str, ir.Type]]:
     params: list[tuple[str, ir.Type]] = []
     for column in layout.columns:
         name = identifier(column.name)
-        if column.dtype.is_string:
+        if column.dtype.is_view:
+            params.append((f"{name}_views", PTR))
+        elif column.dtype.is_string:
             params.append((f"{name}_offsets", PTR))
         else:
             params.append((f"{name}_bits" if column.is_bitmap else name, I64 if column.is_bitmap else PTR))
@@ -185,6 +187,8 @@ def _block_params(layout: KernelLayout) -> list[tuple[str, ir.Type]]:
             params.append((f"{name}_valid_bits", I64))
         if column.bytes_slot is not None:
             params.append((f"{name}_bytes", PTR))
+        if column.dtype.is_view:
+            params.append((f"{name}_rows", I64))
     scratch = [("scratch", PTR), ("scratch_limit", PTR), ("scratch_overflow", PTR)] \
         if layout.scratch is not None else []
     return params + [("params", PTR)] + scratch
@@ -242,7 +246,8 @@ def _block_body(mb: ModuleBuilder, fn: ir.Function, b: ir.IRBuilder, layout: Ker
         data = next(args)
         validity = next(args) if column.validity_slot is not None else None
         string_bytes = next(args) if column.bytes_slot is not None else None
-        inputs[column.name] = (column, data, validity, string_bytes)
+        rows = next(args) if column.dtype.is_view else None
+        inputs[column.name] = (column, data, validity, string_bytes, rows)
     parameters = _load_parameters(b, next(args), layout)
     scratch = None
     if layout.scratch is not None:
@@ -265,10 +270,12 @@ def _block_body(mb: ModuleBuilder, fn: ir.Function, b: ir.IRBuilder, layout: Ker
 
     def load_column(name: str) -> Emitted:
         if name not in loaded:
-            column, data, validity, string_bytes = inputs[name]
+            column, data, validity, string_bytes, rows = inputs[name]
             ident = identifier(name)
             if column.is_bitmap:
                 value = bit(data, ident)
+            elif column.dtype.is_view:
+                value = _load_view(b, data, string_bytes, rows, j, ident)
             elif column.dtype.is_string:
                 value = _load_string(b, data, string_bytes, j, column.dtype, ident)
             else:
@@ -318,6 +325,37 @@ def _load_string(b: ir.IRBuilder, offsets: ir.Value, string_bytes: ir.Value, j: 
     pointer = b.gep(string_bytes, [first], source_etype=I8, name=f"{ident}_bytes")
     view = b.insert_value(ir.Constant(T.STRING_VALUE, None), pointer, 0, name=f"{ident}_view")
     return b.insert_value(view, length, 1, name=ident)
+
+
+VIEW = ir.ArrayType(I8, 16)
+INLINE_BYTES = 12
+
+
+def _load_view(b: ir.IRBuilder, views: ir.Value, data_buffers: ir.Value, rows: ir.Value, j: ir.Value,
+               ident: str) -> ir.Value:
+    """Row ``j``'s string of a string_view column: inline in its 16-byte view when at most 12 bytes,
+    else ``length`` bytes at ``data_buffers[index] + offset``.
+
+    The last block is read in place: its padding rows re-read the last real row (their results
+    are masked off), so no view is copied and inline strings keep their address.
+    """
+    i32 = ir.IntType(32)
+    real = b.select(b.icmp_signed("<", j, rows), j, b.sub(rows, ir.Constant(I64, 1)), name=f"{ident}_row")
+    view = b.gep(views, [real], source_etype=VIEW, name=f"{ident}_view_address")
+
+    def field(at: int, name: str) -> ir.Value:
+        address = b.gep(view, [ir.Constant(I64, at)], source_etype=I8)
+        return b.zext(b.load(address, typ=i32, name=f"{ident}_{name}32"), I64, name=f"{ident}_{name}")
+
+    length = field(0, "length")  # checked to be at most 2**31 - 1 before the kernel runs
+    inline = b.icmp_unsigned("<=", length, ir.Constant(I64, INLINE_BYTES), name=f"{ident}_inline")
+    index = b.select(inline, ir.Constant(I64, 0), field(8, "buffer"), name=f"{ident}_buffer_index")
+    data = b.load(b.gep(data_buffers, [index], source_etype=PTR), typ=PTR, name=f"{ident}_data")
+    outside = b.gep(data, [field(12, "offset")], source_etype=I8, name=f"{ident}_outside")
+    inside = b.gep(view, [ir.Constant(I64, 4)], source_etype=I8, name=f"{ident}_inside")
+    pointer = b.select(inline, inside, outside, name=f"{ident}_bytes")
+    value = b.insert_value(ir.Constant(T.STRING_VALUE, None), pointer, 0)
+    return b.insert_value(value, length, 1, name=ident)
 
 
 def _block_function(mb: ModuleBuilder, typed: tir.TypedNode, layout: KernelLayout) -> ir.Function:
@@ -389,11 +427,17 @@ def _kernel(mb: ModuleBuilder, layout: KernelLayout, extra: list[str],
     # pointer at its offset, dtype) or ("bits", bitmap, bit offset).
     sources = []
     string_offsets = {}
+    view_columns = {}
+    longest_string = {}  # offsets[] of a string column's bytes slot: for views, the longest one
     for column in layout.columns:
         ident = identifier(column.name)
         address, offset = slot(column.data_slot, ident)
         if column.is_bitmap:
             sources.append(("bits", address, offset, ident))
+        elif column.dtype.is_view:
+            data = b.gep(address, [offset], source_etype=VIEW, name=f"{ident}_views")
+            sources.append(("views", data, column.dtype, ident))
+            view_columns[column.name] = column
         elif column.dtype.is_string:
             offset_type = ir.IntType(column.dtype.offset_bits)
             data = b.gep(address, [offset], source_etype=offset_type, name=f"{ident}_offsets")
@@ -406,18 +450,21 @@ def _kernel(mb: ModuleBuilder, layout: KernelLayout, extra: list[str],
             validity, validity_offset = slot(column.validity_slot, f"{ident}_validity")
             sources.append(("bits", validity, validity_offset, f"{ident}_valid"))
         if column.bytes_slot is not None:
-            string_bytes, _ = slot(column.bytes_slot, f"{ident}_bytes")
+            string_bytes, longest = slot(column.bytes_slot, f"{ident}_bytes")
             sources.append(("fixed", string_bytes, None, f"{ident}_bytes"))
+            longest_string[column.name] = longest
+        if column.dtype.is_view:
+            sources.append(("rows", None, None, f"{ident}_rows"))
     scratch_source = None
     if layout.scratch is not None:
         arena, capacity = slot(layout.scratch_slot, "scratch")
-        scratch_source = (arena, capacity, string_offsets)
+        scratch_source = (arena, capacity, string_offsets, longest_string)
     # The last, partial block is copied into zeroed 64-row buffers, so that
     # every block runs the same (vectorized) code and nothing reads past the data.
     padded = {}
     for kind, _, dtype, ident in sources:
         # 64 values, 65 string offsets, or the 9 bytes at most that hold 64 bits at a bit offset.
-        if kind == "fixed":
+        if kind in ("fixed", "views", "rows"):
             continue
         if kind == "data":
             array = ir.ArrayType(dtype.llvm, BLOCK_ROWS)
@@ -454,6 +501,10 @@ def _kernel(mb: ModuleBuilder, layout: KernelLayout, extra: list[str],
     for kind, pointer, extra_value, ident in sources:
         if kind == "fixed":
             full_args.append(pointer)
+        elif kind == "rows":
+            full_args.append(ir.Constant(I64, BLOCK_ROWS))
+        elif kind == "views":
+            full_args.append(b.gep(pointer, [row0], source_etype=VIEW, name=f"{ident}_block"))
         elif kind == "offsets":
             offset_type = ir.IntType(extra_value.offset_bits)
             full_args.append(b.gep(pointer, [row0], source_etype=offset_type, name=f"{ident}_block"))
@@ -470,6 +521,10 @@ def _kernel(mb: ModuleBuilder, layout: KernelLayout, extra: list[str],
         tail = padded.get(ident)
         if kind == "fixed":
             partial_args.append(pointer)
+        elif kind == "rows":
+            partial_args.append(remaining)
+        elif kind == "views":  # read in place (see _load_view)
+            partial_args.append(b.gep(pointer, [row0], source_etype=VIEW, name=f"{ident}_rest"))
         elif kind == "offsets":  # rows + 1 offsets; the padding stays 0 (empty strings)
             width = extra_value.offset_bits // 8
             offset_type = ir.IntType(extra_value.offset_bits)
@@ -551,11 +606,15 @@ def _block_scratch(b: ir.IRBuilder, layout: KernelLayout, source, row0: ir.Value
     """The block's scratch region: where the plan's sum for rows before ``row0`` ends."""
     if source is None:
         return []
-    arena, capacity, string_offsets = source
+    arena, capacity, string_offsets, longest_string = source
     plan = layout.scratch
     position = b.mul(row0, ir.Constant(I64, plan.per_row), name="scratch_rows")
     for name, per_byte in plan.per_byte:
         column = next(c for c in layout.columns if c.name == name)
+        if column.dtype.is_view:  # a view column counts as its longest string on every row
+            before = b.mul(b.mul(row0, longest_string[name]), ir.Constant(I64, per_byte))
+            position = b.add(position, before, name="scratch_position")
+            continue
         offset_type = ir.IntType(column.dtype.offset_bits)
         offsets = string_offsets[name]
         first = b.load(offsets, typ=offset_type, name="first_offset")

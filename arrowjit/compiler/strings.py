@@ -322,7 +322,8 @@ def string_rows() -> Iterable[FunctionSpec]:
     string = T.UTF8
     for op in _SIGNED_PREDICATES:
         yield FunctionSpec(op, (string, string), T.BOOL, nn, _string_compare(op), "byte order")
-    yield FunctionSpec("cast_utf8", (T.LARGE_UTF8,), string, nn, lambda b, x: x, "the same view")
+    for source in (T.LARGE_UTF8, T.UTF8_VIEW):
+        yield FunctionSpec("cast_utf8", (source,), string, nn, lambda b, x: x, "the same view")
     yield FunctionSpec("equal_short", (string, string), T.BOOL, nn, _equal_short(False),
                        f"the second is a literal of at most {SHORT_STRING_BYTES} bytes")
     yield FunctionSpec("not_equal_short", (string, string), T.BOOL, nn, _equal_short(True),

@@ -63,6 +63,8 @@ def check_value(node: ast.Node, context: Context) -> tir.TypedNode:
         raise _cannot_infer([typed], node.span, context)
     if typed.dtype == T.NULL:  # a column of nulls: typed as bool
         return tir.Const(T.BOOL, typed.span, None)
+    if typed.dtype.is_view:  # string_view values are projected as utf8
+        return cast_to(typed, T.UTF8, context)
     return typed
 
 

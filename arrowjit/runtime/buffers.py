@@ -29,6 +29,8 @@ class ColumnBuffers:
     length: int
     bytes_address: int | None = None  # strings: the buffer their offsets point into
     byte_span: int = 0  # strings: the bytes from the first string's start to the last one's end
+    longest: int = 0  # string_view: the longest string's bytes
+    keep: object = None  # string_view: the array of data buffer addresses bytes_address points to
 
 
 def _bitmap_bytes(offset: int, length: int) -> int:
@@ -62,6 +64,40 @@ def _string_buffers(array: pa.Array, name: str, dtype: DType) -> ColumnBuffers:
                          int(view[-1] - view[0]))
 
 
+def _view_buffers(array: pa.Array, name: str) -> ColumnBuffers:
+    """A string_view column: every view's length, and for strings longer than 12 bytes its data
+    buffer index and offset, checked to lie inside the data buffers (null rows' views too)."""
+    offset, length = array.offset, len(array)
+    buffers = array.buffers()
+    if len(buffers) < 2:
+        raise InvalidDataError(f"column {name!r}: expected a views buffer for string_view")
+    validity, views, data = buffers[0], buffers[1], buffers[2:]
+    addresses = np.array([b.address if b is not None else 0 for b in data] or [0], dtype=np.uint64)
+    if length == 0:
+        return ColumnBuffers(0, None, offset, 0, addresses.ctypes.data, keep=addresses)
+    needed = (offset + length) * 16
+    if views is None or views.size < needed:
+        have = 0 if views is None else views.size
+        raise InvalidDataError(f"column {name!r}: its views buffer has {have} bytes, but {length} "
+                               f"strings at offset {offset} need {needed}")
+    fields = np.frombuffer(views, dtype=np.int32, count=4 * (offset + length)).reshape(-1, 4)[offset:]
+    lengths = fields[:, 0].astype(np.int64)
+    outside = lengths > 12
+    index, start = fields[outside, 2].astype(np.int64), fields[outside, 3].astype(np.int64)
+    sizes = np.array([b.size if b is not None else 0 for b in data] or [0], dtype=np.int64)
+    bad = bool((lengths < 0).any()) or bool((index < 0).any()) or bool((index >= len(data)).any())
+    if not bad and index.size:
+        bad = bool((start < 0).any()) or bool((start + lengths[outside] > sizes[index]).any())
+    if bad:
+        raise InvalidDataError(f"column {name!r}: a string view has a negative length or points "
+                               "outside its data buffers")
+    longest = int(lengths.max())
+    # The last block's padding rows re-read the last row (see codegen._load_view): count them too.
+    padded = (length + 63) // 64 * 64
+    return ColumnBuffers(views.address, _validity(array, validity, name), offset, length,
+                         addresses.ctypes.data, longest * padded, longest, addresses)
+
+
 def _validity(array: pa.Array, validity: pa.Buffer | None, name: str) -> int | None:
     offset, length = array.offset, len(array)
     if validity is not None:
@@ -85,6 +121,8 @@ def column_buffers(array: pa.Array, name: str, dtype: DType) -> ColumnBuffers:
         raise InvalidDataError(f"column {name!r}: its length or offset is invalid") from None
     if offset < 0 or length < 0:
         raise InvalidDataError(f"column {name!r}: negative offset or length")
+    if dtype.is_view:
+        return _view_buffers(array, name)
     if dtype.is_string:
         return _string_buffers(array, name, dtype)
     buffers = array.buffers()

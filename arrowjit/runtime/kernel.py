@@ -100,7 +100,8 @@ class Kernel:
         if plan is None:
             return None
         spans = {column.name: buffers.byte_span for column, buffers in zip(self.layout.columns, columns)}
-        return np.zeros(SCRATCH_HEADER + plan.size(spans, rows) + 64, dtype=np.uint8)
+        padded_rows = (rows + 63) // 64 * 64  # the last block's padding rows run too
+        return np.zeros(SCRATCH_HEADER + plan.size(spans, padded_rows) + 64, dtype=np.uint8)
 
     @staticmethod
     def check_scratch(scratch: np.ndarray | None) -> None:
@@ -122,6 +123,7 @@ class Kernel:
                 offsets[column.validity_slot] = buffers.offset
             if column.bytes_slot is not None:
                 addresses[column.bytes_slot] = buffers.bytes_address
+                offsets[column.bytes_slot] = buffers.longest
         if self.layout.scratch_slot is not None:
             if scratch is None:
                 raise CompilerError("this kernel needs scratch memory")
