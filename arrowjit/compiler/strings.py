@@ -356,6 +356,7 @@ def string_rows() -> Iterable[FunctionSpec]:
         "match_substring_regex; the subset in docs/language.md); the pattern is a literal, compiled "
         "to a DFA",
         specialize=lambda pattern: _dfa_match(automaton.regex_dfa(pattern)))
+    yield from cast_rows()
 
 
 # ---------------------------------------------------------------------------
@@ -577,3 +578,144 @@ def scratch_plan(nodes: tir.Expressions) -> ScratchPlan | None:
     if not per_row and not per_byte:
         return None
     return ScratchPlan(tuple(sorted(per_byte.items())), per_row)
+
+
+# ---------------------------------------------------------------------------
+# cast(s as <number>): parsing; text that does not parse (or does not fit) is null.
+# ---------------------------------------------------------------------------
+
+def _parse_integer(target: T.DType) -> Emit:
+    """As pyarrow's cast: decimal digits with a ``-`` for signed types (no ``+``, no spaces), or
+    ``0x``/``0X`` and hex digits, read as the target's bit pattern (``'0xff'`` is -1 in int8).
+    Values out of range and anything else are null."""
+    bits = target.bits
+
+    def emit(b: ir.IRBuilder, s, s_valid):
+        sp, sn = _parts(b, s, "s")
+        i1 = ir.IntType(1)
+
+        def byte_at(index: ir.Value) -> ir.Value:
+            inside = b.icmp_unsigned("<", index, sn)
+            safe = b.select(inside, index, ir.Constant(I64, 0))
+            loaded = b.load(b.gep(sp, [safe], source_etype=I8), typ=I8)
+            return b.select(inside, loaded, ir.Constant(I8, 0), name="char")
+
+        zero, one, two = (ir.Constant(I64, k) for k in (0, 1, 2))
+        negative = b.and_(ir.Constant(i1, int(target.is_signed)),
+                          b.icmp_unsigned("==", byte_at(zero), ir.Constant(I8, ord("-"))), name="negative")
+        start = b.select(negative, one, zero, name="digits_start")
+        lowered = b.or_(byte_at(b.add(start, one)), ir.Constant(I8, 0x20))
+        leading_zero = b.icmp_unsigned("==", byte_at(zero), ir.Constant(I8, ord("0")))
+        hex_prefix = b.and_(b.and_(b.not_(negative), leading_zero),
+                            b.icmp_unsigned("==", lowered, ir.Constant(I8, ord("x"))), name="hex")
+        first = b.select(hex_prefix, two, start, name="first_digit")
+        base = b.select(hex_prefix, ir.Constant(I64, 16), ir.Constant(I64, 10), name="base")
+        has_digits = b.icmp_unsigned("<", first, sn, name="has_digits")
+        entry = b.block
+        loop = b.append_basic_block("digits")
+        body = b.append_basic_block("digit")
+        done = b.append_basic_block("parsed")
+        b.branch(loop)
+        b.position_at_end(loop)
+        i = b.phi(I64, name="i")
+        value = b.phi(I64, name="value")
+        ok = b.phi(i1, name="ok")
+        i.add_incoming(first, entry)
+        value.add_incoming(zero, entry)
+        ok.add_incoming(has_digits, entry)
+        b.cbranch(b.and_(ok, b.icmp_unsigned("<", i, sn)), body, done)
+        b.position_at_end(body)
+        char = byte_at(i)
+        decimal = b.sub(b.zext(char, I64), ir.Constant(I64, ord("0")), name="decimal")
+        letter = b.sub(b.zext(b.or_(char, ir.Constant(I8, 0x20)), I64), ir.Constant(I64, ord("a") - 10))
+        is_decimal = b.icmp_unsigned("<", decimal, ir.Constant(I64, 10))
+        is_letter = b.and_(hex_prefix, b.and_(b.icmp_unsigned(">=", letter, ir.Constant(I64, 10)),
+                                              b.icmp_unsigned("<", letter, ir.Constant(I64, 16))))
+        digit = b.select(is_decimal, decimal, letter, name="digit")
+        product = b.call(_overflow(b, "llvm.umul.with.overflow.i64"), [value, base])
+        total = b.call(_overflow(b, "llvm.uadd.with.overflow.i64"), [b.extract_value(product, 0), digit])
+        fine = b.and_(b.or_(is_decimal, is_letter), b.not_(b.or_(b.extract_value(product, 1),
+                                                                   b.extract_value(total, 1))))
+        i.add_incoming(b.add(i, one), body)
+        value.add_incoming(b.extract_value(total, 0), body)
+        ok.add_incoming(fine, body)
+        b.branch(loop)
+        b.position_at_end(done)
+        magnitude = value
+        if bits < 64:
+            hex_fits = b.icmp_unsigned("<", magnitude, ir.Constant(I64, 1 << bits))
+        else:
+            hex_fits = ir.Constant(i1, 1)
+        if target.is_signed:
+            limit = b.select(negative, ir.Constant(I64, 1 << (bits - 1)),
+                             ir.Constant(I64, (1 << (bits - 1)) - 1))
+        else:
+            limit = ir.Constant(I64, (1 << bits) - 1 if bits < 64 else -1)
+        decimal_fits = b.icmp_unsigned("<=", magnitude, limit)
+        fits = b.select(hex_prefix, hex_fits, decimal_fits, name="fits")
+        signed = b.select(negative, b.sub(zero, magnitude), magnitude, name="signed_value")
+        result = b.trunc(signed, target.llvm) if bits < 64 else signed
+        return result, b.and_(s_valid, b.and_(ok, fits), name="valid")
+    return emit
+
+
+def _overflow(b: ir.IRBuilder, name: str) -> ir.Function:
+    module = b.module
+    if name not in module.globals:
+        pair = ir.LiteralStructType([I64, ir.IntType(1)])
+        ir.Function(module, ir.FunctionType(pair, [I64, I64]), name)
+    return module.globals[name]
+
+
+LONGEST_NUMBER = 1023  # longer text is not parsed (null)
+
+
+def _parse_float(target: T.DType) -> Emit:
+    """As pyarrow's cast: decimal or exponent notation with an optional sign, ``inf``,
+    ``infinity`` and ``nan`` in any case; checked by a DFA, then converted by the C library's
+    ``strtod``/``strtof`` (correctly rounded) from a NUL-terminated copy on the stack."""
+    syntax = automaton.compile_dfa(_float_node(), search=True)
+
+    def emit(b: ir.IRBuilder, s, s_valid):
+        sp, sn = _parts(b, s, "s")
+        matches = _dfa_match(syntax)(b, s)
+        short = b.icmp_unsigned("<=", sn, ir.Constant(I64, LONGEST_NUMBER), name="short_enough")
+        ok = b.and_(matches, short, name="parsable")
+        copy = b.alloca(ir.ArrayType(I8, LONGEST_NUMBER + 1), name="number_text")
+        copy.type = ir.PointerType()
+        length = b.select(ok, sn, ir.Constant(I64, 0))
+        memcpy = _libc(b, "llvm.memcpy.p0.p0.i64", ir.VoidType(),
+                       [ir.PointerType(), ir.PointerType(), I64, ir.IntType(1)])
+        b.call(memcpy, [copy, sp, length, ir.Constant(ir.IntType(1), 0)])
+        b.store(ir.Constant(I8, 0), b.gep(copy, [length], source_etype=I8))
+        name = "strtod" if target.bits == 64 else "strtof"
+        convert = _libc(b, name, target.llvm, [ir.PointerType(), ir.PointerType()])
+        value = b.call(convert, [copy, ir.Constant(ir.PointerType(), None)], name="parsed")
+        return b.select(ok, value, ir.Constant(target.llvm, 0.0)), b.and_(s_valid, ok, name="valid")
+    return emit
+
+
+def _float_node() -> automaton.Node:
+    digits = ("repeat", ("chars", ((48, 57),)), 1, None)
+    maybe_digits = ("repeat", ("chars", ((48, 57),)), 0, None)
+    point = ("chars", ((46, 46),))
+    sign = ("repeat", ("chars", ((43, 43), (45, 45))), 0, 1)
+    mantissa = ("alt", (("cat", (digits, ("repeat", point, 0, 1), maybe_digits)), ("cat", (point, digits))))
+    exponent = ("repeat", ("cat", (("chars", ((69, 69), (101, 101))), sign, digits)), 0, 1)
+
+    def word(text: str) -> automaton.Node:
+        return ("cat", tuple(("chars", automaton.fold_case(((ord(c), ord(c)),))) for c in text))
+    special = ("alt", (word("inf"), word("infinity"), word("nan")))
+    number = ("alt", (("cat", (mantissa, exponent)), special))
+    return ("cat", (("begin",), sign, number, ("end",)))
+
+
+def cast_rows() -> Iterable[FunctionSpec]:
+    nint = NullHandling.NULL_INTERNAL
+    for target in T.INTEGER_TYPES:
+        yield FunctionSpec(f"checked_cast_{target.name}", (T.UTF8,), target, nint, _parse_integer(target),
+                           "parses decimal (or 0x hex) digits; null when the text is not a number or "
+                           "does not fit")
+    for target in T.FLOAT_TYPES:
+        yield FunctionSpec(f"checked_cast_{target.name}", (T.UTF8,), target, nint, _parse_float(target),
+                           "parses decimal or exponent notation, inf, infinity, nan; else null")
