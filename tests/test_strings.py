@@ -360,8 +360,8 @@ def _pyarrow_cast(texts: list, arrow_type: pa.DataType) -> list:
     return out
 
 
-@pytest.mark.parametrize("type_name", ["int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64",
-                                       "float32", "float64"])
+@pytest.mark.parametrize("type_name", ["int8", "uint8", "int16", "uint16", "int32", "uint32", "int64",
+                                       "uint64", "float32", "float64"])
 def test_string_to_number_casts_against_pyarrow(type_name):
     rng = np.random.default_rng(3)
     extra = [str(v) for v in rng.integers(-(2 ** 40), 2 ** 40, 200)] + \
