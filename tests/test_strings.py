@@ -389,3 +389,23 @@ def test_parsed_strings_in_predicates():
     long = pa.record_batch({"s": ["1" * 1023, "1" * 1024]})
     assert arrowjit.compile_projection(["s::float64"], long.schema)(long).column(0).to_pylist() == \
         [float("1" * 1023), None]
+
+
+@pytest.mark.parametrize("string_type", [pa.string(), pa.large_string()])
+def test_blocks_of_equal_length_strings_take_the_vectorized_path(string_type):
+    """E6's shape: blocks where every string has the literal's length read them at a fixed stride;
+    mixed blocks (a longer or shorter string, nulls, the last partial block) take the general path."""
+    rng = np.random.default_rng(6)
+    words = ["k%03d" % v for v in rng.integers(0, 50, 5000)]
+    for k in (70, 71, 700, 1999, 4990):
+        words[k] = ["k04", "k0421", None, "", "k042"][k % 5]
+    words[3000:3064] = ["k042"] * 64  # a whole block of matches
+    values = pa.array(words, string_type)
+    batch = pa.record_batch({"s": values})
+    for expr, op in [("s == 'k042'", pc.equal), ("s != 'k042'", pc.not_equal)]:
+        f = arrowjit.compile_filter(expr, batch.schema)
+        assert "evaluate_uniform_block" in f.ir("llvm")
+        for offset, length in [(0, 5000), (1, 4999), (37, 3000), (3000, 64), (4990, 10)]:
+            data = batch.slice(offset, length)
+            want = pc.fill_null(op(data["s"], "k042"), False)
+            assert f.mask(data).equals(want), (expr, offset, length)

@@ -234,11 +234,13 @@ def _pack(b: ir.IRBuilder, buffer: ir.Value, name: str) -> ir.Value:
 
 
 def _block_body(mb: ModuleBuilder, fn: ir.Function, b: ir.IRBuilder, layout: KernelLayout,
-                per_row: Callable[[ir.IRBuilder, ir.Value, RowContext], None]) -> None:
+                per_row: Callable[[ir.IRBuilder, ir.Value, RowContext], None],
+                uniform: tuple[str, int] | None = None) -> None:
     """The loop over the 64 rows of a block: ``per_row(builder, j, row context)`` emits one row.
 
     The block function's first arguments are the inputs (:func:`_block_params`);
-    leaves the builder after the loop.
+    leaves the builder after the loop. With ``uniform = (column, n)``, every
+    string of that column in the block is known to have ``n`` bytes.
     """
     args = iter(fn.args)
     inputs = {}
@@ -276,6 +278,8 @@ def _block_body(mb: ModuleBuilder, fn: ir.Function, b: ir.IRBuilder, layout: Ker
                 value = bit(data, ident)
             elif column.dtype.is_view:
                 value = _load_view(b, data, string_bytes, rows, j, ident)
+            elif uniform is not None and uniform[0] == name:
+                value = _load_uniform(b, data, string_bytes, j, column.dtype, uniform[1], ident)
             elif column.dtype.is_string:
                 value = _load_string(b, data, string_bytes, j, column.dtype, ident)
             else:
@@ -289,7 +293,8 @@ def _block_body(mb: ModuleBuilder, fn: ir.Function, b: ir.IRBuilder, layout: Ker
     next_j = b.add(j, ir.Constant(I64, 1), name="next_j")
     j.add_incoming(next_j, b.block)
     branch = b.cbranch(b.icmp_signed("<", next_j, ir.Constant(I64, BLOCK_ROWS), name="more"), loop, done)
-    if any(column.dtype.is_string for column in layout.columns):
+    if any(column.dtype.is_string and (uniform is None or column.name != uniform[0])
+           for column in layout.columns):
         _scalar_loop(mb.module, branch)
     b.position_at_end(done)
 
@@ -358,13 +363,55 @@ def _load_view(b: ir.IRBuilder, views: ir.Value, data_buffers: ir.Value, rows: i
     return b.insert_value(value, length, 1, name=ident)
 
 
-def _block_function(mb: ModuleBuilder, typed: tir.TypedNode, layout: KernelLayout) -> ir.Function:
+def _load_uniform(b: ir.IRBuilder, offsets: ir.Value, string_bytes: ir.Value, j: ir.Value, dtype: DType,
+                  length: int, ident: str) -> ir.Value:
+    """Row ``j``'s string in a block whose strings all have ``length`` bytes: at a fixed stride,
+    so the loop reads them with plain vector loads."""
+    offset_type = ir.IntType(dtype.offset_bits)
+    first = b.load(offsets, typ=offset_type, name=f"{ident}_block_start")
+    if dtype.offset_bits < 64:
+        first = b.sext(first, I64)
+    start = b.add(first, b.mul(j, ir.Constant(I64, length)), name=f"{ident}_start")
+    pointer = b.gep(string_bytes, [start], source_etype=I8, name=f"{ident}_bytes")
+    view = b.insert_value(ir.Constant(T.STRING_VALUE, None), pointer, 0, name=f"{ident}_view")
+    return b.insert_value(view, ir.Constant(I64, length), 1, name=ident)
+
+
+def uniform_candidate(typed: tir.TypedNode) -> tuple[str, int] | None:
+    """A utf8/large_utf8 column compared for equality with a short literal (``s == 'k042'``): blocks
+    where all its strings have the literal's length get a vectorized variant of the block code."""
+    for node in tir.walk(typed):
+        if isinstance(node, tir.Call) and node.function.name in ("equal_short", "not_equal_short"):
+            column, literal = node.args
+            if isinstance(column, tir.Cast):
+                column = column.operand
+            if isinstance(column, tir.ColumnRef) and not column.dtype.is_view \
+                    and isinstance(literal, tir.Const) and literal.value:
+                return column.name, len(literal.value.encode("utf-8"))
+    return None
+
+
+def _all_lengths(b: ir.IRBuilder, offsets: ir.Value, dtype: DType, length: int) -> ir.Value:
+    """1 when all 64 strings of the block starting at ``offsets`` have ``length`` bytes."""
+    offset_type = ir.IntType(dtype.offset_bits)
+    vector = ir.VectorType(offset_type, BLOCK_ROWS)
+    starts = b.load(offsets, typ=vector, name="starts", align=1)
+    ends = b.load(b.gep(offsets, [ir.Constant(I64, 1)], source_etype=offset_type), typ=vector, name="ends",
+                  align=1)
+    lengths = b.sub(ends, starts, name="lengths")
+    same = b.icmp_unsigned("==", lengths, ir.Constant(vector, [length] * BLOCK_ROWS), name="same_lengths")
+    return b.icmp_unsigned("==", b.bitcast(same, I64), ir.Constant(I64, -1), name="uniform")
+
+
+def _block_function(mb: ModuleBuilder, typed: tir.TypedNode, layout: KernelLayout,
+                    uniform: tuple[str, int] | None = None) -> ir.Function:
     """``evaluate_block(columns..., params)``: the bitmap word of one block of 64 rows.
 
     Each fixed-width column arrives as a pointer to the block's first value,
     each bitmap (bool data, validity) as the block's 64-bit word.
     """
-    fn, b = mb.helper("evaluate_block", I64, _block_params(layout))
+    name = "evaluate_block" if uniform is None else "evaluate_uniform_block"
+    fn, b = mb.helper(name, I64, _block_params(layout))
     keep = _byte_buffer(b, "keep")
 
     def per_row(b: ir.IRBuilder, j: ir.Value, row: RowContext) -> None:
@@ -372,7 +419,7 @@ def _block_function(mb: ModuleBuilder, typed: tir.TypedNode, layout: KernelLayou
         slot = b.gep(keep, [j], source_etype=I8, name="keep_slot")
         b.store(b.zext(keep_row, I8, name="keep_byte"), slot)
 
-    _block_body(mb, fn, b, layout, per_row)
+    _block_body(mb, fn, b, layout, per_row, uniform)
     b.ret(_pack(b, keep, "word"))
     return fn
 
@@ -645,16 +692,41 @@ def generate(typed: tir.TypedNode, layout: KernelLayout, name: str = "arrowjit")
     """
     mb = ModuleBuilder(name)
     block = _block_function(mb, typed, layout)
+    uniform = uniform_candidate(typed)
+    uniform_block = _block_function(mb, typed, layout, uniform) if uniform is not None else None
 
     def store_word(blk: Block) -> None:
         b = blk.builder
-        word = b.call(block, blk.block_arguments(), name="word")
+        if uniform_block is None:
+            word = b.call(block, blk.block_arguments(), name="word")
+        else:  # blocks whose strings all have the literal's length read them at a fixed stride
+            column_index = [c.name for c in layout.columns].index(uniform[0])
+            offsets = blk.inputs[_input_position(layout, column_index)]
+            is_uniform = _all_lengths(b, offsets, layout.columns[column_index].dtype, uniform[1])
+            with b.if_else(is_uniform) as (then, otherwise):
+                with then:
+                    fast = b.call(uniform_block, blk.block_arguments(), name="uniform_word")
+                    fast_block = b.block
+                with otherwise:
+                    slow = b.call(block, blk.block_arguments(), name="word")
+                    slow_block = b.block
+            word = b.phi(I64, name="block_word")
+            word.add_incoming(fast, fast_block)
+            word.add_incoming(slow, slow_block)
         kept = b.and_(word, row_mask(b, blk.rows, blk.is_full), name="kept")
         index = b.lshr(blk.done_rows, ir.Constant(I64, 6), name="word_index")
         b.store(kept, b.gep(blk.extra[0], [index], source_etype=I64, name="out_word"))
 
     _kernel(mb, layout, ["out"], store_word)
     return mb.module
+
+
+def _input_position(layout: KernelLayout, column_index: int) -> int:
+    """Where a column's first block argument is among the block function's inputs."""
+    position = 0
+    for column in layout.columns[:column_index]:
+        position += len(column.slots) + (1 if column.dtype.is_view else 0)
+    return position
 
 
 def _memset(mb: ModuleBuilder) -> ir.Function:
