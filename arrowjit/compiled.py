@@ -207,6 +207,7 @@ class Compiled:
         packed, null_parameters = self._pack(params, values)
         tasks = []
         scratches: list[np.ndarray] = []
+        checks: list = []
         for segment in self._segments(data, every_column):
             if any(pa.types.is_dictionary(array.type) for array in segment.arrays):
                 if self._on_dictionary(segment, params, values, allocate):
@@ -214,7 +215,8 @@ class Compiled:
                 segment = replace(segment, arrays=tuple(
                     array.dictionary_decode() if pa.types.is_dictionary(array.type) else array
                     for array in segment.arrays))
-            buffers = [column_buffers(array, name, dtype)
+            # The kernel checks the order of string offsets itself, block by block.
+            buffers = [column_buffers(array, name, dtype, check_order=False)
                        for array, (name, dtype) in zip(segment.arrays, self.columns.items())]
             nullable = frozenset(name for name, b in zip(self.columns, buffers)
                                  if b.validity_address is not None)
@@ -225,9 +227,12 @@ class Compiled:
                 if scratch is not None:
                     scratches.append(scratch)
                 arguments = kernel.arguments(buffers, scratch)
+                checks.append((kernel, arguments))
                 tasks.extend(partial(kernel.run, arguments, packed, out_for(start), start, end)
                              for start, end in parallel.row_ranges(segment.length, threads))
         parallel.run(tasks, threads)
+        for kernel, arguments in checks:
+            kernel.check_offsets(arguments)
         for scratch in scratches:
             Kernel.check_scratch(scratch)
         if keep is not None:  # string results may point into scratch memory: the caller keeps it

@@ -396,7 +396,7 @@ def test_blocks_of_equal_length_strings_take_the_vectorized_path(string_type):
     """E6's shape: blocks where every string has the literal's length read them at a fixed stride;
     mixed blocks (a longer or shorter string, nulls, the last partial block) take the general path."""
     rng = np.random.default_rng(6)
-    words = ["k%03d" % v for v in rng.integers(0, 50, 5000)]
+    words = [f"k{v:03d}" for v in rng.integers(0, 50, 5000)]
     for k in (70, 71, 700, 1999, 4990):
         words[k] = ["k04", "k0421", None, "", "k042"][k % 5]
     words[3000:3064] = ["k042"] * 64  # a whole block of matches
@@ -409,3 +409,23 @@ def test_blocks_of_equal_length_strings_take_the_vectorized_path(string_type):
             data = batch.slice(offset, length)
             want = pc.fill_null(op(data["s"], "k042"), False)
             assert f.mask(data).equals(want), (expr, offset, length)
+
+
+@pytest.mark.parametrize("bad_row, jump", [(5, 6), (130, 6), (999, 6), (200, 10 ** 9), (64, -10 ** 6)])
+def test_decreasing_offsets_anywhere_are_refused(bad_row, jump):
+    """The kernel checks each block's offsets before reading its strings (Python checks only the
+    first and the last): a decrease in any block raises, for filters and projections. Offsets
+    that leap far out of the data in a block that is in order itself are refused too."""
+    offsets = list(range(0, 4 * 1001, 4))
+    if abs(jump) > 100:  # a whole stretch of rows far outside the data, in order among themselves
+        offsets[bad_row:bad_row + 100] = [o + jump for o in offsets[bad_row:bad_row + 100]]
+    else:
+        offsets[bad_row] = offsets[bad_row + 1] + 2  # goes up past the next one, then down
+    array = _with_offsets(offsets, b"k042" * 1000)
+    batch = pa.RecordBatch.from_arrays([array], names=["s"])
+    for compiled in (arrowjit.compile_filter("s == 'k042'", batch.schema),
+                     arrowjit.compile_filter("s like '%4_'", batch.schema)):
+        with pytest.raises(arrowjit.InvalidDataError, match="decreasing"):
+            compiled.count(batch, threads=2)
+    with pytest.raises(arrowjit.InvalidDataError, match="decreasing"):
+        arrowjit.compile_projection(["upper(s)"], batch.schema)(batch)

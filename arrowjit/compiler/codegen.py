@@ -475,6 +475,7 @@ def _kernel(mb: ModuleBuilder, layout: KernelLayout, extra: list[str],
     sources = []
     string_offsets = {}
     view_columns = {}
+    offset_bounds = {}
     longest_string = {}  # offsets[] of a string column's bytes slot: for views, the longest one
     for column in layout.columns:
         ident = identifier(column.name)
@@ -500,6 +501,12 @@ def _kernel(mb: ModuleBuilder, layout: KernelLayout, extra: list[str],
             string_bytes, longest = slot(column.bytes_slot, f"{ident}_bytes")
             sources.append(("fixed", string_bytes, None, f"{ident}_bytes"))
             longest_string[column.name] = longest
+            if not column.dtype.is_view:  # offsets[bytes slot]: the run's last offset
+                offset_type = ir.IntType(column.dtype.offset_bits)
+                run_first = b.load(string_offsets[column.name], typ=offset_type, name=f"{ident}_run_first")
+                if column.dtype.offset_bits < 64:
+                    run_first = b.sext(run_first, I64)
+                offset_bounds[column.name] = (run_first, longest)
         if column.dtype.is_view:
             sources.append(("rows", None, None, f"{ident}_rows"))
     scratch_source = None
@@ -618,7 +625,18 @@ def _kernel(mb: ModuleBuilder, layout: KernelLayout, extra: list[str],
     rows.add_incoming(remaining, partial_end)
     done_rows = b.sub(row0, start, name="done_rows")
     scratch = _block_scratch(b, layout, scratch_source, row0)
-    on_block(Block(b, block_args, params, row0, done_rows, rows, is_full, extra_args, scratch))
+    in_order = _offsets_in_order(b, layout, block_args, offset_bounds)
+    if in_order is None:
+        on_block(Block(b, block_args, params, row0, done_rows, rows, is_full, extra_args, scratch))
+    else:  # a block whose offsets decrease is skipped and reported (see Kernel.check_offsets)
+        with b.if_else(in_order, likely=True) as (then, otherwise):
+            with then:
+                on_block(Block(b, block_args, params, row0, done_rows, rows, is_full, extra_args, scratch))
+            with otherwise:
+                for column in layout.columns:
+                    if column.dtype.is_string and not column.dtype.is_view:
+                        status = b.gep(offsets, [ir.Constant(I64, column.bytes_slot)], source_etype=I64)
+                        b.store(ir.Constant(I64, -1), status)
     next_row0 = b.add(row0, ir.Constant(I64, BLOCK_ROWS), name="next_row0")
     row0.add_incoming(next_row0, b.block)
     b.branch(blocks)
@@ -644,6 +662,44 @@ def _fill_offsets(b: ir.IRBuilder, tail: ir.Value, count: ir.Value, offset_type:
     k.add_incoming(next_k, loop)
     b.cbranch(b.icmp_signed("<", next_k, ir.Constant(I64, BLOCK_ROWS + 1)), loop, done)
     b.position_at_end(done)
+
+
+def _offsets_in_order(b: ir.IRBuilder, layout: KernelLayout, block_args: list[ir.Value],
+                      bounds: dict) -> ir.Value | None:
+    """1 when every utf8/large_utf8 column's 65 offsets of the block never decrease and lie between
+    the run's first and last offset.
+
+    Python checked those two (0 <= first <= last <= the data size), so every
+    string of a block that passes lies inside the data, and a block's scratch
+    region (counted from the first offset) is inside the scratch memory. One
+    vector compare per column and block instead of a pass over the offsets
+    before the kernel.
+    """
+    checks = []
+    for index, column in enumerate(layout.columns):
+        if not column.dtype.is_string or column.dtype.is_view:
+            continue
+        offsets = block_args[_input_position(layout, index)]
+        offset_type = ir.IntType(column.dtype.offset_bits)
+        vector = ir.VectorType(offset_type, BLOCK_ROWS)
+        starts = b.load(offsets, typ=vector, name="block_starts", align=1)
+        ends = b.load(b.gep(offsets, [ir.Constant(I64, 1)], source_etype=offset_type), typ=vector,
+                      name="block_ends", align=1)
+        ordered = b.bitcast(b.icmp_signed("<=", starts, ends, name="ordered"), I64)
+        checks.append(b.icmp_unsigned("==", ordered, ir.Constant(I64, -1), name="in_order"))
+        low, high = bounds[column.name]
+        first = b.extract_element(starts, ir.Constant(ir.IntType(32), 0))
+        last = b.extract_element(ends, ir.Constant(ir.IntType(32), BLOCK_ROWS - 1))
+        if column.dtype.offset_bits < 64:
+            first, last = b.sext(first, I64), b.sext(last, I64)
+        checks.append(b.icmp_signed(">=", first, low, name="after_first"))
+        checks.append(b.icmp_signed("<=", last, high, name="before_last"))
+    if not checks:
+        return None
+    result = checks[0]
+    for check in checks[1:]:
+        result = b.and_(result, check, name="all_in_order")
+    return result
 
 
 SCRATCH_HEADER = 16  # the overflow flag, then the scratch bytes

@@ -29,7 +29,7 @@ class ColumnBuffers:
     length: int
     bytes_address: int | None = None  # strings: the buffer their offsets point into
     byte_span: int = 0  # strings: the bytes from the first string's start to the last one's end
-    longest: int = 0  # string_view: the longest string's bytes
+    longest: int = 0  # string_view: the longest string's bytes; utf8: the last offset
     keep: object = None  # string_view: the array of data buffer addresses bytes_address points to
 
 
@@ -37,8 +37,13 @@ def _bitmap_bytes(offset: int, length: int) -> int:
     return (offset + length + 7) // 8
 
 
-def _string_buffers(array: pa.Array, name: str, dtype: DType) -> ColumnBuffers:
-    """A string column: offsets in range and never decreasing, so every view lies in the data."""
+def _string_buffers(array: pa.Array, name: str, dtype: DType, check_order: bool = True) -> ColumnBuffers:
+    """A string column: offsets in range and never decreasing, so every view lies in the data.
+
+    With ``check_order`` False only the first and the last offset are checked here: the
+    kernel checks that each block's offsets never decrease before it reads any string of the
+    block (see codegen._offsets_in_order), which together puts every string inside the data.
+    """
     offset, length = array.offset, len(array)
     buffers = array.buffers()
     if len(buffers) != 3:
@@ -55,13 +60,14 @@ def _string_buffers(array: pa.Array, name: str, dtype: DType) -> ColumnBuffers:
     view = np.frombuffer(offsets, dtype=np.int32 if width == 4 else np.int64,
                          count=offset + length + 1)[offset:]
     data_size = 0 if data is None else data.size
-    if view[0] < 0 or view[-1] > data_size or not bool((view[1:] >= view[:-1]).all()):
+    if view[0] < 0 or view[-1] > data_size or view[0] > view[-1] or \
+            (check_order and not bool((view[1:] >= view[:-1]).all())):
         raise InvalidDataError(f"column {name!r}: its string offsets are decreasing or point past "
                                f"its {data_size}-byte data buffer")
     validity_address = _validity(array, validity, name)
     data_address = data.address if data is not None else offsets.address  # all strings empty
     return ColumnBuffers(offsets.address, validity_address, offset, length, data_address,
-                         int(view[-1] - view[0]))
+                         int(view[-1] - view[0]), int(view[-1]))
 
 
 def _view_buffers(array: pa.Array, name: str) -> ColumnBuffers:
@@ -113,8 +119,11 @@ def _validity(array: pa.Array, validity: pa.Buffer | None, name: str) -> int | N
     return None
 
 
-def column_buffers(array: pa.Array, name: str, dtype: DType) -> ColumnBuffers:
-    """Check ``array``'s buffers against its length and offset and return their addresses."""
+def column_buffers(array: pa.Array, name: str, dtype: DType, check_order: bool = True) -> ColumnBuffers:
+    """Check ``array``'s buffers against its length and offset and return their addresses.
+
+    ``check_order=False``: for a kernel that checks the order of string offsets itself.
+    """
     try:
         offset, length = array.offset, len(array)
     except (SystemError, OverflowError, ValueError):  # a negative length from corrupt metadata
@@ -124,7 +133,7 @@ def column_buffers(array: pa.Array, name: str, dtype: DType) -> ColumnBuffers:
     if dtype.is_view:
         return _view_buffers(array, name)
     if dtype.is_string:
-        return _string_buffers(array, name, dtype)
+        return _string_buffers(array, name, dtype, check_order)
     buffers = array.buffers()
     if len(buffers) != 2:
         raise InvalidDataError(f"column {name!r}: expected 2 buffers for {dtype}, found {len(buffers)}")

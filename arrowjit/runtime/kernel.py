@@ -20,7 +20,7 @@ import numpy as np
 from ..compiler.codegen import SCRATCH_HEADER, KernelLayout
 from ..compiler.jit import CompiledKernel
 from ..compiler.types import BOOL, DType
-from ..errors import CompilerError, ParameterError
+from ..errors import CompilerError, InvalidDataError, ParameterError
 from . import threads as parallel
 from .buffers import ColumnBuffers
 from .threads import row_ranges
@@ -103,6 +103,14 @@ class Kernel:
         padded_rows = (rows + 63) // 64 * 64  # the last block's padding rows run too
         return np.zeros(SCRATCH_HEADER + plan.size(spans, padded_rows) + 64, dtype=np.uint8)
 
+    def check_offsets(self, arguments: tuple[ctypes.Array, ctypes.Array]) -> None:
+        """Raise if the kernel found a block of string offsets that decrease (it then skipped it)."""
+        offsets = arguments[1]
+        for column in self.layout.columns:
+            if column.dtype.is_string and not column.dtype.is_view and offsets[column.bytes_slot] < 0:
+                raise InvalidDataError(f"column {column.name!r}: its string offsets are decreasing "
+                                       "or point outside its data")
+
     @staticmethod
     def check_scratch(scratch: np.ndarray | None) -> None:
         if scratch is not None and scratch[0]:  # pragma: no cover - the plan bounds every result
@@ -123,6 +131,8 @@ class Kernel:
                 offsets[column.validity_slot] = buffers.offset
             if column.bytes_slot is not None:
                 addresses[column.bytes_slot] = buffers.bytes_address
+                # views: the longest string; utf8: the last offset (set to -1 by the kernel when
+                # a block's offsets decrease or leave [first, last])
                 offsets[column.bytes_slot] = buffers.longest
         if self.layout.scratch_slot is not None:
             if scratch is None:
@@ -151,4 +161,5 @@ class Kernel:
         parallel.run([lambda start=start, end=end: self.run(arguments, params,
                                                             words.ctypes.data + start // 8, start, end)
                       for start, end in row_ranges(length, threads)], threads)
+        self.check_offsets(arguments)
         self.check_scratch(scratch)
