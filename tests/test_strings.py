@@ -402,12 +402,18 @@ def test_blocks_of_equal_length_strings_take_the_vectorized_path(string_type):
     words[3000:3064] = ["k042"] * 64  # a whole block of matches
     values = pa.array(words, string_type)
     batch = pa.record_batch({"s": values})
-    for expr, op in [("s == 'k042'", pc.equal), ("s != 'k042'", pc.not_equal)]:
+    cases = [("s == 'k042'", lambda s: pc.equal(s, "k042")),
+             ("s != 'k042'", lambda s: pc.not_equal(s, "k042")),
+             ("s in ('k042', 'k001', 'k0421')", lambda s: pc.is_in(s, pa.array(["k042", "k001", "k0421"]))),
+             ("s == 'k042' or (starts_with(s, 'k01') and length(s) = 4)", lambda s: pc.or_kleene(
+                 pc.equal(s, "k042"),
+                 pc.and_kleene(pc.starts_with(s, "k01"), pc.equal(pc.utf8_length(s), 4))))]
+    for expr, oracle in cases:
         f = arrowjit.compile_filter(expr, batch.schema)
         assert "evaluate_uniform_block" in f.ir("llvm")
         for offset, length in [(0, 5000), (1, 4999), (37, 3000), (3000, 64), (4990, 10)]:
             data = batch.slice(offset, length)
-            want = pc.fill_null(op(data["s"], "k042"), False)
+            want = pc.fill_null(oracle(data["s"]), False)
             assert f.mask(data).equals(want), (expr, offset, length)
 
 
