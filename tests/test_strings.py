@@ -435,3 +435,11 @@ def test_decreasing_offsets_anywhere_are_refused(bad_row, jump):
             compiled.count(batch, threads=2)
     with pytest.raises(arrowjit.InvalidDataError, match="decreasing"):
         arrowjit.compile_projection(["upper(s)"], batch.schema)(batch)
+
+
+def test_two_large_utf8_operands_compare():
+    """Found by tests/test_string_fuzz.py: `l == l` looked for a large_utf8 row that does not exist."""
+    batch = pa.record_batch({"l": pa.array(["a", None, "b"], pa.large_string()),
+                             "m": pa.array(["a", "x", "c"], pa.large_string())})
+    assert arrowjit.compile_filter("l != m or l == l", batch.schema).mask(batch).to_pylist() == \
+        [True, False, True]

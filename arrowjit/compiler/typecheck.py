@@ -208,6 +208,8 @@ def _comparison_types(a: DType, b: DType) -> tuple[DType, DType] | None:
         return None
     if common == T.NULL:
         common = T.BOOL
+    if common.is_string:  # every string type compares as the utf8 view (large_utf8 == large_utf8 too)
+        common = T.UTF8
     return common, common
 
 
