@@ -412,9 +412,10 @@ def _simple_case(char: str, upper: bool) -> int:
 def _case_map(upper: bool) -> Emit:
     """``lower``/``upper``: writes the mapped bytes at ``dest`` and returns the view of them.
 
-    One pass over the bytes: an ASCII byte maps by arithmetic (the fast
-    path); a multi-byte character is decoded, mapped through a two-level
-    table and encoded again. A malformed sequence (a stray continuation byte,
+    One pass over the bytes: 8 ASCII bytes at a time map by SWAR arithmetic
+    on a 64-bit word (the fast path), a lone ASCII byte by arithmetic; a
+    multi-byte character is decoded, mapped through a two-level table and
+    encoded again. A malformed sequence (a stray continuation byte,
     a sequence cut by the end of the string) is copied byte by byte. Only the
     string's own bytes are read.
     """
@@ -426,6 +427,8 @@ def _case_map(upper: bool) -> Emit:
         deltas = _constant_array(b, "case_deltas", i32, (d & 0xFFFFFFFF for d in deltas_values))
         entry = b.block
         header = b.append_basic_block("case_bytes")
+        word_check = b.append_basic_block("case_word_check")
+        word_block = b.append_basic_block("case_word")
         body = b.append_basic_block("case_byte")
         ascii_block = b.append_basic_block("case_ascii")
         multi = b.append_basic_block("case_multi")
@@ -437,10 +440,32 @@ def _case_map(upper: bool) -> Emit:
         o = b.phi(I64, name="o")
         i.add_incoming(ir.Constant(I64, 0), entry)
         o.add_incoming(ir.Constant(I64, 0), entry)
-        b.cbranch(b.icmp_unsigned("<", i, sn, name="more"), body, done)
+        b.cbranch(b.icmp_unsigned("<", i, sn, name="more"), word_check, done)
 
         def byte_at(index: ir.Value, name: str) -> ir.Value:
             return b.load(b.gep(sp, [index], source_etype=I8), typ=I8, name=name)
+
+        def repeated(byte: int) -> ir.Constant:
+            return ir.Constant(I64, int.from_bytes(bytes([byte]) * 8, "little"))
+
+        b.position_at_end(word_check)  # 8 more bytes, all ASCII: map them as one word
+        whole = b.icmp_unsigned("<=", b.add(i, ir.Constant(I64, 8)), sn, name="eight_left")
+        safe = b.select(whole, i, ir.Constant(I64, 0))
+        word = b.load(b.gep(sp, [safe], source_etype=I8), typ=I64, name="word", align=1)
+        word = b.select(whole, word, repeated(0x80), name="word_or_not")
+        all_ascii = b.icmp_unsigned("==", b.and_(word, repeated(0x80)), ir.Constant(I64, 0), name="all_ascii")
+        b.cbranch(all_ascii, word_block, body)
+
+        b.position_at_end(word_block)
+        first, last = (ord("a"), ord("z")) if upper else (ord("A"), ord("Z"))
+        from_first = b.add(word, repeated(0x80 - first), name="from_first")  # high bit: byte >= first
+        past_last = b.add(word, repeated(0x80 - last - 1), name="past_last")  # high bit: byte > last
+        cased = b.and_(b.and_(from_first, b.not_(past_last)), repeated(0x80), name="cased_bytes")
+        mapped_word = b.xor(word, b.lshr(cased, ir.Constant(I64, 2)), name="mapped_word")
+        b.store(mapped_word, b.gep(dest, [o], source_etype=I8), align=1)
+        i.add_incoming(b.add(i, ir.Constant(I64, 8)), word_block)
+        o.add_incoming(b.add(o, ir.Constant(I64, 8)), word_block)
+        b.branch(header)
 
         b.position_at_end(body)
         byte = byte_at(i, "byte")

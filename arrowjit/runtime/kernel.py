@@ -101,7 +101,10 @@ class Kernel:
             return None
         spans = {column.name: buffers.byte_span for column, buffers in zip(self.layout.columns, columns)}
         padded_rows = (rows + 63) // 64 * 64  # the last block's padding rows run too
-        return np.zeros(SCRATCH_HEADER + plan.size(spans, padded_rows) + 64, dtype=np.uint8)
+        # Not zeroed (untouched pages stay unmapped): only the overflow flag needs a value.
+        scratch = np.empty(SCRATCH_HEADER + plan.size(spans, padded_rows) + 64, dtype=np.uint8)
+        scratch[:SCRATCH_HEADER] = 0
+        return scratch
 
     def check_offsets(self, arguments: tuple[ctypes.Array, ctypes.Array]) -> None:
         """Raise if the kernel found a block of string offsets that decrease (it then skipped it)."""
