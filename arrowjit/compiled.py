@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .cache import LRUCache
 from .compiler import typed_ir as tir
@@ -213,7 +214,7 @@ class Compiled:
                 if self._on_dictionary(segment, params, values, allocate):
                     continue
                 segment = replace(segment, arrays=tuple(
-                    array.dictionary_decode() if pa.types.is_dictionary(array.type) else array
+                    _decode(array) if pa.types.is_dictionary(array.type) else array
                     for array in segment.arrays))
             # The kernel checks the order of string offsets itself, block by block.
             buffers = [column_buffers(array, name, dtype, check_order=False)
@@ -237,3 +238,10 @@ class Compiled:
             Kernel.check_scratch(scratch)
         if keep is not None:  # string results may point into scratch memory: the caller keeps it
             keep.extend(scratches)
+
+
+def _decode(array: pa.DictionaryArray) -> pa.Array:
+    """The values of a dictionary-encoded array (Arrow has no take for string_view: via large_string)."""
+    if array.type.value_type == pa.string_view():
+        return pc.take(array.dictionary.cast(pa.large_string()), array.indices).cast(pa.string_view())
+    return array.dictionary_decode()

@@ -443,3 +443,17 @@ def test_two_large_utf8_operands_compare():
                              "m": pa.array(["a", "x", "c"], pa.large_string())})
     assert arrowjit.compile_filter("l != m or l == l", batch.schema).mask(batch).to_pylist() == \
         [True, False, True]
+
+
+def test_dictionary_encoded_string_views():
+    words = ["a much longer string here", "ab", None, "ab", "K042"] * 30
+    encoded = pa.array(words, pa.string_view()).dictionary_encode()
+    batch = pa.record_batch({"s": encoded, "x": pa.array(range(len(words)))})
+    plain = pa.array(words)
+    one_column = arrowjit.compile_filter("s like '%long%'", batch.schema)  # once per dictionary value
+    assert one_column.mask(batch).to_pylist() == pc.fill_null(pc.match_like(plain, "%long%"), False).to_pylist()
+    two_columns = arrowjit.compile_filter("upper(s) == 'AB' and x > 10", batch.schema)  # decoded
+    want = pc.fill_null(pc.and_kleene(pc.equal(pc.utf8_upper(plain), "AB"), pc.greater(batch["x"], 10)), False)
+    assert two_columns.mask(batch).to_pylist() == want.to_pylist()
+    out = arrowjit.compile_projection(["lower(s)"], batch.schema)(batch)
+    assert out.column(0).to_pylist() == pc.utf8_lower(plain).to_pylist()
