@@ -30,7 +30,8 @@ import llvmlite
 import llvmlite.binding as llvm
 
 MAGIC = b"ARROWJIT-KERNEL-1\n"
-_SOURCES = ("codegen.py", "registry.py", "jit.py", "types.py", "typed_ir.py", "diskcache.py")
+_SOURCES = ("codegen.py", "registry.py", "jit.py", "types.py", "typed_ir.py", "diskcache.py", "emit.py",
+            "strings.py", "automaton.py", "../runtime/native.py")
 
 
 @dataclass(frozen=True)
