@@ -459,3 +459,12 @@ def test_dictionary_encoded_string_views():
     assert two_columns.mask(batch).to_pylist() == want.to_pylist()
     out = arrowjit.compile_projection(["lower(s)"], batch.schema)(batch)
     assert out.column(0).to_pylist() == pc.utf8_lower(plain).to_pylist()
+
+
+def test_no_code_point_past_the_cased_limit_has_a_case():
+    from arrowjit.compiler.automaton import CASED_LIMIT
+    for code in range(CASED_LIMIT, 0x110000):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        char = chr(code)
+        assert char.lower() == char.upper() == char.casefold() == char.title() == char, hex(code)

@@ -32,6 +32,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 MAX_CODE_POINT = 0x10FFFF
+# No code point at or above this one has a case mapping or folding in Python's Unicode database
+# (the last cased letters are Adlam's, U+1E900..U+1E943; tests/test_strings.py checks it).
+CASED_LIMIT = 0x1F000
 SURROGATES = (0xD800, 0xDFFF)
 MAX_STATES = 2048
 MAX_REPEAT = 1000
@@ -113,7 +116,7 @@ def _fold_orbits() -> dict[int, tuple[int, ...]]:
     (``İ`` -> ``i̇``) fold nothing, as in RE2.
     """
     groups: dict[str, list[int]] = {}
-    for code in range(MAX_CODE_POINT + 1):
+    for code in range(CASED_LIMIT):
         if SURROGATES[0] <= code <= SURROGATES[1]:
             continue
         char = chr(code)

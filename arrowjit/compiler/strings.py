@@ -383,7 +383,7 @@ def case_table(upper: bool) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """
     pages: list[int] = [0] * (1 << 13)  # code points up to 21 bits (malformed input stays in range)
     blocks: list[list[int]] = [[0] * 256]
-    for code in range(0x80, automaton.MAX_CODE_POINT + 1):
+    for code in range(0x80, automaton.CASED_LIMIT):
         mapped = _simple_case(chr(code), upper)
         if mapped == code:
             continue
