@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from ..compiler.codegen import SCRATCH_HEADER, KernelLayout
 from ..compiler.jit import CompiledKernel
@@ -101,8 +102,10 @@ class Kernel:
             return None
         spans = {column.name: buffers.byte_span for column, buffers in zip(self.layout.columns, columns)}
         padded_rows = (rows + 63) // 64 * 64  # the last block's padding rows run too
-        # Not zeroed (untouched pages stay unmapped): only the overflow flag needs a value.
-        scratch = np.empty(SCRATCH_HEADER + plan.size(spans, padded_rows) + 64, dtype=np.uint8)
+        # From Arrow's memory pool, which keeps freed pages (a fresh mapping pays a page fault per
+        # 4 KB written), and not zeroed: only the overflow flag needs a value.
+        size = SCRATCH_HEADER + plan.size(spans, padded_rows) + 64
+        scratch = np.frombuffer(pa.allocate_buffer(size), dtype=np.uint8)
         scratch[:SCRATCH_HEADER] = 0
         return scratch
 
