@@ -6,7 +6,10 @@
 2
 """
 
+from .compiler.userfunctions import DEFAULT as functions
+from .compiler.userfunctions import Functions, register_function
 from .errors import (
+    ArgumentError,
     ArrowJitError,
     CompilerError,
     ExpressionTypeError,
@@ -14,21 +17,25 @@ from .errors import (
     ParameterError,
     ParseError,
     SchemaMismatchError,
+    SourceError,
     UnknownColumnError,
 )
-from .filter import STAGES, Filter, InputTypeError, compile_filter
+from .filter import STAGES, VIEWS, Filter, InputTypeError, compile_filter
 from .pandas import install as _install_pandas_accessor
 from .projection import Projection, Query, compile_projection, compile_query
+from .scanner import Scan, scan
 
 __version__ = "0.1.0"
 
 _install_pandas_accessor()
 
 __all__ = [
+    "ArgumentError",
     "ArrowJitError",
     "CompilerError",
     "ExpressionTypeError",
     "Filter",
+    "Functions",
     "InputTypeError",
     "InvalidDataError",
     "ParameterError",
@@ -36,9 +43,15 @@ __all__ = [
     "Projection",
     "Query",
     "STAGES",
+    "Scan",
+    "VIEWS",
     "SchemaMismatchError",
+    "SourceError",
     "UnknownColumnError",
     "compile_filter",
     "compile_projection",
     "compile_query",
+    "scan",
+    "functions",
+    "register_function",
 ]

@@ -2,6 +2,12 @@
 
     arrowjit --dump-ir "x > 2.0 and x < 6.0" --schema x:float64
     arrowjit --dump-ir "x > 2 and flag" --schema data.parquet --stage all
+    arrowjit --dump-ir "x > 2.0 and x < 6.0" --schema x:float64 --stage all --annotate
+    arrowjit --dump-ir "x > 2.0 and x < 6.0" --schema x:float64 --stage passes
+    arrowjit --dump-ir "clamp(x, 0.0, 1.0) > 0.5" --schema x:float64 --functions my_functions.py
+
+On a terminal, IR and assembly are colored (pygments); piped, never
+(``--color always|never|auto``).
 
 Errors print the message (with the caret under the expression) and exit with
 status 2; no traceback.
@@ -10,23 +16,19 @@ status 2; no traceback.
 from __future__ import annotations
 
 import argparse
+import re
+import runpy
 import sys
 from pathlib import Path
 
 import pyarrow as pa
 
-from .errors import ArrowJitError, ParameterError, SchemaMismatchError
-from .filter import STAGES, compile_filter
+from . import highlight
+from .errors import ArgumentError, ArrowJitError, ParameterError, SchemaMismatchError
+from .filter import STAGES, VIEWS, compile_filter
+from .highlight import STAGE_TITLES
 from .projection import compile_projection
 from .runtime.kernel import check_parameter
-
-STAGE_TITLES = {
-    "ast": "AST (the parse, with sugar such as comparison chains expanded)",
-    "typed": "typed IR (every node typed, casts explicit, registry functions named)",
-    "llvm": "LLVM IR before optimization",
-    "optimized": "LLVM IR after O3 (inlined and vectorized)",
-    "asm": "machine code",
-}
 
 
 def parse_schema(text: str) -> pa.Schema:
@@ -37,8 +39,12 @@ def parse_schema(text: str) -> pa.Schema:
             raise SchemaMismatchError(f"schema file {text!r} does not exist")
         return _schema_of_file(path)
     fields = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        name, sep, type_name = part.rpartition(":")
+    # Commas inside brackets belong to a type: t:timestamp[us, tz=UTC], d:decimal128(10, 2).
+    parts = re.split(r",(?![^\[(]*[\])])", text)
+    for part in filter(None, (p.strip() for p in parts)):
+        bracket = min((i for i in (part.find("["), part.find("(")) if i >= 0), default=len(part))
+        name, sep, type_name = part[:bracket].rpartition(":")
+        type_name += part[bracket:]
         if not sep or not name.strip():
             raise SchemaMismatchError(f"--schema: expected name:type, got {part!r}")
         if name.strip() in fields:
@@ -73,10 +79,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--schema", required=True,
                         help="column types as name:type,... (x:float64,flag:bool) or a Parquet, "
                              "Feather or CSV file whose schema is used")
-    parser.add_argument("--stage", choices=[*STAGES, "all"], default="optimized",
-                        help="which stage to print (default: optimized)")
+    parser.add_argument("--stage", choices=[*VIEWS, "all"], default="optimized",
+                        help="which stage to print (default: optimized); passes: the O3 pipeline pass "
+                             "by pass; all: every stage but passes")
     parser.add_argument("--projection", action="store_true",
                         help="compile EXPR as a projection (a computed column) instead of a filter")
+    parser.add_argument("--annotate", action="store_true",
+                        help="in the llvm stage, first the row loop grouped under the sub-expressions "
+                             "it computes, each one's span underlined in the expression; in the asm "
+                             "stage, each run of instructions under the sub-expression it computes")
+    parser.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                        help="color IR and assembly: auto (default) on a terminal only")
+    parser.add_argument("--functions", action="append", default=[], metavar="FILE.py",
+                        help="run this Python file first (repeatable), e.g. to call "
+                             "arrowjit.register_function")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                         help="a value for the parameter :NAME (repeatable): a number, true, false or "
                              "null; a float makes the parameter float64")
@@ -103,8 +119,16 @@ def parse_param(text: str) -> tuple[str, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["filter"]:  # `arrowjit filter INPUT EXPR ...`: see cli_filter.py
+        from .cli_filter import main as filter_main
+        return filter_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
+        for path in args.functions:
+            if not Path(path).is_file():
+                raise ArgumentError(f"--functions: {path!r} is not a file")
+            runpy.run_path(path, run_name="arrowjit_functions")
         schema = parse_schema(args.schema)
         values: dict[str, object] = {}
         for text in args.param:
@@ -129,8 +153,11 @@ def main(argv: list[str] | None = None) -> int:
                               for name, dtype in compiled.parameters.items())
             print(f"; parameters: {shown}")
         stages = STAGES if args.stage == "all" else (args.stage,)
+        color = highlight.use_color(args.color, sys.stdout)
         for stage in stages:
-            text = compiled.ir(stage)
+            text = compiled.ir(stage, annotate=args.annotate)
+            if color:
+                text = highlight.terminal(text, stage)
             if args.stage == "all":
                 banner = f" {stage}: {STAGE_TITLES[stage]} "
                 print(f"{banner:=^{max(78, len(banner) + 6)}}")

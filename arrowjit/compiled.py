@@ -12,20 +12,25 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import highlight
 from .cache import LRUCache
+from .compiler import debuginfo, source_map
 from .compiler import typed_ir as tir
 from .compiler import types as T
 from .compiler.codegen import Nulls
 from .compiler.jit import Target
-from .errors import InputTypeError, ParameterError, SchemaMismatchError
+from .compiler.passes import PassReport, pass_report
+from .errors import ArrowJitError, CompilerError, InputTypeError, ParameterError, SchemaMismatchError
+from .inputs import Input, read
 from .runtime import threads as parallel
 from .runtime.buffers import column_buffers
 from .runtime.kernel import Kernel, check_parameter, pack_parameters
@@ -37,6 +42,12 @@ ParamValues = Mapping[str, Any] | None
 # is the typed IR (which names the columns and their types), which inputs
 # have nulls, and the target CPU.
 KERNELS: LRUCache[Kernel] = LRUCache(capacity=512)
+
+
+@lru_cache(maxsize=1)
+def _background() -> ThreadPoolExecutor:
+    """One thread that compiles the exact kernel variants calls will want next."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="arrowjit-compile")
 
 
 @dataclass(frozen=True)
@@ -75,19 +86,99 @@ class Compiled:
         # read with their validity bitmaps, parameters not null.
         self._default_nulls = Nulls(frozenset(f.name for f in self.schema if f.nullable))
         self._kernels: dict[Nulls, Kernel] = {}
+        self._pending: set[Nulls] = set()  # variants being compiled in the background
         self._lock = threading.Lock()
         self._kernel(self._default_nulls)
 
-    def _kernel_stage(self, stage: str) -> str:
-        """The default kernel's LLVM IR (before or after optimization) or assembly."""
+    def _kernel_stage(self, stage: str, annotate: bool = False) -> str:
+        """The default kernel's LLVM IR (before or after optimization) or assembly.
+
+        The unoptimized IR carries source comments (the span each named
+        value computes); ``annotate`` puts the row loop first, grouped under
+        the sub-expressions with their spans underlined.
+        """
         kernel = self._kernel(self._default_nulls)
         if stage == "llvm":
-            return kernel.compiled.llvm_ir
+            return self._source_view(kernel.compiled.llvm_ir, annotate)
         if stage == "optimized":
             return kernel.compiled.optimized_ir
         if stage == "asm":
+            if annotate:
+                sources, _, whole = self._source_info()
+                return debuginfo.annotated_assembly(kernel.compiled.llvm_ir, sources, whole, self._target)
             return kernel.compiled.assembly()
-        raise ValueError(f"unknown stage {stage!r}; choose one of ast, typed, llvm, optimized, asm")
+        if stage == "passes":
+            return self.passes().render()
+        raise ValueError(f"unknown stage {stage!r}; choose one of ast, typed, llvm, passes, optimized, asm")
+
+    def passes(self) -> PassReport:
+        """The O3 pipeline on the default kernel pass by pass (``.ir("passes")`` renders it).
+
+        ``report.changed`` lists the passes that changed the module, each
+        with ``.diff()``; ``report.unchanged_counts()`` counts the others.
+        """
+        kernel = self._kernel(self._default_nulls)
+        report = pass_report(kernel.compiled.llvm_ir, self._target)
+        if report.final != kernel.compiled.optimized_ir:  # pragma: no cover - a bug if it happens
+            raise CompilerError("the pass-by-pass run did not reproduce the kernel's optimized IR")
+        return report
+
+    def _source_roots(self) -> tuple[list[tir.TypedNode], list[tuple[str, str | None]]]:
+        """The kernel's expressions with spans into their texts, and (text, output name) for each."""
+        raise NotImplementedError  # pragma: no cover - every subclass has one
+
+    def _record_sources(self, roots: list[tir.TypedNode], nulls: Nulls,
+                        recorded: dict[str, tir.TypedNode]) -> None:
+        """Generate the kernel's IR again (no LLVM) to learn which node each named value computes."""
+        raise NotImplementedError  # pragma: no cover - every subclass has one
+
+    def _source_info(self) -> tuple[dict[str, source_map.Source], dict[str, list[source_map.Source]],
+                                    list[source_map.Source]]:
+        """Where the kernel's values come from: by value name, by registry function, and whole."""
+        roots, texts = self._source_roots()
+        recorded: dict[str, tir.TypedNode] = {}
+        self._record_sources(roots, self._default_nulls, recorded)
+        sources = source_map.sources_of(recorded, texts, roots)
+        functions: dict[str, list[source_map.Source]] = {}
+        for root, (text, output) in zip(roots, texts):
+            for node in tir.walk(root):
+                if isinstance(node, tir.Call | tir.Cast):
+                    found = source_map.Source(text, node.span, output)
+                    callers = functions.setdefault(node.function.symbol, [])
+                    if found not in callers:
+                        callers.append(found)
+        whole = [source_map.Source(text, root.span, output) for root, (text, output) in zip(roots, texts)]
+        return sources, functions, whole
+
+    def _source_view(self, llvm_ir: str, annotate: bool) -> str:
+        sources, functions, whole = self._source_info()
+        commented = source_map.annotate(llvm_ir, sources, functions, whole)
+        if not annotate:
+            return commented
+        return (f"{source_map.listing(llvm_ir, sources)}\n"
+                f"; the whole module, with the same source comments:\n\n{commented}")
+
+    def _html_expressions(self) -> list[tuple[str | None, str]]:
+        """(output name or None, expression text) for the HTML view."""
+        raise NotImplementedError  # pragma: no cover - every subclass has one
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the expression, the column types, and every stage in a collapsed block.
+
+        (The pass-by-pass view is left out: it runs the pipeline again in a
+        child process; ``.ir("passes")`` shows it.)
+        """
+        from .filter import STAGES
+
+        stages = []
+        for stage in STAGES:
+            try:
+                text = self.ir(stage)  # type: ignore[attr-defined]
+            except ArrowJitError as e:  # pragma: no cover - shown rather than raised from a repr
+                text = f"error: {e}"
+            stages.append((stage, text))
+        return highlight.html_view(type(self).__name__, self._html_expressions(), self.columns,
+                                   self.parameters, stages)
 
     # -- compiling --------------------------------------------------------
     def _back_end(self, nulls: Nulls) -> Kernel:  # pragma: no cover - every subclass has one
@@ -102,6 +193,28 @@ class Compiled:
             with self._lock:
                 self._kernels.setdefault(nulls, kernel)
         return kernel
+
+    def _kernel_for(self, wanted: Nulls) -> Kernel:
+        """The kernel for a call whose inputs hold nulls as ``wanted`` says, without waiting if possible.
+
+        A kernel that reads a column's validity also runs correctly on a chunk
+        without nulls (it is handed a bitmap of ones). So when the variant
+        compiled up front covers the call, it runs now, and the exact variant,
+        a little faster, is compiled in the background for the calls after:
+        the first result never waits for a second compile.
+        """
+        kernel = self._kernels.get(wanted)
+        if kernel is not None:
+            return kernel
+        general = self._kernels.get(replace(self._default_nulls, parameters=wanted.parameters))
+        if general is None or not wanted.columns <= self._default_nulls.columns:
+            return self._kernel(wanted)
+        with self._lock:
+            start = wanted not in self._pending
+            self._pending.add(wanted)
+        if start:
+            _background().submit(self._kernel, wanted)
+        return general
 
     # -- reading the input -------------------------------------------------
     def _arrays(self, columns: Mapping[str, pa.DataType], get, what: str) -> list:
@@ -149,9 +262,29 @@ class Compiled:
                 yield Segment(first, batch.num_rows, arrays, batch)
                 first += batch.num_rows
         else:
+            # (other inputs are read into these by inputs.py before they get here)
             raise InputTypeError(
-                f"{type(self).__name__} reads a pyarrow.RecordBatch or pyarrow.Table, not "
-                f"{type(data).__name__} (for pandas DataFrames use df.arrowjit.query, .mask or .eval)")
+                f"{type(self).__name__}'s kernels run on a pyarrow.RecordBatch or pyarrow.Table, not "
+                f"{type(data).__name__}")
+
+    def _input(self, data: Any, params: ParamValues, values: Mapping[str, Any],
+               columns: Sequence[str] | None = None) -> Input:
+        """What the caller handed over, read as Arrow (see inputs.py).
+
+        Data read lazily (a RecordBatchReader) is checked now, against the
+        columns and parameters, rather than at its first batch.
+        """
+        source = read(data, list(self.columns) if columns is None else columns)
+        if source.stream_schema is not None:
+            self._check_schema(source.stream_schema)
+            self._pack(params, values)
+        return source
+
+    def _check_schema(self, schema: pa.Schema) -> None:
+        names = schema.names
+        if len(set(names)) != len(names):
+            self._check_duplicates(names)
+        self._arrays({f.name: f.type for f in schema}, lambda name: None, "data")
 
     def _check_duplicates(self, names: list[str]) -> None:
         for name in self.columns:
@@ -221,7 +354,7 @@ class Compiled:
                        for array, (name, dtype) in zip(segment.arrays, self.columns.items())]
             nullable = frozenset(name for name, b in zip(self.columns, buffers)
                                  if b.validity_address is not None)
-            kernel = self._kernel(Nulls(nullable, null_parameters))
+            kernel = self._kernel_for(Nulls(nullable, null_parameters))
             out_for = allocate(segment)
             if segment.length:
                 scratch = kernel.scratch(buffers, segment.length)

@@ -98,3 +98,7 @@ class ArgumentError(ArrowJitError, ValueError):
 
 class InputTypeError(ArrowJitError, TypeError):
     """The data is not something a compiled expression can read."""
+
+
+class SourceError(ArrowJitError):
+    """A scan's source cannot be found or read (a missing file, a glob that matches nothing, bad data)."""

@@ -19,17 +19,22 @@ from .compiler import ast
 from .compiler import typed_ir as tir
 from .compiler import types as T
 from .compiler.ast import quote_name
-from .compiler.codegen import Nulls
+from .compiler.codegen import KernelLayout, Nulls, generate
 from .compiler.jit import Target, host_target
 from .compiler.parameterize import LiteralToken, hide_literals, literal_template, restore_literals
 from .compiler.pipeline import FrontEnd, back_end, front_end
+from .compiler.registry import BUILTINS, Registry
+from .compiler.userfunctions import DEFAULT as DEFAULT_FUNCTIONS
+from .compiler.userfunctions import Functions, as_registry
 from .errors import ParameterError, SchemaMismatchError
 from .runtime import outputs
 from .runtime import threads as parallel
 from .runtime.kernel import Kernel
 
-Stage = Literal["ast", "typed", "llvm", "optimized", "asm"]
+Stage = Literal["ast", "typed", "llvm", "optimized", "asm", "passes"]
 STAGES: tuple[str, ...] = ("ast", "typed", "llvm", "optimized", "asm")
+# Views beside the stages: "passes" is the O3 pipeline pass by pass (compiler/passes.py).
+VIEWS: tuple[str, ...] = (*STAGES, "passes")
 
 SchemaLike = pa.Schema | Mapping[str, "str | pa.DataType"]
 
@@ -75,9 +80,12 @@ def _column_types(schema: pa.Schema) -> dict[str, T.DType | str]:
 class Filter(Compiled):
     """A predicate compiled to machine code for a set of column types.
 
-    Call it on a ``pa.RecordBatch`` or ``pa.Table`` to get the rows where the
-    predicate is true; ``mask``, ``indices`` and ``count`` give the other
-    forms of the answer. A Filter is safe to call from several threads.
+    Call it on a ``pa.RecordBatch`` or ``pa.Table`` (or a reader, a pandas or
+    polars DataFrame, any Arrow PyCapsule producer: see inputs.py) to get
+    the rows where the predicate is true; ``mask``, ``indices`` and ``count``
+    give the other forms of the answer. A Filter is safe to call from
+    several threads, and pickles as its expression, schema and options (it
+    compiles again where it is unpickled, from the on-disk cache if warm).
 
     Parameters (``x > :lo``) get their values at each call, as keywords
     (``f(batch, lo=2.0)``) or as a mapping (``params={"lo": 2.0}``); None is
@@ -85,11 +93,28 @@ class Filter(Compiled):
     """
 
     def __init__(self, front: FrontEnd, schema: pa.Schema, target: Target, shape: tir.TypedNode,
-                 hidden: Mapping[str, int | float], threads: int | None = None):
+                 hidden: Mapping[str, int | float], threads: int | None = None,
+                 registry: Registry = BUILTINS, *,
+                 param_types: Mapping[str, Any] | None = None, parameterize: bool = True):
         self.expression = front.text
+        self.registry = registry  # the functions it was compiled with (a snapshot)
         self._front: FrontEnd | None = front
         self._shape = shape
+        # What compile_filter was given besides the expression and schema (for pickling).
+        self._param_types = dict(param_types or {})
+        self._parameterize = parameterize
         super().__init__(schema, target, (shape,), hidden, threads)
+
+    def __copy__(self) -> Filter:
+        twin = object.__new__(type(self))
+        twin.__dict__.update(self.__dict__)
+        return twin
+
+    def __reduce__(self):
+        """Pickled as the expression, the referenced columns' schema and the options; compiled
+        again when unpickled (machine code from the on-disk cache when it is there)."""
+        return (compile_filter, (self.expression, self.schema, self._param_types or None,
+                                 self._parameterize, self.threads))
 
     def _back_end(self, nulls: Nulls) -> Kernel:
         layout, compiled = back_end(self._shape, nulls, self._target)
@@ -139,18 +164,65 @@ class Filter(Compiled):
         def allocate(segment: Segment):
             buffer, words = outputs.new_words(segment.length)
             results.append((segment, buffer, words))
-            return lambda start: words.ctypes.data + start // 8
+            address = words.ctypes.data  # (a ctypes attribute: slow enough to look up once)
+            return lambda start: address + start // 8
 
         self._run(data, params, values, threads, every_column, allocate)
         return results
 
     # -- the answers -------------------------------------------------------
-    def __call__(self, data: Data, /, params: ParamValues = None, *, threads: int | None = None,
-                 **values: Any) -> Data:
-        """The rows of ``data`` where the predicate is true (all columns, same kind as the input)."""
-        if isinstance(data, pa.RecordBatch | pa.Table) and data.num_columns == 0:
+    # Each answer reads any kind of input through inputs.py and gives it back
+    # in the caller's kind; the Arrow-level work is in the _select, _mask,
+    # _indices and _count methods below, on one RecordBatch or Table.
+    def __call__(self, data: Any, /, params: ParamValues = None, *, threads: int | None = None,
+                 **values: Any) -> Any:
+        """The rows of ``data`` where the predicate is true: all columns, the same kind as the input.
+
+        A RecordBatch gives a RecordBatch, a Table a Table, a RecordBatchReader
+        a lazy RecordBatchReader (each batch filtered as it is read), a pandas
+        DataFrame a DataFrame (index labels kept), a polars DataFrame a polars
+        DataFrame; another Arrow producer (``__arrow_c_stream__`` or
+        ``__arrow_c_array__``) gives a Table.
+        """
+        source = self._input(data, params, values)
+        return source.rows(partial(self._select, params=params, values=values, threads=threads),
+                           partial(self._mask, params=params, values=values, threads=threads),
+                           self.threads if threads is None else threads)
+
+    def mask(self, data: Any, /, params: ParamValues = None, *, threads: int | None = None,
+             **values: Any) -> Any:
+        """True where the predicate is true; false where it is false or null.
+
+        A BooleanArray for a RecordBatch; a ChunkedArray for a Table, a reader
+        (which it reads to the end) or another Arrow producer; a boolean
+        Series on the frame's index for pandas; a polars Series for polars.
+        """
+        source = self._input(data, params, values)
+        return source.mask(partial(self._mask, params=params, values=values, threads=threads))
+
+    def indices(self, data: Any, /, params: ParamValues = None, *, threads: int | None = None,
+                **values: Any) -> Any:
+        """The positions of the selected rows (UInt64 when the input has 2**32 rows or more).
+
+        A UInt32Array (or UInt64Array) for a RecordBatch, a Table or another
+        Arrow producer; a ChunkedArray of positions in the whole stream for a
+        reader (which it reads to the end); a numpy array for pandas (for
+        ``df.iloc``); a polars Series for polars.
+        """
+        source = self._input(data, params, values)
+        return source.indices(partial(self._indices, params=params, values=values, threads=threads))
+
+    def count(self, data: Any, /, params: ParamValues = None, *, threads: int | None = None,
+              **values: Any) -> int:
+        """How many rows the predicate keeps (a reader is read to the end)."""
+        source = self._input(data, params, values)
+        return source.count(partial(self._count, params=params, values=values, threads=threads))
+
+    def _select(self, data: Data, params: ParamValues, values: Mapping[str, Any],
+                threads: int | None) -> Data:
+        if data.num_columns == 0:
             # Nothing to copy: the answer is just how many rows there are.
-            return data.slice(0, self.count(data, params, threads=threads, **values))
+            return data.slice(0, self._count(data, params, values, threads))
         batches = []
         workers = parallel.resolve(self.threads if threads is None else threads)
         for segment, buffer, words in self._bitmaps(data, params, values, threads, every_column=True):
@@ -160,38 +232,44 @@ class Filter(Compiled):
                 selection, _ = outputs.indices([(0, words)], segment.length)
                 columns = [outputs.take(column, selection) for column in segment.batch.columns]
             else:
+                # Hand columns to the pool only when there is enough to copy to pay for the hand-off.
+                big = segment.length * segment.batch.num_columns >= parallel.MIN_MORSEL_ROWS
                 columns = parallel.run([partial(outputs.compress, column, buffer, words, count)
-                                        for column in segment.batch.columns], workers)
+                                        for column in segment.batch.columns], workers if big else 1)
             batches.append(pa.RecordBatch.from_arrays(columns, schema=data.schema))
         if isinstance(data, pa.RecordBatch):
             return batches[0]
         return pa.Table.from_batches(batches, schema=data.schema)
 
-    def mask(self, data: Data, /, params: ParamValues = None, *, threads: int | None = None,
-             **values: Any) -> pa.BooleanArray | pa.ChunkedArray:
-        """True where the predicate is true; false where it is false or null."""
+    def _mask(self, data: Data, params: ParamValues, values: Mapping[str, Any],
+              threads: int | None) -> pa.BooleanArray | pa.ChunkedArray:
         masks = [outputs.mask_array(buffer, segment.length)
                  for segment, buffer, _ in self._bitmaps(data, params, values, threads)]
         if isinstance(data, pa.RecordBatch):
             return masks[0]
         return pa.chunked_array(masks, type=pa.bool_())
 
-    def indices(self, data: Data, /, params: ParamValues = None, *, threads: int | None = None,
-                **values: Any) -> pa.UInt32Array | pa.UInt64Array:
-        """The positions of the selected rows (UInt64 when the input has 2**32 rows or more)."""
+    def _indices(self, data: Data, params: ParamValues, values: Mapping[str, Any],
+                 threads: int | None) -> pa.UInt32Array | pa.UInt64Array:
         bitmaps = self._bitmaps(data, params, values, threads)
         chunks = [(segment.first, words) for segment, _, words in bitmaps]
         return outputs.indices(chunks, data.num_rows)[0]
 
-    def count(self, data: Data, /, params: ParamValues = None, *, threads: int | None = None,
-              **values: Any) -> int:
-        """How many rows the predicate keeps."""
+    def _count(self, data: Data, params: ParamValues, values: Mapping[str, Any],
+               threads: int | None) -> int:
         return sum(outputs.count(words) for _, _, words in self._bitmaps(data, params, values, threads))
 
     # -- looking inside ------------------------------------------------------
-    def ir(self, stage: Stage = "optimized") -> str:
+    def ir(self, stage: Stage = "optimized", annotate: bool = False) -> str:
         """The expression at one stage of compilation: ast, typed, llvm, optimized or asm.
 
+        ``passes`` shows the O3 pipeline between llvm and optimized pass by
+        pass: each pass that changed the kernel, with a unified diff.
+        The llvm stage names values after the sub-expressions they compute
+        and notes their spans; with ``annotate`` it starts with the row loop
+        grouped under the expression, each sub-expression underlined, and
+        the asm stage marks each run of instructions with the sub-expression
+        it computes (from DWARF line tables, see compiler/debuginfo.py).
         The LLVM stages show the kernel for the schema's nullability (a
         nullable field is read with its validity bitmap).
         """
@@ -204,12 +282,31 @@ class Filter(Compiled):
             values = ", ".join(f"{name} = {value!r}" for name, value in self._hidden.items())
             return (f"{typed}\n; the kernel is shared by every filter of this shape; "
                     f"it reads these literals as parameters: {values}")
-        return self._kernel_stage(stage)
+        return self._kernel_stage(stage, annotate)
+
+    def _html_expressions(self) -> list[tuple[str | None, str]]:
+        return [(None, self.expression)]
+
+    def _source_roots(self) -> tuple[list[tir.TypedNode], list[tuple[str, str | None]]]:
+        # The kernel's shape may come from another text of the same shape
+        # (`x > 3.5` reuses the code of `x > 2.0`): its spans are redone for this text.
+        front = self._parsed()
+        shape = front.typed
+        if self._hidden:
+            _, tokens = literal_template(self.expression)
+            shape, _, _ = _hide(self.expression, front.typed, tokens)
+        if tir.canonical(shape) != tir.canonical(self._shape):  # pragma: no cover - defensive
+            shape = self._shape
+        return [shape], [(self.expression, None)]
+
+    def _record_sources(self, roots: list[tir.TypedNode], nulls: Nulls,
+                        recorded: dict[str, tir.TypedNode]) -> None:
+        generate(roots[0], KernelLayout.plan(roots[0], nulls), sources=recorded)
 
     def _parsed(self) -> FrontEnd:
         if self._front is None:
             self._front = front_end(self.expression, {n: t for n, t in self.columns.items()},
-                                    dict(self.parameters))
+                                    dict(self.parameters), self.registry)
         return self._front
 
     @property
@@ -232,7 +329,7 @@ def _parameter_types(params: Mapping[str, Any] | None) -> dict[str, T.DType]:
         except ValueError as e:
             raise ParameterError(f"parameter {name!r}: {e}") from None
         dtype = T.from_arrow(arrow_type) if isinstance(arrow_type, pa.DataType) else None
-        if dtype is None:
+        if dtype is None or dtype.is_temporal or dtype.is_decimal:  # (literals only, for now)
             raise ParameterError(f"parameter {name!r}: {type_!r} is not a type arrowjit can use "
                                  "(bool, integers, floats)")
         types[name] = dtype
@@ -302,7 +399,8 @@ def _hide(expr: str, typed: tir.TypedNode, tokens: tuple[LiteralToken, ...]
 
 
 def compile_filter(expr: str, schema: SchemaLike, params: Mapping[str, Any] | None = None,
-                   parameterize: bool = True, threads: int | None = None) -> Filter:
+                   parameterize: bool = True, threads: int | None = None,
+                   registry: Functions | Registry | None = None) -> Filter:
     """Compile a filter expression for the column types in ``schema``.
 
     ``schema`` is a ``pyarrow.Schema`` or a mapping such as
@@ -319,6 +417,10 @@ def compile_filter(expr: str, schema: SchemaLike, params: Mapping[str, Any] | No
 
     ``threads`` is how many threads each call uses by default (None: every
     core); each call can override it with ``threads=``.
+
+    ``registry`` is the set of user functions the expression may call (an
+    :class:`arrowjit.Functions`); None: ``arrowjit.functions``, the set
+    ``arrowjit.register_function`` fills.
     """
     if threads is not None:
         parallel.resolve(threads)  # reject a bad value now
@@ -326,15 +428,17 @@ def compile_filter(expr: str, schema: SchemaLike, params: Mapping[str, Any] | No
         raise ParameterError(f"params must map parameter names to types, not {type(params).__name__}")
     arrow_schema = normalize_schema(schema)
     target = host_target()
+    functions = as_registry(registry, DEFAULT_FUNCTIONS)
     param_key = tuple(sorted((name, str(t)) for name, t in (params or {}).items()))
     schema_key = tuple((f.name, str(f.type), f.nullable) for f in arrow_schema)
-    key = (expr, schema_key, param_key, parameterize, threads, target)
+    key = (expr, schema_key, param_key, parameterize, threads, target, functions.fingerprint)
     cached = _FILTERS.get(key) if isinstance(expr, str) else None
     if cached is not None:
         return cached
     if parameterize and isinstance(expr, str):
         template, tokens = literal_template(expr)
-        shape_key = (template, schema_key, param_key, target)  # threads do not shape the code
+        # threads do not shape the code
+        shape_key = (template, schema_key, param_key, target, functions.fingerprint)
         known = _SHAPES.get(shape_key)
         bound = known.bind(expr, tokens, threads) if known is not None else None
         if bound is not None:
@@ -347,13 +451,14 @@ def compile_filter(expr: str, schema: SchemaLike, params: Mapping[str, Any] | No
         parameter_types = _parameter_types(params)
     except ValueError as e:
         raise ParameterError(str(e)) from None
-    front = front_end(expr, _column_types(arrow_schema), parameter_types)
+    front = front_end(expr, _column_types(arrow_schema), parameter_types, functions)
     unused = sorted(set(parameter_types) - set(tir.parameters(front.typed)))
     if unused:
         raise ParameterError(f"params gives a type for {unused[0]!r}, which the expression does not use")
     if not parameterize:
-        return _FILTERS.put(key, Filter(front, arrow_schema, target, front.typed, {}, threads))
+        return _FILTERS.put(key, Filter(front, arrow_schema, target, front.typed, {}, threads, functions,
+                                        param_types=params, parameterize=False))
     shape, hidden, roles = _hide(expr, front.typed, tokens)
-    compiled = Filter(front, arrow_schema, target, shape, hidden, threads)
+    compiled = Filter(front, arrow_schema, target, shape, hidden, threads, functions, param_types=params)
     _SHAPES.put(shape_key, _Shape(compiled, roles))
     return _FILTERS.put(key, compiled)

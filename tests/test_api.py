@@ -104,8 +104,8 @@ def test_schema_with_a_duplicated_name():
 
 
 @pytest.mark.parametrize("arrow_type", [
-    pa.binary(), pa.timestamp("us"), pa.date32(), pa.float16(),
-    pa.decimal128(10, 2), pa.list_(pa.int64()), pa.dictionary(pa.int32(), pa.binary()), pa.null(),
+    pa.binary(), pa.month_day_nano_interval(), pa.float16(),
+    pa.decimal256(40, 2), pa.list_(pa.int64()), pa.dictionary(pa.int32(), pa.binary()), pa.null(),
     pa.struct([("a", pa.int64())]),
 ], ids=str)
 def test_unsupported_column_type(arrow_type):

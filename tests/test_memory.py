@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -196,17 +197,13 @@ LEAK_CYCLES = 1000
 RSS_BYTES_PER_CYCLE = 8 * 1024
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: memory leak: RSS grows about 130-270 KB per compiled kernel (more for bigger kernels) and is "
-    "never given back when the caches evict the kernel (this test: 1,000 cycles, +132 MB, linear, "
-    "with only 16 kernels cached; "
-    "pa.total_allocated_bytes() stays flat, the Python objects are freed). It is native memory "
-    "lost in arrowjit.compiler.jit.optimize: llvmlite's new pass manager (create_pipeline_tuning_options, "
-    "create_pass_builder, getModulePassManager().run) leaks about 60 KB per call even for a "
-    "3-instruction module, and close() on those objects does not release it"))
 def test_compile_and_evaluate_cycles_do_not_leak():
+    # llvmlite leaks native memory on every module it optimizes (arrowjit/compiler/isolation.py):
+    # past a budget, modules are optimized in a helper process that is replaced from time to
+    # time. The budget here is below the warm-up, so the measured cycles show the steady state.
+    env = dict(os.environ, ARROWJIT_INPROCESS_COMPILES="64", ARROWJIT_WORKER_COMPILES="300")
     result = subprocess.run([sys.executable, "-c", LEAK_HARNESS, str(LEAK_CYCLES)], capture_output=True,
-                            text=True, timeout=600)
+                            text=True, timeout=600, env=env)
     assert result.returncode == 0, result.stderr[-4000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     print(report)

@@ -374,8 +374,11 @@ def test_unsupported_unreferenced_columns_are_fine():
         7: [0.1, 0.2, 0.3],
     })
     assert df.arrowjit.query("x > 1").index.tolist() == [1, 2]
-    with pytest.raises(arrowjit.ExpressionTypeError, match="'ts'"):
+    with pytest.raises(arrowjit.ExpressionTypeError, match=r"cannot compare ts \(timestamp"):
         df.arrowjit.query("ts > 1")
+    # time-zone aware datetimes are timestamps with a zone
+    assert df.arrowjit.query("ts > timestamp '2020-06-01'").index.tolist() == [1, 2]
+    assert df.arrowjit.query("year(ts) == 2021").index.tolist() == [1]
 
 
 def test_duplicated_unreferenced_column_label():
@@ -404,7 +407,8 @@ def test_unsupported_pandas_dtype_is_named_in_the_error():
     assert "timestamp" in str(info.value)
 
 
-def test_a_dataframe_is_not_arrow_data():
+def test_a_compiled_filter_reads_a_dataframe_too():
+    # (issue 7: any Arrow data in, the same kind out; tests/test_inputs.py has the rest)
     f = arrowjit.compile_filter("x > 1", {"x": "int64"})
-    with pytest.raises(arrowjit.InputTypeError, match="arrowjit.query"):
-        f.mask(pd.DataFrame({"x": [1, 2, 3]}))
+    mask = f.mask(pd.DataFrame({"x": [1, 2, 3]}, index=[7, 8, 9]))
+    assert mask.tolist() == [False, True, True] and mask.index.tolist() == [7, 8, 9]

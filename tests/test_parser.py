@@ -589,3 +589,16 @@ def test_random_token_soup_raises_only_parse_error():
             assert str(e)
             outcomes["error"] += 1
     assert outcomes["ok"] > 0 and outcomes["error"] > 0
+
+
+def test_the_shipped_parse_tables_are_current():
+    # Stale tables are only slower (they are rebuilt), but then every new process pays for it.
+    from arrowjit.grammar.parser import GRAMMAR_PATH, TABLES_PATH, tables_fingerprint
+    fingerprint = TABLES_PATH.read_bytes().split(b"\n", 1)[0].decode()
+    assert fingerprint == tables_fingerprint(GRAMMAR_PATH.read_text()), (
+        "arrowjit/grammar/filter.lark.tables is stale: run `make grammar`")
+
+
+def test_the_shipped_tables_are_what_the_parser_uses():
+    from arrowjit.grammar import parser
+    assert parser._load_tables(parser.GRAMMAR_PATH.read_text()) is not None

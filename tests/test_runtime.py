@@ -1024,3 +1024,25 @@ def test_million_rows_float64_with_nulls():
     assert f.count(table) == int(expected.sum())
     np.testing.assert_array_equal(f.indices(table).to_numpy(), np.flatnonzero(expected))
     assert f(batch).column(0).to_numpy().tolist() == x[expected].tolist()
+
+
+def test_nullable_schema_on_data_without_nulls_answers_without_a_second_compile():
+    """The kernel compiled up front reads validity; data without nulls gets a bitmap of ones
+    at once, and the exact variant is compiled in the background for later calls."""
+    import time
+
+    f = arrowjit.compile_filter("x > 2.5 and y < 7.5", {"x": "float64", "y": "float64"},
+                                parameterize=False)
+    n = 1000 + 37  # a partial last block
+    x, y = np.arange(n) % 10 * 1.0, np.arange(n) % 9 * 1.0
+    batch = pa.record_batch({"x": x, "y": y})  # no validity bitmaps
+    expected = (x > 2.5) & (y < 7.5)
+    compiled_up_front = set(f._kernels)
+    check_all(f, batch, expected)  # answered by the general kernel (or the exact one, if ready)
+    deadline = time.monotonic() + 60
+    while len(f._kernels) == len(compiled_up_front) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(f._kernels) == len(compiled_up_front) + 1  # the exact variant arrived
+    check_all(f, batch, expected)
+    with_nulls = pa.record_batch({"x": pa.array(x, mask=np.arange(n) % 5 == 0), "y": y})
+    check_all(f, with_nulls, expected & (np.arange(n) % 5 != 0))

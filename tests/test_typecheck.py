@@ -409,7 +409,8 @@ TYPE_ERRORS = [
     error("s > 1", ExpressionTypeError, "1:1: cannot compare s (utf8) with 1 (int64)", "^^^^^"),
     error("x > 1 and ts < 5", ExpressionTypeError,
           "1:11: column 'ts' has type timestamp[ms], which arrowjit cannot evaluate yet "
-          "(supported: bool, integers, floats, strings)", "          ^^"),
+          "(supported: bool, integers, floats, strings, dates, times, timestamps, durations, "
+          "decimal128)", "          ^^"),
     # unknown columns, with a suggestion when one is close
     error("prce > 1", UnknownColumnError, "1:1: unknown column 'prce'; did you mean 'price'?", "^^^^"),
     error("x > 1 or quantty < 2", UnknownColumnError,

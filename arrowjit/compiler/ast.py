@@ -77,6 +77,15 @@ class Literal(Node):
 
 
 @dataclass(frozen=True)
+class TypedLiteral(Node):
+    """``date '2024-01-31'``, ``timestamp '...'``, ``time '...'``, ``interval '1 day'``:
+    a type word (lower case) and the string it reads; the type checker parses the string."""
+
+    type_name: str
+    text: str
+
+
+@dataclass(frozen=True)
 class Parameter(Node):
     """A value given at run time: ``:lo`` or ``@lo`` (the name without its sigil)."""
 
@@ -175,6 +184,10 @@ KEYWORDS = frozenset({"and", "or", "not", "is", "in", "between", "null", "true",
                       "cast", "as", "case", "when", "then", "else", "end", "like", "ilike"})
 
 
+# The words that make a literal of the string after them: date '2024-01-31'.
+TYPED_LITERALS = frozenset({"date", "timestamp", "time", "interval"})
+
+
 def quote_name(name: str) -> str:
     """A column name as the language writes it: bare when it can be, else in backticks."""
     if _BARE_NAME.fullmatch(name) and name.lower() not in KEYWORDS:
@@ -189,6 +202,8 @@ def dump(node: Node) -> str:
             return quote_name(name)
         case Literal(value=value):
             return _literal_text(value)
+        case TypedLiteral(type_name=type_name, text=text):
+            return f"({type_name} {_literal_text(text)})"
         case Parameter(name=name):
             return f":{name}"
         case Negate(operand=operand):
@@ -369,13 +384,27 @@ class _AstBuilder(lark.visitors.Transformer_NonRecursive):
 
     @v_args(meta=True)
     def cast(self, meta, children):
-        _, operand, _, type_token = children
-        return Cast(_span(meta), operand, str(type_token), _token_span(type_token))
+        _, operand, _, (type_name, type_span) = children
+        return Cast(_span(meta), operand, type_name, type_span)
 
     @v_args(meta=True)
     def cast_suffix(self, meta, children):
-        operand, type_token = children
-        return Cast(_span(meta), operand, str(type_token), _token_span(type_token))
+        operand, (type_name, type_span) = children
+        return Cast(_span(meta), operand, type_name, type_span)
+
+    @v_args(meta=True)
+    def type_name(self, meta, children):
+        """The type as written (``timestamp[us, tz=UTC]``, ``decimal128(10, 2)``) and its span."""
+        span = _span(meta)
+        return self.text[span.start:span.end], span
+
+    @v_args(inline=True, meta=True)
+    def typed_literal(self, meta, name_token, string_token):
+        type_name = str(name_token).lower()
+        if type_name not in TYPED_LITERALS:
+            raise ParseError(f"{name_token} '...' is not a literal; write date '...', timestamp '...', "
+                             "time '...' or interval '...'", self.text, _token_span(name_token))
+        return TypedLiteral(_span(meta), type_name, _unquote(str(string_token)))
 
     def when_clause(self, children):
         _, condition, _, value = children

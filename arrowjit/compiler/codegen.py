@@ -61,6 +61,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from llvmlite import ir
 
@@ -145,7 +146,7 @@ class KernelLayout:
         return cls(tuple(layouts), tuple(tir.parameters(typed).items()), nulls.parameters, scratch,
                    slot if scratch is not None else None)
 
-    @property
+    @cached_property
     def buffer_count(self) -> int:
         return sum(len(c.slots) for c in self.columns) + (self.scratch is not None)
 
@@ -515,8 +516,8 @@ def _kernel(mb: ModuleBuilder, layout: KernelLayout, extra: list[str],
         scratch_source = (arena, capacity, string_offsets, longest_string)
     # The last, partial block is copied into zeroed 64-row buffers, so that
     # every block runs the same (vectorized) code and nothing reads past the data.
-    padded = {}
-    for kind, _, dtype, ident in sources:
+    padded = {}  # by position in `sources`: identifiers can coincide (a column named `x_valid`)
+    for k, (kind, _, dtype, ident) in enumerate(sources):
         # 64 values, 65 string offsets, or the 9 bytes at most that hold 64 bits at a bit offset.
         if kind in ("fixed", "views", "rows"):
             continue
@@ -529,7 +530,7 @@ def _kernel(mb: ModuleBuilder, layout: KernelLayout, extra: list[str],
         buffer = b.alloca(array, name=f"{ident}_tail")
         buffer.align = 64
         buffer.type = PTR
-        padded[ident] = buffer
+        padded[k] = buffer
 
     entry = b.block
     blocks = kernel.append_basic_block("blocks")
@@ -571,8 +572,8 @@ def _kernel(mb: ModuleBuilder, layout: KernelLayout, extra: list[str],
 
     b.position_at_end(partial)
     partial_args = []
-    for kind, pointer, extra_value, ident in sources:
-        tail = padded.get(ident)
+    for k, (kind, pointer, extra_value, ident) in enumerate(sources):
+        tail = padded.get(k)
         if kind == "fixed":
             partial_args.append(pointer)
         elif kind == "rows":
@@ -740,7 +741,8 @@ def row_mask(b: ir.IRBuilder, rows: ir.Value, is_full: ir.Value) -> ir.Value:
     return b.select(is_full, ir.Constant(I64, -1), low_bits, name="row_mask")
 
 
-def generate(typed: tir.TypedNode, layout: KernelLayout, name: str = "arrowjit") -> ir.Module:
+def generate(typed: tir.TypedNode, layout: KernelLayout, name: str = "arrowjit",
+             sources: dict[str, tir.TypedNode] | None = None) -> ir.Module:
     """The LLVM module of the filter kernel for ``typed`` reading columns as ``layout`` says.
 
     ``filter_kernel(buffers, offsets, params, start, end, out)`` writes the
@@ -774,6 +776,8 @@ def generate(typed: tir.TypedNode, layout: KernelLayout, name: str = "arrowjit")
         b.store(kept, b.gep(blk.extra[0], [index], source_etype=I64, name="out_word"))
 
     _kernel(mb, layout, ["out"], store_word)
+    if sources is not None:  # which node each named value computes (source_map.py)
+        sources.update(mb.sources)
     return mb.module
 
 
@@ -846,7 +850,8 @@ def _projection_block(mb: ModuleBuilder, outputs: Sequence[tir.TypedNode],
 
 
 def generate_projection(outputs: Sequence[tir.TypedNode], layout: KernelLayout,
-                        name: str = "arrowjit") -> ir.Module:
+                        name: str = "arrowjit",
+                        sources: dict[str, tir.TypedNode] | None = None) -> ir.Module:
     """The LLVM module of a projection kernel computing every expression of ``outputs``.
 
     ``projection_kernel(buffers, offsets, params, start, end, outs)``: ``outs``
@@ -894,6 +899,8 @@ def generate_projection(outputs: Sequence[tir.TypedNode], layout: KernelLayout,
                     b.call(_memcpy(mb), [direct, scratch, size, ir.Constant(I1, 0)])
 
     _kernel(mb, layout, ["outs"], store_block, PROJECTION_KERNEL_NAME)
+    if sources is not None:
+        sources.update(mb.sources)
     return mb.module
 
 

@@ -30,8 +30,6 @@ import llvmlite
 import llvmlite.binding as llvm
 
 MAGIC = b"ARROWJIT-KERNEL-1\n"
-_SOURCES = ("codegen.py", "registry.py", "jit.py", "types.py", "typed_ir.py", "diskcache.py", "emit.py",
-            "strings.py", "automaton.py", "../runtime/native.py")
 
 
 @dataclass(frozen=True)
@@ -54,15 +52,22 @@ def directory() -> Path:
 
 
 @lru_cache(maxsize=1)
+@lru_cache(maxsize=1)
 def _code_version() -> str:
+    """What machine code depends on besides the key's parts: the compiler's sources (and native.py's).
+
+    (All of them, not a list to keep up to date: a module left out of the
+    hash would let code compiled before an edit come back after it.)
+    """
     from .. import __version__
 
     digest = hashlib.sha256()
     for name in (__version__, llvmlite.__version__, ".".join(map(str, llvm.llvm_version_info))):
         digest.update(name.encode())
     here = Path(__file__).parent
-    for source in _SOURCES:
-        digest.update((here / source).read_bytes())
+    for source in [*sorted(here.glob("*.py")), here.parent / "runtime" / "native.py"]:
+        digest.update(source.name.encode())
+        digest.update(source.read_bytes())
     return digest.hexdigest()
 
 

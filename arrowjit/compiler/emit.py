@@ -21,6 +21,7 @@ from llvmlite import ir
 from . import typed_ir as tir
 from . import types as T
 from .registry import FunctionSpec, NullHandling
+from .source_map import label
 from .strings import SCRATCH_SLACK
 
 I1 = ir.IntType(1)
@@ -54,6 +55,14 @@ class ModuleBuilder:
         self.module = ir.Module(name=name)
         self._functions: dict[str, ir.Function] = {}
         self._strings: dict[bytes, ir.GlobalVariable] = {}
+        # Which typed IR node each named value computes (for source comments, source_map.py).
+        self.sources: dict[str, tir.TypedNode] = {}
+
+    def note(self, node: tir.TypedNode, *values: ir.Value | None) -> None:
+        """Record that ``values`` (instructions, by their names) compute ``node``."""
+        for value in values:
+            if isinstance(value, ir.Instruction):
+                self.sources.setdefault(value.name, node)
 
     def function(self, spec: FunctionSpec) -> ir.Function:
         """The LLVM function for a registry row, emitted on first use."""
@@ -72,7 +81,8 @@ class ModuleBuilder:
         fn.linkage = "internal"
         fn.attributes.add("alwaysinline")
         fn.attributes.add("nounwind")
-        names = "xyzw"[: len(value_types)]
+        count = len(value_types)
+        names = "xyzw"[:count] if count <= 4 else [f"a{k}" for k in range(count)]
         for arg, name in zip(fn.args, [*(["dest"] if spec.scratch else []), *names,
                                        *(f"{n}_valid" for n in names)]):
             arg.name = name
@@ -142,7 +152,9 @@ def emit(node: tir.TypedNode, row: RowContext) -> Emitted:  # pragma: no cover
 
 @emit.register
 def _(node: tir.ColumnRef, row: RowContext) -> Emitted:
-    return row.load_column(node.name)
+    loaded = row.load_column(node.name)
+    row.module.note(node, loaded.value, loaded.valid)
+    return loaded
 
 
 @emit.register
@@ -168,20 +180,20 @@ def _(node: tir.Const, row: RowContext) -> Emitted:
 
 
 def _and_all(builder: ir.IRBuilder, bits: list[ir.Value | None], name: str) -> ir.Value | None:
-    """AND of the bits that are not None (None when all are)."""
+    """AND of the bits that are not None (None when all are); the last one is called ``name``."""
     present = [b for b in bits if b is not None]
     if not present:
         return None
     result = present[0]
-    for bit in present[1:]:
-        result = builder.and_(result, bit, name=name)
+    for k, bit in enumerate(present[1:], 2):
+        result = builder.and_(result, bit, name=name if k == len(present) else f"{name}_part{k - 1}")
     return result
 
 
 def _or_all(builder: ir.IRBuilder, bits: list[ir.Value], name: str) -> ir.Value:
     result = bits[0]
-    for bit in bits[1:]:
-        result = builder.or_(result, bit, name=name)
+    for k, bit in enumerate(bits[1:], 2):
+        result = builder.or_(result, bit, name=name if k == len(bits) else f"{name}_part{k - 1}")
     return result
 
 
@@ -218,20 +230,28 @@ def _call(node: tir.TypedNode, spec: FunctionSpec, args: list[Emitted], row: Row
     b = row.builder
     fn = row.module.function(spec)
     values = [a.value for a in args]
+    name = label(node)
     if spec.scratch:
-        valid = _and_all(b, [a.valid for a in args], "valid")
-        result = b.call(fn, _scratch_destination(spec, values, row), name=spec.name)
-        _advance_scratch(result, row)
-        return Emitted(result, valid)
+        valid = _and_all(b, [a.valid for a in args], f"{name}_valid")
+        made = b.call(fn, _scratch_destination(spec, values, row), name=name)
+        _advance_scratch(made, row)
+        result = Emitted(made, valid)
+        row.module.note(node, result.value, result.valid)
+        return result
     if spec.nulls is NullHandling.NULL_IF_NULL:
-        valid = _and_all(b, [a.valid for a in args], "valid")
-        return Emitted(b.call(fn, values, name=spec.name), valid)
-    validities = [a.valid if a.valid is not None else TRUE for a in args]
-    result = b.call(fn, values + validities, name=spec.name)
-    if spec.nulls is NullHandling.NULL_NEVER:
-        return Emitted(result, None)
-    return Emitted(b.extract_value(result, 0, name=spec.name),
-                   b.extract_value(result, 1, name=f"{spec.name}_valid"))
+        valid = _and_all(b, [a.valid for a in args], f"{name}_valid")
+        result = Emitted(b.call(fn, values, name=name), valid)
+    else:
+        validities = [a.valid if a.valid is not None else TRUE for a in args]
+        call = b.call(fn, values + validities,
+                      name=name if spec.nulls is NullHandling.NULL_NEVER else f"{name}_result")
+        if spec.nulls is NullHandling.NULL_NEVER:
+            result = Emitted(call, None)
+        else:
+            result = Emitted(b.extract_value(call, 0, name=name),
+                             b.extract_value(call, 1, name=f"{name}_valid"))
+    row.module.note(node, result.value, result.valid)
+    return result
 
 
 @emit.register
@@ -260,11 +280,15 @@ def _(node: tir.And, row: RowContext) -> Emitted:
     """Kleene and: true if all are true, false if any is false, else null."""
     b = row.builder
     args = [emit(a, row) for a in node.args]
-    all_true = _and_all(b, [truth(b, a) for a in args], "and")
+    name = label(node)
+    all_true = _and_all(b, [truth(b, a) for a in args], name)
     if all(a.valid is None for a in args):
+        row.module.note(node, all_true)
         return Emitted(all_true, None)
-    any_false = _or_all(b, [_falsity(b, a) for a in args], "any_false")
-    return Emitted(all_true, b.or_(all_true, any_false, name="and_valid"))
+    any_false = _or_all(b, [_falsity(b, a) for a in args], f"{name}_any_false")
+    result = Emitted(all_true, b.or_(all_true, any_false, name=f"{name}_valid"))
+    row.module.note(node, result.value, result.valid)
+    return result
 
 
 @emit.register
@@ -272,11 +296,15 @@ def _(node: tir.Or, row: RowContext) -> Emitted:
     """Kleene or: true if any is true, false if all are false, else null."""
     b = row.builder
     args = [emit(a, row) for a in node.args]
-    any_true = _or_all(b, [truth(b, a) for a in args], "or")
+    name = label(node)
+    any_true = _or_all(b, [truth(b, a) for a in args], name)
     if all(a.valid is None for a in args):
+        row.module.note(node, any_true)
         return Emitted(any_true, None)
-    all_false = _and_all(b, [_falsity(b, a) for a in args], "all_false")
-    return Emitted(any_true, b.or_(any_true, all_false, name="or_valid"))
+    all_false = _and_all(b, [_falsity(b, a) for a in args], f"{name}_all_false")
+    result = Emitted(any_true, b.or_(any_true, all_false, name=f"{name}_valid"))
+    row.module.note(node, result.value, result.valid)
+    return result
 
 
 @emit.register
@@ -285,11 +313,13 @@ def _(node: tir.If, row: RowContext) -> Emitted:
     b = row.builder
     picked = truth(b, emit(node.cond, row))
     then, otherwise = emit(node.then, row), emit(node.otherwise, row)
-    value = b.select(picked, then.value, otherwise.value, name="if")
-    if then.valid is None and otherwise.valid is None:
-        return Emitted(value, None)
-    valid = b.select(picked, then.valid if then.valid is not None else TRUE,
-                     otherwise.valid if otherwise.valid is not None else TRUE, name="if_valid")
+    name = label(node)
+    value = b.select(picked, then.value, otherwise.value, name=name)
+    valid = None
+    if then.valid is not None or otherwise.valid is not None:
+        valid = b.select(picked, then.valid if then.valid is not None else TRUE,
+                         otherwise.valid if otherwise.valid is not None else TRUE, name=f"{name}_valid")
+    row.module.note(node, value, valid)
     return Emitted(value, valid)
 
 
@@ -297,19 +327,23 @@ def _(node: tir.If, row: RowContext) -> Emitted:
 def _(node: tir.Coalesce, row: RowContext) -> Emitted:
     b = row.builder
     args = [emit(a, row) for a in node.args]
+    name = label(node)
     value, valid = args[-1].value, args[-1].valid
     for arg in reversed(args[:-1]):
         if arg.valid is None:
             value, valid = arg.value, None
             continue
-        value = b.select(arg.valid, arg.value, value, name="coalesce")
-        valid = None if valid is None else b.or_(arg.valid, valid, name="coalesce_valid")
+        value = b.select(arg.valid, arg.value, value, name=name)
+        valid = None if valid is None else b.or_(arg.valid, valid, name=f"{name}_valid")
+    row.module.note(node, value, valid)
     return Emitted(value, valid)
 
 
 @emit.register
 def _(node: tir.Not, row: RowContext) -> Emitted:
     inner = emit(node.operand, row)
-    return Emitted(row.builder.not_(inner.value, name="not"), inner.valid)
+    value = row.builder.not_(inner.value, name=label(node))
+    row.module.note(node, value)
+    return Emitted(value, inner.valid)
 
 

@@ -11,6 +11,8 @@ engine; dropping the :class:`CompiledKernel` frees the machine code.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import threading
 import time
 from collections.abc import Callable
@@ -42,10 +44,28 @@ def host_target() -> Target:
                   llvm.get_host_cpu_features().flatten())
 
 
+# LLVM lowers 128-bit division and 128-bit <-> float conversions (decimal128
+# code) to calls into the compiler runtime, which MCJIT finds only when told.
+INT128_RUNTIME = ("__divti3", "__modti3", "__udivti3", "__umodti3", "__floattidf", "__floatuntidf",
+                  "__fixdfti")
+
+
 @lru_cache(maxsize=1)
 def _initialize_llvm() -> None:
     llvm.initialize_native_target()
     llvm.initialize_native_asmprinter()
+    for name, address in int128_runtime().items():
+        llvm.add_symbol(name, address)
+
+
+@lru_cache(maxsize=1)
+def int128_runtime() -> dict[str, int]:
+    """The addresses of the 128-bit helpers in libgcc_s, or {} when it is not there."""
+    try:
+        library = ctypes.CDLL(ctypes.util.find_library("gcc_s") or "libgcc_s.so.1")
+        return {name: ctypes.cast(getattr(library, name), ctypes.c_void_p).value for name in INT128_RUNTIME}
+    except (OSError, AttributeError):
+        return {}
 
 
 def _new_target_machine(target: Target) -> llvm.TargetMachine:
@@ -85,11 +105,21 @@ class CompiledKernel:
     _asm: str | None = field(default=None, repr=False)
 
     def assembly(self) -> str:
-        """The kernel's machine code as assembly (generated on first request)."""
+        """The kernel's machine code as assembly (generated on first request).
+
+        The module is optimized again from the unoptimized IR rather than
+        parsed from the optimized text: a text round trip loses LLVM's
+        use-list order, and the instruction selector, which walks use lists,
+        then picks slightly different code than the object code that runs.
+        """
         if self._asm is None:
             with _COMPILE_LOCK:
-                module = llvm.parse_assembly(self.optimized_ir)
-                self._asm = _target_machine(self.target).emit_assembly(module)
+                machine = _target_machine(self.target)
+                module = llvm.parse_assembly(self.llvm_ir)
+                module.triple = self.target.triple
+                module.data_layout = str(machine.target_data)
+                optimize(module, self.target)
+                self._asm = machine.emit_assembly(module)
         return self._asm
 
 
@@ -126,18 +156,32 @@ def compile_ir(source: str | Callable[[], str], entry: str | None, target: Targe
     when the on-disk cache does not already hold the code). Returns the
     address of the function ``entry`` (if any). With a ``cache_key``, machine
     code compiled before, by this process or another, comes from the on-disk
-    cache, and new code is stored there.
+    cache, and new code is stored there. The optimization itself may run in
+    a helper process (see :mod:`arrowjit.compiler.isolation`).
     """
     target = target or host_target()
     if cache_key is not None:
         cached = diskcache.load(cache_key)
         if cached is not None:
             return _load_object(cached, entry, target, {"disk_cache_hit": 1.0})
-    machine = _target_machine(target)
-    timings: dict[str, float] = {}
     t_generate = time.perf_counter()
     llvm_ir = source if isinstance(source, str) else source()
-    timings["codegen"] = time.perf_counter() - t_generate
+    timings = {"codegen": time.perf_counter() - t_generate}
+    from .isolation import optimizer  # the module imports this one
+    compiled, optimizer_timings = optimizer().machine_code(llvm_ir, target)
+    timings.update(optimizer_timings)
+    if cache_key is not None:
+        diskcache.store(cache_key, compiled)
+    return _load_object(compiled, entry, target, timings)
+
+
+def machine_code(llvm_ir: str, target: Target) -> tuple[diskcache.Entry, dict[str, float]]:
+    """LLVM IR text -> (the IR as parsed, the optimized IR, object code), with the time of each step.
+
+    A pure function of its inputs: the same in this process or in a helper
+    process. Raises :class:`CompilerError` when LLVM rejects the IR.
+    """
+    machine = _target_machine(target)
     with _COMPILE_LOCK:
         t0 = time.perf_counter()
         try:
@@ -154,8 +198,5 @@ def compile_ir(source: str | Callable[[], str], entry: str | None, target: Targe
         optimized = str(module)
         t2 = time.perf_counter()
         object_code = machine.emit_object(module)
-        timings.update(parse_ir=t1 - t0, optimize=t2 - t1, machine_code=time.perf_counter() - t2)
-    compiled = diskcache.Entry(object_code, before, optimized)
-    if cache_key is not None:
-        diskcache.store(cache_key, compiled)
-    return _load_object(compiled, entry, target, timings)
+        timings = {"parse_ir": t1 - t0, "optimize": t2 - t1, "machine_code": time.perf_counter() - t2}
+    return diskcache.Entry(object_code, before, optimized), timings

@@ -20,6 +20,8 @@ from . import ast, diskcache
 from . import typed_ir as tir
 from .codegen import KERNEL_NAME, PROJECTION_KERNEL_NAME, KernelLayout, Nulls, generate, generate_projection
 from .jit import CompiledKernel, Target, compile_ir, host_target
+from .registry import BUILTINS, Registry
+from .selection import generate_selected_projection
 from .typecheck import Context, check_predicate, check_value
 from .types import DType
 
@@ -35,19 +37,20 @@ class FrontEnd:
 
 
 def front_end(text: str, columns: dict[str, DType | str],
-              parameters: dict[str, DType] | None = None) -> FrontEnd:
+              parameters: dict[str, DType] | None = None, registry: Registry = BUILTINS) -> FrontEnd:
     """Parse and type-check ``text`` against the column types (and any given parameter types)."""
     t0 = time.perf_counter()
     tree = parse_tree(text)
     syntax = ast.build_ast(tree, text)
     t1 = time.perf_counter()
-    typed = check_predicate(syntax, Context(text, columns, parameters=dict(parameters or {})))
+    typed = check_predicate(syntax, Context(text, columns, registry, parameters=dict(parameters or {})))
     t2 = time.perf_counter()
     return FrontEnd(text, syntax, typed, {"parse": t1 - t0, "typecheck": t2 - t1})
 
 
 def front_end_values(texts: Sequence[str], columns: dict[str, DType | str],
-                     parameters: dict[str, DType] | None = None) -> list[FrontEnd]:
+                     parameters: dict[str, DType] | None = None,
+                     registry: Registry = BUILTINS) -> list[FrontEnd]:
     """Parse and type-check the expressions of a projection; they share their parameters' types."""
     shared = dict(parameters or {})
     fronts = []
@@ -55,7 +58,7 @@ def front_end_values(texts: Sequence[str], columns: dict[str, DType | str],
         t0 = time.perf_counter()
         syntax = ast.build_ast(parse_tree(text), text)
         t1 = time.perf_counter()
-        typed = check_value(syntax, Context(text, columns, parameters=shared))
+        typed = check_value(syntax, Context(text, columns, registry, parameters=shared))
         timings = {"parse": t1 - t0, "typecheck": time.perf_counter() - t1}
         fronts.append(FrontEnd(text, syntax, typed, timings))
     return fronts
@@ -70,6 +73,19 @@ def back_end_projection(outputs: Sequence[tir.TypedNode], nulls: Nulls,
                               sorted(nulls.parameters), target)
     compiled = compile_ir(lambda: str(generate_projection(outputs, layout)), PROJECTION_KERNEL_NAME,
                           target, cache_key)
+    return layout, compiled
+
+
+def back_end_selected_projection(outputs: Sequence[tir.TypedNode], nulls: Nulls,
+                                 target: Target | None = None) -> tuple[KernelLayout, CompiledKernel]:
+    """Generate, optimize and JIT a projection kernel that writes only the rows a bitmap selects."""
+    target = target or host_target()
+    layout = KernelLayout.plan(outputs, nulls)
+    has_bmi2 = "+bmi2" in target.features.split(",")
+    cache_key = diskcache.key("selected-projection", [tir.canonical(o) for o in outputs],
+                              sorted(nulls.columns), sorted(nulls.parameters), target)
+    compiled = compile_ir(lambda: str(generate_selected_projection(outputs, layout, has_bmi2)),
+                          PROJECTION_KERNEL_NAME, target, cache_key)
     return layout, compiled
 
 

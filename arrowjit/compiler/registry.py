@@ -53,6 +53,9 @@ class FunctionSpec:
     nulls: NullHandling
     emit: Emit = field(compare=False, repr=False)
     doc: str = ""
+    # A user function's identity beyond its signature: a hash of the IR its
+    # emit writes (part of every cache key of code that calls it). "" for built-ins.
+    fingerprint: str = ""
     # Rows whose last argument must be a literal (a `like` pattern): `specialize(literal)`
     # gives the emitter with the literal compiled in, and `variant` names that specialization.
     specialize: Callable[[str], Emit] | None = field(default=None, compare=False, repr=False)
@@ -104,6 +107,15 @@ class Registry:
 
     def overloads(self, name: str) -> list[FunctionSpec]:
         return list(self._by_name.get(name, ()))
+
+    def user_functions(self) -> tuple[str, ...]:
+        """Names of the user functions callable by name (see compiler/userfunctions.py)."""
+        return ()
+
+    @property
+    def fingerprint(self) -> str:
+        """What distinguishes this registry's code from the built-ins' ("" for the built-ins)."""
+        return ""
 
     def resolve(self, name: str, arg_types: tuple[DType, ...]) -> FunctionSpec | None:
         """The best row the arguments can be implicitly cast to, or None.
@@ -583,6 +595,9 @@ def _builtin_rows() -> Iterable[FunctionSpec]:
         for target in T.COLUMN_TYPES:
             if source != target:
                 yield from _cast_rows(source, target)
+
+    from .temporal import temporal_rows  # dates, times, timestamps, durations (temporal.py)
+    yield from temporal_rows()
 
 
 BUILTINS = Registry(_builtin_rows())

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import singledispatch
 
 from ..errors import ExpressionTypeError, Span, UnknownColumnError
-from . import ast, strings
+from . import ast, strings, temporal_check  # temporal_check (dates, decimals) calls back into this module
 from . import typed_ir as tir
 from . import types as T
 from .automaton import PatternError
@@ -63,6 +63,9 @@ def check_value(node: ast.Node, context: Context) -> tir.TypedNode:
         raise _cannot_infer([typed], node.span, context)
     if typed.dtype == T.NULL:  # a column of nulls: typed as bool
         return tir.Const(T.BOOL, typed.span, None)
+    if typed.dtype == T.MONTHS:
+        raise context.error("an interval of months is not a column type; add it to a date or timestamp",
+                            node.span)
     if typed.dtype.is_view:  # string_view values are projected as utf8
         return cast_to(typed, T.UTF8, context)
     return typed
@@ -77,8 +80,13 @@ def cast_to(node: tir.TypedNode, dtype: DType, context: Context) -> tir.TypedNod
     if node.dtype == dtype:
         return node
     if isinstance(node, tir.Param) and node.dtype == T.PENDING:
+        if dtype.is_temporal or dtype.is_decimal:
+            raise context.error(f"parameters of type {dtype} are not supported yet; use a literal",
+                                node.span)
         context.parameters[node.name] = dtype
         return tir.Param(dtype, node.span, node.name)
+    if node.dtype.is_temporal or dtype.is_temporal or node.dtype.is_decimal or dtype.is_decimal:
+        return temporal_check.implicit_cast(node, dtype, context)
     if isinstance(node, tir.Const):
         if node.value is None:
             return tir.Const(dtype, node.span, None)
@@ -109,8 +117,14 @@ def _(node: ast.Column, context: Context) -> tir.TypedNode:
         raise UnknownColumnError(f"unknown column {node.name!r}{hint}", context.text, node.span)
     if isinstance(dtype, str):
         raise context.error(f"column {node.name!r} has type {dtype}, which arrowjit cannot "
-                            "evaluate yet (supported: bool, integers, floats, strings)", node.span)
+                            "evaluate yet (supported: bool, integers, floats, strings, dates, times, "
+                            "timestamps, durations, decimal128)", node.span)
     return tir.ColumnRef(dtype, node.span, node.name)
+
+
+@check.register
+def _(node: ast.TypedLiteral, context: Context) -> tir.TypedNode:
+    return temporal_check.typed_literal(node, context)
 
 
 @check.register
@@ -148,10 +162,13 @@ def _call(name: str, args: list[tir.TypedNode], span: Span, context: Context,
           what: str) -> tir.TypedNode:
     """Resolve ``name`` for the argument types, cast the arguments and build the Call."""
     arg_types = tuple(a.dtype for a in args)
-    function = context.registry.resolve(name, arg_types)
+    function = context.registry.resolve(name, arg_types) or temporal_check.lookup(name, arg_types)
     if function is None:
         types = ", ".join(str(t) for t in arg_types)
-        raise context.error(f"{what} is not defined for ({types})", span)
+        signatures = "; ".join(row.signature() for row in context.registry.overloads(name)
+                               if name in context.registry.user_functions())
+        listed = f"; it takes {signatures}" if signatures else ""
+        raise context.error(f"{what} is not defined for ({types}){listed}", span)
     cast_args = tuple(cast_to(a, p, context) for a, p in zip(args, function.arg_types))
     return tir.Call(function.return_type, span, function, cast_args)
 
@@ -173,6 +190,8 @@ def _arithmetic_type(left: tir.TypedNode, right: tir.TypedNode, symbol: str,
 @check.register
 def _(node: ast.BinaryOp, context: Context) -> tir.TypedNode:
     left, right = check(node.left, context), check(node.right, context)
+    if temporal_check.involved(left, right):
+        return temporal_check.binary(node, left, right, context)
     common = _arithmetic_type(left, right, node.op.symbol, context)
     if node.op is ast.Arith.DIVIDE and common.is_integer:
         common = T.FLOAT64  # `/` is true division
@@ -192,6 +211,10 @@ def _(node: ast.Negate, context: Context) -> tir.TypedNode:
                             "is bool; use 'not' to negate a condition", node.span)
     if operand.dtype == T.NULL:
         operand = cast_to(operand, T.INT64, context)
+    if temporal_check.involved(operand):
+        negated = temporal_check.negate(operand, node.span, context)
+        if negated is not None:
+            return negated
     return _call("negate", [operand], node.span, context, "unary minus")
 
 
@@ -215,6 +238,7 @@ def _comparison_types(a: DType, b: DType) -> tuple[DType, DType] | None:
 
 def _compare(op: ast.Compare, left: tir.TypedNode, right: tir.TypedNode, span: Span,
              context: Context) -> tir.TypedNode:
+    left, right = temporal_check.prepare_comparison(left, right)
     types = _comparison_types(left.dtype, right.dtype)
     if types is not None and T.PENDING in types:
         raise _cannot_infer([left, right], span, context)
@@ -230,7 +254,7 @@ def _compare(op: ast.Compare, left: tir.TypedNode, right: tir.TypedNode, span: S
         if _short_literal(right):
             function = context.registry.lookup(f"{op.function}_short", types)
             return tir.Call(T.BOOL, span, function, (left, right))
-    function = context.registry.lookup(op.function, types)
+    function = context.registry.lookup(op.function, types) or temporal_check.lookup(op.function, types)
     return tir.Call(T.BOOL, span, function, (left, right))
 
 
@@ -429,9 +453,13 @@ def _(node: ast.Cast, context: Context) -> tir.TypedNode:
         target = None
     if target is None:
         raise context.error(f"cannot cast to {node.type_name!r}: not a type arrowjit evaluates "
-                            "(bool, int8..int64, uint8..uint64, float32, float64)", node.type_span)
+                            "(bool, int8..int64, uint8..uint64, float32, float64, date32, date64, "
+                            "timestamp[unit(, tz=zone)], time32[unit], time64[unit], duration[unit], "
+                            "decimal128(p, s))", node.type_span)
     if operand.dtype in (T.NULL, T.PENDING) or operand.dtype == target:
         return cast_to(operand, target, context)
+    if temporal_check.involved(operand) or target.is_temporal or target.is_decimal:
+        return temporal_check.explicit_cast(operand, target, node, context)
     if operand.dtype.is_string and not target.is_string:  # parsed from the utf8 view
         operand = cast_to(operand, T.UTF8, context)
     function = (context.registry.lookup(f"checked_cast_{target.name}", (operand.dtype,))
@@ -471,8 +499,12 @@ def _(node: ast.Call, context: Context) -> tir.TypedNode:
         if args[0].dtype.is_string and _short_literal(args[1]):
             return _call(f"{node.name}_short", args, node.span, context, f"{node.name}()")
         return _call(node.name, args, node.span, context, f"{node.name}()")
-    if node.name not in CALLABLE_FUNCTIONS:
-        close = difflib.get_close_matches(node.name, [*CALLABLE_FUNCTIONS, *SPECIAL_FUNCTIONS], n=1)
+    if node.name in temporal_check.FUNCTIONS:
+        return temporal_check.call(node, context)
+    callable_functions = (*CALLABLE_FUNCTIONS, *context.registry.user_functions())
+    if node.name not in callable_functions:
+        close = difflib.get_close_matches(
+            node.name, [*callable_functions, *SPECIAL_FUNCTIONS, *temporal_check.FUNCTIONS], n=1)
         hint = f"; did you mean {close[0]}()?" if close else ""
         raise context.error(f"unknown function {node.name}(){hint}", node.name_span)
     args = [check(arg, context) for arg in node.args]

@@ -195,5 +195,12 @@ def dump(node: TypedNode, indent: int = 0, width: int = 72) -> str:
 
 
 def canonical(node: TypedNode) -> str:
-    """A one-line form that identifies the computation (used in cache keys)."""
-    return dump(node, width=1 << 30)
+    """A one-line form that identifies the computation (used in cache keys).
+
+    A user function is identified by its signature and the hash of its body,
+    so code for a function registered again with another body is never reused.
+    """
+    text = dump(node, width=1 << 30)
+    bodies = sorted({f"{n.function.symbol}={n.function.fingerprint}" for n in walk(node)
+                     if isinstance(n, Call | Cast) and n.function.fingerprint})
+    return f"{text} ; {' '.join(bodies)}" if bodies else text

@@ -8,6 +8,7 @@ leave this module: they become :class:`arrowjit.ParseError` with a caret.
 
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 from pathlib import Path
 
@@ -38,22 +39,61 @@ MAX_LENGTH = 1_000_000
 MAX_NESTING = 256
 
 
+# The basic lexer tokenizes without looking at the parser state, so a
+# keyword is a keyword everywhere (`x > or` is an error, not a column `or`).
+_OPTIONS = dict(parser="lalr", lexer="basic", propagate_positions=True, maybe_placeholders=True)
+
+# Building the LALR tables takes 40-150 ms, most of a first compile. They are
+# shipped beside the grammar (`make grammar` writes them; a test checks they
+# are current) and loaded in about 2 ms. The first line of the file is the
+# fingerprint of what they were built from; any other grammar, option or Lark
+# version builds the tables afresh.
+TABLES_PATH = GRAMMAR_PATH.with_name("filter.lark.tables")
+
+
+def tables_fingerprint(grammar: str) -> str:
+    """What the parse tables depend on: the grammar, the options and the Lark version."""
+    text = "\n".join([grammar, repr(sorted(_OPTIONS.items())), lark.__version__])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def write_tables(path: Path = TABLES_PATH) -> Path:
+    """Build the parse tables and write them, fingerprint first, to ``path``."""
+    grammar = GRAMMAR_PATH.read_text()
+    parser = lark.Lark(grammar, **_OPTIONS)
+    temporary = path.with_suffix(".tmp")
+    with open(temporary, "wb") as f:
+        f.write(tables_fingerprint(grammar).encode() + b"\n")
+        parser.save(f)
+    temporary.replace(path)
+    return path
+
+
+def _load_tables(grammar: str) -> lark.Lark | None:
+    try:
+        with open(TABLES_PATH, "rb") as f:
+            if f.readline().strip().decode() != tables_fingerprint(grammar):
+                return None
+            return lark.Lark.load(f)
+    except Exception:  # missing or unreadable: build them
+        return None
+
+
 @lru_cache(maxsize=1)
 def _parser() -> lark.Lark:
-    # The basic lexer tokenizes without looking at the parser state, so a
-    # keyword is a keyword everywhere (`x > or` is an error, not a column `or`).
-    options = dict(parser="lalr", lexer="basic", propagate_positions=True, maybe_placeholders=True)
     grammar = GRAMMAR_PATH.read_text()
-    # Building the LALR tables takes ~30 ms; Lark can keep them in a file
-    # (it checks the grammar's hash when it loads them).
+    shipped = _load_tables(grammar)
+    if shipped is not None:
+        return shipped
+    # Lark can keep the tables it builds in a file of its own (it checks the grammar's hash).
     if diskcache.enabled():
         path = diskcache.directory() / f"grammar-lark-{lark.__version__}.cache"
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            return lark.Lark(grammar, cache=str(path), **options)
+            return lark.Lark(grammar, cache=str(path), **_OPTIONS)
         except Exception:  # an unreadable or unwritable cache: build the tables afresh
             pass
-    return lark.Lark(grammar, **options)
+    return lark.Lark(grammar, **_OPTIONS)
 
 
 def _describe(expected: set[str]) -> str:
@@ -111,3 +151,4 @@ def parse_tree(text: str) -> lark.Tree:
                          Span(start, start + max(1, len(token.value)))) from None
     except UnexpectedInput as e:  # pragma: no cover - Lark's other input errors
         raise ParseError(f"cannot parse the expression: {e}", text, Span(0, len(text))) from None
+

@@ -12,6 +12,7 @@ call, so kernels on different batches can run on several threads at once.
 from __future__ import annotations
 
 import ctypes
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -28,6 +29,30 @@ from .threads import row_ranges
 
 _KERNEL_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
                                 ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p)
+
+
+class _AllValid:
+    """A read-only bitmap of ones, grown as needed, shared by every call (never shrinks)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._buffer = np.full(0, 0xFF, dtype=np.uint8)
+        self._retired: list[np.ndarray] = []  # kernels on other threads may still read these
+
+    def address(self, rows: int) -> int:
+        # The kernel reads whole 64-bit words (and 9 bytes at a bit offset): 16 bytes of slack.
+        needed = (rows + 7) // 8 + 16
+        buffer = self._buffer
+        if len(buffer) < needed:
+            with self._lock:
+                if len(self._buffer) < needed:
+                    self._retired.append(self._buffer)
+                    self._buffer = np.full(max(needed, 2 * len(self._buffer)), 0xFF, dtype=np.uint8)
+                buffer = self._buffer
+        return buffer.ctypes.data
+
+
+all_valid_bitmap = _AllValid().address
 
 
 def pack_parameters(parameters: Sequence[tuple[str, DType]],
@@ -133,8 +158,13 @@ class Kernel:
             addresses[column.data_slot] = buffers.data_address
             offsets[column.data_slot] = buffers.offset
             if column.validity_slot is not None:
-                addresses[column.validity_slot] = buffers.validity_address
-                offsets[column.validity_slot] = buffers.offset
+                if buffers.validity_address is None:
+                    # A kernel that reads validity, on a chunk without nulls: all ones.
+                    addresses[column.validity_slot] = all_valid_bitmap(buffers.length)
+                    offsets[column.validity_slot] = 0
+                else:
+                    addresses[column.validity_slot] = buffers.validity_address
+                    offsets[column.validity_slot] = buffers.offset
             if column.bytes_slot is not None:
                 addresses[column.bytes_slot] = buffers.bytes_address
                 # views: the longest string; utf8: the last offset (set to -1 by the kernel when

@@ -30,9 +30,28 @@ def new_words(length: int) -> tuple[pa.Buffer, np.ndarray]:
     return buffer, np.frombuffer(buffer, dtype=np.uint64)[: (length + 63) // 64]
 
 
+def zeroed_buffer(size: int) -> pa.Buffer:
+    """A buffer of ``size`` zero bytes from Arrow's memory pool."""
+    buffer = pa.allocate_buffer(max(size, 8))
+    np.frombuffer(buffer, dtype=np.uint8)[:] = 0
+    return buffer
+
+
 def mask_array(buffer: pa.Buffer, length: int) -> pa.BooleanArray:
     """A BooleanArray without nulls over the bitmap's memory."""
     return pa.Array.from_buffers(pa.bool_(), length, [None, buffer], null_count=0)
+
+
+def mask_numpy(mask: pa.BooleanArray) -> np.ndarray:
+    """A BooleanArray without nulls as a numpy bool array (a byte per row), unpacked with numpy.
+
+    Arrow's own conversion is many times slower for a bitmap; an array with
+    nulls is converted by Arrow.
+    """
+    if mask.null_count:
+        return mask.to_numpy(zero_copy_only=False)
+    bits = np.frombuffer(mask.buffers()[1], dtype=np.uint8)
+    return np.unpackbits(bits, count=mask.offset + len(mask), bitorder="little")[mask.offset:].view(np.bool_)
 
 
 def count(words: np.ndarray) -> int:

@@ -1,8 +1,9 @@
-"""arrowjit in one page: compile a filter, run it on Arrow data, compare with pandas.query.
+"""01: arrowjit in one page: compile a filter, run it on Arrow data, compare with pandas.query.
 
-Run with `make demo` (or `python examples/quickstart.py [rows]`). It generates
+Run with `make demo` (or `python examples/01_quickstart.py [rows]`). It generates
 the example data (a few million rows of floats and integers) into
-examples/data/quickstart.parquet on first run, then:
+examples/data/quickstart.parquet on first run (ARROWJIT_EXAMPLE_DATA names
+another directory), then:
 
 1. compiles `x > 2.0 and x < 6.0 and i % 7 != 3` to machine code,
 2. filters the table and prints the first matching rows,
@@ -12,6 +13,7 @@ examples/data/quickstart.parquet on first run, then:
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import time
@@ -24,7 +26,7 @@ import pyarrow.parquet as pq
 import arrowjit
 
 EXPRESSION = "x > 2.0 and x < 6.0 and i % 7 != 3"
-DATA = Path(__file__).with_name("data") / "quickstart.parquet"
+DATA = Path(os.environ.get("ARROWJIT_EXAMPLE_DATA", Path(__file__).with_name("data"))) / "quickstart.parquet"
 
 
 def generate(rows: int) -> pa.Table:
@@ -42,7 +44,7 @@ def generate(rows: int) -> pa.Table:
 def load(rows: int) -> pa.Table:
     if DATA.exists() and pq.read_metadata(DATA).num_rows == rows:
         return pq.read_table(DATA)
-    DATA.parent.mkdir(exist_ok=True)
+    DATA.parent.mkdir(parents=True, exist_ok=True)
     table = generate(rows)
     pq.write_table(table, DATA)
     return table

@@ -1,0 +1,882 @@
+"""Dates, times, timestamps and durations: literals, calendar code and registry rows.
+
+Every temporal type is an integer in storage (Arrow's): days (date32),
+milliseconds (date64), ticks of the unit since the epoch (timestamp), since
+midnight (time32/time64), or ticks (duration). The calendar code is Howard
+Hinnant's branch-free ``civil_from_days``/``days_from_civil`` on int64, so
+``year(t)`` vectorizes like any arithmetic.
+
+A timestamp with a zone stores UTC instants; its fields are those of the
+local time in its zone, as pyarrow.compute reads them. The zone's UTC offsets
+come from a transition table built at compile time (from Arrow's own time
+zone database, by :func:`zone_transitions`) that the kernel binary-searches
+without branches. Past the table's end the zone's rules repeat every 400
+years (the Gregorian cycle), which the kernel uses to fold later instants
+back into the table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zlib
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+from functools import lru_cache
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from llvmlite import ir
+
+from . import types as T
+from .registry import FunctionSpec, NullHandling
+from .types import DType
+
+I1, I32, I64 = ir.IntType(1), ir.IntType(32), ir.IntType(64)
+SECONDS_PER_DAY = 86_400
+NN, NINT = NullHandling.NULL_IF_NULL, NullHandling.NULL_INTERNAL
+COMPARISONS = {"equal": "==", "not_equal": "!=", "less_than": "<", "less_than_or_equal_to": "<=",
+               "greater_than": ">", "greater_than_or_equal_to": ">="}
+FIELDS = ("year", "quarter", "month", "day", "hour", "minute", "second", "dayofweek", "dayofyear", "week")
+TRUNC_UNITS = ("year", "quarter", "month", "week", "day", "hour", "minute", "second")
+# The Gregorian calendar repeats every 400 years: 146097 days.
+CYCLE_SECONDS = 146_097 * SECONDS_PER_DAY
+# Ticks in a day, at most (nanoseconds): the bound of a time of day.
+DAY_BOUND = SECONDS_PER_DAY * 10**9
+
+
+def ticks_per_day(dtype: DType) -> int:
+    """Storage ticks per day: 1 for date32, 86400000 for date64, 86400 * ticks/s for timestamps."""
+    if dtype == T.DATE32:
+        return 1
+    return SECONDS_PER_DAY * dtype.ticks
+
+
+# ---------------------------------------------------------------------------
+# Literals: parsed at compile time.
+# ---------------------------------------------------------------------------
+
+_DATE = r"(?P<year>[0-9]{4})-(?P<month>[0-9]{1,2})-(?P<day>[0-9]{1,2})"
+_TIME = r"(?P<hour>[0-9]{1,2}):(?P<minute>[0-9]{2})(?::(?P<second>[0-9]{2})(?:\.(?P<fraction>[0-9]{1,9}))?)?"
+_ZONE = r"(?P<zone>Z|UTC|[+-][0-9]{2}(?::?[0-9]{2})?|[A-Za-z_]+(?:/[A-Za-z0-9_+-]+)*)"
+DATE_PATTERN = re.compile(rf"\s*{_DATE}\s*")
+TIME_PATTERN = re.compile(rf"\s*{_TIME}\s*")
+TIMESTAMP_PATTERN = re.compile(rf"\s*{_DATE}(?:[ T]{_TIME})?\s*{_ZONE}?\s*")
+EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+
+
+def epoch_days(year: int, month: int, day: int) -> int | None:
+    """Days since 1970-01-01, or None for a day that does not exist (2023-02-29)."""
+    try:
+        return dt.date(year, month, day).toordinal() - EPOCH_ORDINAL
+    except ValueError:
+        return None
+
+
+def parse_date(text: str) -> int | None:
+    """``YYYY-MM-DD`` -> days since the epoch, or None."""
+    match = DATE_PATTERN.fullmatch(text)
+    if match is None:
+        return None
+    return epoch_days(int(match["year"]), int(match["month"]), int(match["day"]))
+
+
+def _fraction(match: re.Match) -> tuple[str, int]:
+    """The coarsest unit that holds the fractional seconds exactly, and their count in it."""
+    digits = (match["fraction"] or "").rstrip("0")
+    for unit, width in (("s", 0), ("ms", 3), ("us", 6), ("ns", 9)):
+        if len(digits) <= width:
+            return unit, int(digits.ljust(width, "0") or 0)
+    raise AssertionError("the pattern allows 9 digits at most")  # pragma: no cover
+
+
+def _clock(match: re.Match) -> tuple[int, str, int] | None:
+    """Seconds since midnight, the unit of the fraction and the fraction's ticks, or None."""
+    hour, minute = int(match["hour"] or 0), int(match["minute"] or 0)
+    second = int(match["second"] or 0)
+    if hour > 23 or minute > 59 or second > 59:
+        return None
+    unit, fraction = _fraction(match)
+    return hour * 3600 + minute * 60 + second, unit, fraction
+
+
+def parse_time(text: str) -> tuple[int, str] | None:
+    """``HH:MM[:SS[.fff]]`` -> (ticks since midnight, unit), or None."""
+    match = TIME_PATTERN.fullmatch(text)
+    clock = match and _clock(match)
+    if not clock:
+        return None
+    seconds, unit, fraction = clock
+    return seconds * T.UNIT_TICKS[unit] + fraction, unit
+
+
+def zone_offset_seconds(zone: str) -> int | None:
+    """A fixed offset zone (``Z``, ``+05:30``, ``-0800``) in seconds east of UTC, else None."""
+    if zone in ("Z", "UTC"):
+        return 0
+    match = re.fullmatch(r"([+-])([0-9]{2}):?([0-9]{2})?", zone)
+    if match is None:
+        return None
+    seconds = int(match[2]) * 3600 + int(match[3] or 0) * 60
+    return -seconds if match[1] == "-" else seconds
+
+
+def parse_timestamp(text: str) -> tuple[int, str, str | None] | None:
+    """``YYYY-MM-DD[ HH:MM[:SS[.f]]][ zone]`` -> (ticks, unit, zone), or None when invalid.
+
+    Without a zone the value is a wall-clock time (zone None). With an offset
+    (``Z``, ``+05:30``) it is that instant in UTC; with a zone name the local
+    time is resolved in that zone (see :func:`local_to_utc`).
+    """
+    match = TIMESTAMP_PATTERN.fullmatch(text)
+    if match is None:
+        return None
+    days = epoch_days(int(match["year"]), int(match["month"]), int(match["day"]))
+    clock = _clock(match) if match["hour"] is not None else (0, "s", 0)
+    if days is None or clock is None:
+        return None
+    seconds, unit, fraction = clock
+    ticks = (days * SECONDS_PER_DAY + seconds) * T.UNIT_TICKS[unit] + fraction
+    zone = match["zone"]
+    if zone is None:
+        return ticks, unit, None
+    fixed = zone_offset_seconds(zone)
+    if fixed is not None:
+        return ticks - fixed * T.UNIT_TICKS[unit], unit, "UTC"
+    try:
+        T.check_zone(zone)
+    except ValueError:
+        return None
+    return local_to_utc(ticks, unit, zone), unit, zone
+
+
+def local_to_utc(ticks: int, unit: str, zone: str) -> int:
+    """The UTC instant of a wall-clock time in ``zone``.
+
+    As pyarrow's ``assume_timezone`` with ``ambiguous="earliest"`` and
+    ``nonexistent="earliest"``: a time repeated when clocks go back is the
+    first of the two instants; a time skipped when they go forward becomes
+    the last instant before the change (02:30 on 2024-03-10 in New York is
+    01:59:59.999999 EST).
+    """
+    local = pa.array([ticks], pa.timestamp(unit))
+    zoned = pc.assume_timezone(local, timezone=zone, ambiguous="earliest", nonexistent="earliest")
+    return zoned.cast(pa.int64())[0].as_py()
+
+
+_INTERVAL_UNITS = {
+    "year": ("months", 12), "month": ("months", 1), "mon": ("months", 1),
+    "week": ("ns", 7 * SECONDS_PER_DAY * 10**9), "day": ("ns", SECONDS_PER_DAY * 10**9),
+    "hour": ("ns", 3600 * 10**9), "minute": ("ns", 60 * 10**9), "min": ("ns", 60 * 10**9),
+    "second": ("ns", 10**9), "sec": ("ns", 10**9), "s": ("ns", 10**9), "h": ("ns", 3600 * 10**9),
+    "d": ("ns", SECONDS_PER_DAY * 10**9), "millisecond": ("ns", 10**6), "ms": ("ns", 10**6),
+    "microsecond": ("ns", 10**3), "us": ("ns", 10**3), "nanosecond": ("ns", 1), "ns": ("ns", 1),
+}
+_INTERVAL_PART = re.compile(r"\s*([+-]?[0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]+)")
+
+
+def parse_interval(text: str) -> tuple[int, int] | None:
+    """``'1 day'``, ``'90 minutes'``, ``'2 hours 30 minutes'``, ``'1 month'`` -> (months, nanoseconds).
+
+    Fractions are allowed for units of a week and less (``'1.5 hours'``).
+    """
+    months = nanos = 0
+    position = 0
+    text = text.strip()
+    if not text:
+        return None
+    while position < len(text):
+        match = _INTERVAL_PART.match(text, position)
+        if match is None:
+            return None
+        number, word = match[1], match[2].lower()
+        word = word[:-1] if word.endswith("s") and word[:-1] in _INTERVAL_UNITS else word
+        if word not in _INTERVAL_UNITS:
+            return None
+        field, scale = _INTERVAL_UNITS[word]
+        if field == "months":
+            if "." in number:
+                return None
+            months += int(number) * scale
+        else:
+            exact = Decimal(number) * scale
+            if exact != exact.to_integral_value():
+                return None
+            nanos += int(exact)
+        position = match.end()
+    return months, nanos
+
+
+def coarsest_unit(nanos: int) -> str:
+    """The coarsest unit in which ``nanos`` nanoseconds are a whole number of ticks."""
+    for unit in ("s", "ms", "us"):
+        if nanos % (10**9 // T.UNIT_TICKS[unit]) == 0:
+            return unit
+    return "ns"
+
+
+# ---------------------------------------------------------------------------
+# Time zones: the table of UTC offsets the kernels search.
+# ---------------------------------------------------------------------------
+
+TABLE_FIRST_YEAR, TABLE_END_YEAR = 1800, 2400
+
+
+@lru_cache(maxsize=64)
+def zone_transitions(zone: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """``(instants, offsets)``: from UTC second ``instants[k]`` on, the zone is ``offsets[k]``
+    seconds east of UTC. ``instants[0]`` is the int64 minimum.
+
+    Read from Arrow's time zone database (so kernels agree with
+    pyarrow.compute) by sampling every 6 hours of 1800..2400 and bisecting
+    each change to the second. Instants from 2400 on are folded back by
+    400-year cycles (see the module docstring).
+    """
+    first = (dt.date(TABLE_FIRST_YEAR, 1, 1).toordinal() - EPOCH_ORDINAL) * SECONDS_PER_DAY
+    end = (dt.date(TABLE_END_YEAR, 1, 1).toordinal() - EPOCH_ORDINAL) * SECONDS_PER_DAY
+    step = 6 * 3600
+    samples = np.arange(first, end + step, step, dtype=np.int64)
+    offsets = _offsets(samples, zone)
+    changes = np.nonzero(offsets[1:] != offsets[:-1])[0]
+    low, high = samples[changes], samples[changes + 1]  # the change is in (low, high]
+    while len(low) and (high - low > 1).any():
+        middle = low + (high - low) // 2
+        moved = _offsets(middle, zone) != offsets[changes]
+        high = np.where(moved, middle, high)
+        low = np.where(moved, low, middle)
+    instants = (np.iinfo(np.int64).min, *(int(h) for h in high))
+    values = (int(offsets[0]), *(int(o) for o in offsets[changes + 1]))
+    return instants, values
+
+
+def _offsets(seconds: np.ndarray, zone: str) -> np.ndarray:
+    instants = pa.array(seconds, pa.timestamp("s", zone))
+    local = pc.local_timestamp(instants).cast(pa.int64()).to_numpy()
+    return local - seconds
+
+
+def table_end_seconds() -> int:
+    return (dt.date(TABLE_END_YEAR, 1, 1).toordinal() - EPOCH_ORDINAL) * SECONDS_PER_DAY
+
+
+# ---------------------------------------------------------------------------
+# Code: small helpers over i64 values.
+# ---------------------------------------------------------------------------
+
+def const(value: int, ty: ir.IntType = I64) -> ir.Constant:
+    return ir.Constant(ty, value)
+
+
+def floor_div(b: ir.IRBuilder, x: ir.Value, k: int, name: str = "floor_div", bound: int = 2**63) -> ir.Value:
+    """x // k for a constant k > 0, rounding toward minus infinity; |x| <= ``bound``.
+
+    x86 has no 64-bit vector division, so an i64 quotient that is below 2**50
+    is estimated in double precision (off by less than one) and corrected
+    with one multiply: code the loop vectorizer can turn into vector code.
+    """
+    if k == 1:
+        return x
+    ty = x.type
+    if ty.width == 64 and bound // k < 2**50:
+        double = ir.DoubleType()
+        estimate = b.fdiv(b.sitofp(x, double), ir.Constant(double, float(k)), name=f"{name}_approx")
+        floor = b.call(_floor_intrinsic(b), [estimate], name=f"{name}_floor")
+        quotient = b.fptosi(floor, ty, name=f"{name}_estimate")
+        remainder = b.sub(x, b.mul(quotient, const(k, ty)), name=f"{name}_rest")
+        up = b.zext(b.icmp_signed(">=", remainder, const(k, ty)), ty)
+        down = b.zext(b.icmp_signed("<", remainder, const(0, ty)), ty)
+        return b.sub(b.add(quotient, up), down, name=name)
+    quotient = b.sdiv(x, const(k, ty), name=f"{name}_trunc")
+    remainder = b.srem(x, const(k, ty), name=f"{name}_rem")
+    negative = b.icmp_signed("<", remainder, const(0, ty), name=f"{name}_neg")
+    return b.sub(quotient, b.zext(negative, ty), name=name)
+
+
+def _floor_intrinsic(b: ir.IRBuilder) -> ir.Function:
+    name = "llvm.floor.f64"
+    if name not in b.module.globals:
+        ir.Function(b.module, ir.FunctionType(ir.DoubleType(), [ir.DoubleType()]), name)
+    return b.module.globals[name]
+
+
+def floor_mod(b: ir.IRBuilder, x: ir.Value, k: int, name: str = "floor_mod", bound: int = 2**63) -> ir.Value:
+    """x mod k in 0..k-1 (the remainder of :func:`floor_div`)."""
+    if k == 1:
+        return const(0, x.type)
+    quotient = floor_div(b, x, k, f"{name}_quotient", bound)
+    return b.sub(x, b.mul(quotient, const(k, x.type)), name=name)
+
+
+def civil_from_days(b: ir.IRBuilder, days: ir.Value) -> tuple[ir.Value, ir.Value, ir.Value]:
+    """Hinnant's civil_from_days: (year, month 1..12, day 1..31) of i64 days since 1970-01-01.
+
+    Only the 400-year era needs 64 bits; the day of the era and everything
+    after it are small and computed in i32 (vector-friendly divisions).
+    """
+    z = b.add(days, const(719_468), name="z")
+    era = floor_div(b, z, 146_097, "era")
+    doe = b.trunc(b.sub(z, b.mul(era, const(146_097))), I32, name="day_of_era")
+
+    def c(v: int) -> ir.Constant:
+        return const(v, I32)
+    yoe = b.sdiv(b.sub(b.add(b.sub(doe, b.sdiv(doe, c(1460))), b.sdiv(doe, c(36_524))),
+                       b.sdiv(doe, c(146_096))), c(365), name="year_of_era")
+    doy = b.sub(doe, b.sub(b.add(b.mul(yoe, c(365)), b.sdiv(yoe, c(4))), b.sdiv(yoe, c(100))),
+                name="march_day")
+    mp = b.sdiv(b.add(b.mul(doy, c(5)), c(2)), c(153), name="march_month")
+    day = b.add(b.sub(doy, b.sdiv(b.add(b.mul(mp, c(153)), c(2)), c(5))), c(1), name="day")
+    early = b.icmp_signed("<", mp, c(10), name="before_january")
+    month = b.select(early, b.add(mp, c(3)), b.sub(mp, c(9)), name="month")
+    year = b.add(b.sext(yoe, I64), b.mul(era, const(400)), name="march_year")
+    year = b.add(year, b.zext(b.icmp_signed("<=", month, c(2)), I64), name="year")
+    return year, b.sext(month, I64, name="month64"), b.sext(day, I64, name="day64")
+
+
+def days_from_civil(b: ir.IRBuilder, year: ir.Value, month: ir.Value, day: ir.Value) -> ir.Value:
+    """Hinnant's days_from_civil: days since 1970-01-01 of a (year, month, day) in i64."""
+    early = b.icmp_signed("<=", month, const(2), name="jan_feb")
+    y = b.sub(year, b.zext(early, I64), name="march_year")
+    era = floor_div(b, y, 400, "era", bound=2**45)  # years of any int64 timestamp
+
+    def c(v: int) -> ir.Constant:
+        return const(v, I32)
+    yoe = b.trunc(b.sub(y, b.mul(era, const(400))), I32, name="year_of_era")
+    month32, day32 = b.trunc(month, I32), b.trunc(day, I32)
+    mp = b.select(early, b.add(month32, c(9)), b.sub(month32, c(3)), name="march_month")
+    doy = b.add(b.sdiv(b.add(b.mul(mp, c(153)), c(2)), c(5)), b.sub(day32, c(1)), name="march_day")
+    doe = b.add(b.sub(b.add(b.mul(yoe, c(365)), b.sdiv(yoe, c(4))), b.sdiv(yoe, c(100))), doy,
+                name="day_of_era")
+    return b.sub(b.add(b.mul(era, const(146_097)), b.sext(doe, I64)), const(719_468), name="days")
+
+
+def days_in_month(b: ir.IRBuilder, year: ir.Value, month: ir.Value) -> ir.Value:
+    """28..31, from the days between the first of this month and of the next."""
+    next_month = b.add(month, const(1))
+    december = b.icmp_signed("==", month, const(12))
+    next_year = b.select(december, b.add(year, const(1)), year)
+    next_month = b.select(december, const(1), next_month)
+    first = days_from_civil(b, year, month, const(1))
+    return b.sub(days_from_civil(b, next_year, next_month, const(1)), first, name="month_days")
+
+
+def widen(b: ir.IRBuilder, x: ir.Value) -> ir.Value:
+    return b.sext(x, I64, name="wide") if x.type.width < 64 else x
+
+
+def _zone_tables(b: ir.IRBuilder, zone: str) -> tuple[ir.GlobalVariable, ir.GlobalVariable, int]:
+    """The zone's transition table as two private constant arrays, padded to a power of two."""
+    instants, offsets = zone_transitions(zone)
+    size = 1 << max(0, (len(instants) - 1).bit_length())
+    # (A stable digest, not hash(): names must be the same in every process, for the dumps.)
+    key = "zone_" + "".join(c if c.isalnum() else "_" for c in zone) + f"_{zlib.crc32(zone.encode()):08x}"
+    module = b.module
+    if f"{key}_instants" not in module.globals:
+        padded = list(instants) + [np.iinfo(np.int64).max] * (size - len(instants))
+        for suffix, ty, values in (("instants", I64, padded),
+                                   ("offsets", I32, list(offsets) + [offsets[-1]] * (size - len(offsets)))):
+            array = ir.ArrayType(ty, size)
+            table = ir.GlobalVariable(module, array, f"{key}_{suffix}")
+            table.global_constant = True
+            table.linkage = "private"
+            table.initializer = ir.Constant(array, [ir.Constant(ty, v) for v in values])
+    return module.globals[f"{key}_instants"], module.globals[f"{key}_offsets"], size
+
+
+def utc_offset(b: ir.IRBuilder, seconds: ir.Value, zone: str) -> ir.Value:
+    """The zone's UTC offset in seconds (i64) at the UTC second ``seconds``: a branch-free
+    binary search of the transition table (log2(size) steps of load and select)."""
+    instants, offsets, size = _zone_tables(b, zone)
+    end = table_end_seconds()
+    base = end - CYCLE_SECONDS
+    folded = b.add(const(base), floor_mod(b, b.sub(seconds, const(base)), CYCLE_SECONDS), name="folded")
+    late = b.icmp_signed(">=", seconds, const(end), name="after_table")
+    seconds = b.select(late, folded, seconds, name="table_seconds")
+    index = const(0)
+    step = size // 2
+    while step >= 1:
+        candidate = b.add(index, const(step), name="candidate")
+        at = b.load(b.gep(instants, [const(0), candidate], source_etype=instants.value_type), typ=I64,
+                    name="transition")
+        index = b.select(b.icmp_signed("<=", at, seconds), candidate, index, name="index")
+        step //= 2
+    address = b.gep(offsets, [const(0), index], source_etype=offsets.value_type)
+    offset = b.load(address, typ=I32, name="offset")
+    return b.sext(offset, I64, name="utc_offset")
+
+
+def to_local(b: ir.IRBuilder, t: ir.Value, dtype: DType) -> ir.Value:
+    """A zoned timestamp's wall-clock time in its zone (ticks); the value itself without a zone."""
+    if dtype.tz is None:
+        return t
+    seconds = floor_div(b, t, dtype.ticks, "utc_seconds")
+    offset = utc_offset(b, seconds, dtype.tz)
+    return b.add(t, b.mul(offset, const(dtype.ticks)), name="local")
+
+
+def to_utc(b: ir.IRBuilder, local: ir.Value, dtype: DType) -> ir.Value:
+    """The UTC instant of a wall-clock time in the timestamp's zone.
+
+    Two lookups: the offset o1 in effect at ``local - offset(local)`` gives
+    the candidate ``local - o1``; when the offset at the candidate differs
+    (a change between the two), ``local`` minus that offset is taken. For a
+    local time that exists once this is its instant; for one repeated or
+    skipped by a change the result is one of the instants next to it
+    (pyarrow's ``floor_temporal`` raises there).
+    """
+    if dtype.tz is None:
+        return local
+    ticks = dtype.ticks
+
+    def offset_ticks(at: ir.Value) -> ir.Value:
+        return b.mul(utc_offset(b, floor_div(b, at, ticks, "seconds"), dtype.tz), const(ticks))
+
+    guess = b.sub(local, offset_ticks(local), name="guess")
+    first = offset_ticks(guess)
+    candidate = b.sub(local, first, name="candidate")
+    second = offset_ticks(candidate)
+    return b.select(b.icmp_signed("==", first, second), candidate, b.sub(local, second), name="utc")
+
+
+# ---------------------------------------------------------------------------
+# Emitters.
+# ---------------------------------------------------------------------------
+
+def _compare(symbol: str) -> Callable:
+    return lambda b, x, y: b.icmp_signed(symbol, x, y, name="cmp")
+
+
+def _day_and_time(b: ir.IRBuilder, x: ir.Value, dtype: DType) -> tuple[ir.Value, ir.Value]:
+    """(days since the epoch, ticks since midnight) of a date or (local) timestamp."""
+    local = to_local(b, widen(b, x), dtype)
+    per_day = ticks_per_day(dtype)
+    days = floor_div(b, local, per_day, "days")
+    return days, b.sub(local, b.mul(days, const(per_day)), name="time_of_day")
+
+
+def _weekday(b: ir.IRBuilder, days: ir.Value) -> ir.Value:
+    """Monday 0 .. Sunday 6 (1970-01-01 was a Thursday)."""
+    return floor_mod(b, b.add(days, const(3)), 7, "weekday")
+
+
+def field_value(b: ir.IRBuilder, field: str, x: ir.Value, dtype: DType) -> ir.Value:
+    """One calendar or clock field (int64) of a date or timestamp value."""
+    if dtype.kind is T.Kind.TIME:
+        days, tod = const(0), widen(b, x)
+    else:
+        days, tod = _day_and_time(b, x, dtype)
+    seconds_ticks = dtype.ticks if dtype != T.DATE32 else 1
+    match field:
+        case "hour":
+            return floor_div(b, tod, 3600 * seconds_ticks, "hour", DAY_BOUND)
+        case "minute":
+            minutes = floor_div(b, tod, 60 * seconds_ticks, "minutes", DAY_BOUND)
+            return floor_mod(b, minutes, 60, "minute", 1440)
+        case "second":
+            seconds = floor_div(b, tod, seconds_ticks, "seconds", DAY_BOUND)
+            return floor_mod(b, seconds, 60, "second", SECONDS_PER_DAY)
+        case "dayofweek":
+            return _weekday(b, days)
+    year, month, day = civil_from_days(b, days)
+    match field:
+        case "year":
+            return year
+        case "month":
+            return month
+        case "day":
+            return day
+        case "quarter":
+            return b.add(floor_div(b, b.sub(month, const(1)), 3, "quarters", 12), const(1), name="quarter")
+        case "dayofyear":
+            january_first = days_from_civil(b, year, const(1), const(1))
+            return b.add(b.sub(days, january_first), const(1), name="dayofyear")
+        case "week":  # ISO 8601: the week of the year that holds its Thursday
+            thursday = b.add(b.sub(days, _weekday(b, days)), const(3), name="thursday")
+            iso_year, _, _ = civil_from_days(b, thursday)
+            first = days_from_civil(b, iso_year, const(1), const(1))
+            return b.add(floor_div(b, b.sub(thursday, first), 7, "weeks", 400), const(1), name="week")
+    raise ValueError(field)  # pragma: no cover
+
+
+def _field(field: str, dtype: DType) -> Callable:
+    return lambda b, x: field_value(b, field, x, dtype)
+
+
+def truncate(b: ir.IRBuilder, unit: str, x: ir.Value, dtype: DType) -> ir.Value:
+    """``date_trunc(unit, x)``: the start of the unit holding x (weeks start on Monday), same type.
+
+    A zoned timestamp is truncated in local time. Hours, minutes and seconds
+    keep x's UTC offset; a day or longer starts at local midnight, converted
+    back to UTC by :func:`to_utc`.
+    """
+    per_day = ticks_per_day(dtype)
+    if unit in ("hour", "minute", "second"):
+        if dtype.kind is T.Kind.DATE:
+            return x  # a date is at midnight
+        # Back by the local time's remainder: the result keeps the offset of x, so a time in
+        # the repeated hour when clocks go back truncates within its own offset.
+        step = {"hour": 3600, "minute": 60, "second": 1}[unit] * dtype.ticks
+        local = to_local(b, x, dtype)
+        return b.sub(x, floor_mod(b, local, step, "remainder"), name="truncated")
+    days, _ = _day_and_time(b, x, dtype)
+    if unit == "week":
+        start = b.sub(days, _weekday(b, days), name="monday")
+    elif unit == "day":
+        start = days
+    else:
+        year, month, _ = civil_from_days(b, days)
+        if unit == "year":
+            month = const(1)
+        elif unit == "quarter":
+            month = b.add(b.mul(floor_div(b, b.sub(month, const(1)), 3, "quarters", 12), const(3)), const(1))
+        start = days_from_civil(b, year, month, const(1))
+    local = b.mul(start, const(per_day), name="truncated")
+    result = to_utc(b, local, dtype) if dtype.kind is T.Kind.TIMESTAMP else local
+    return b.trunc(result, x.type) if x.type.width < 64 else result
+
+
+def _truncate(unit: str, dtype: DType) -> Callable:
+    return lambda b, x: truncate(b, unit, x, dtype)
+
+
+def add_months(b: ir.IRBuilder, x: ir.Value, months: ir.Value, dtype: DType) -> ir.Value:
+    """x moved by whole months, the day clamped to the end of the month (as DuckDB:
+    2024-01-31 + 1 month = 2024-02-29); the time of day is kept."""
+    days, tod = _day_and_time(b, x, dtype)
+    year, month, day = civil_from_days(b, days)
+    index = b.add(b.add(b.mul(year, const(12)), b.sub(month, const(1))), widen(b, months), name="month_index")
+    new_year = floor_div(b, index, 12, "new_year", bound=2**45)
+    new_month = b.add(b.sub(index, b.mul(new_year, const(12))), const(1), name="new_month")
+    limit = days_in_month(b, new_year, new_month)
+    new_day = b.select(b.icmp_signed(">", day, limit), limit, day, name="clamped_day")
+    new_days = days_from_civil(b, new_year, new_month, new_day)
+    local = b.add(b.mul(new_days, const(ticks_per_day(dtype))), tod, name="moved")
+    result = to_utc(b, local, dtype) if dtype.kind is T.Kind.TIMESTAMP else local
+    return b.trunc(result, x.type) if x.type.width < 64 else result
+
+
+def rescale(b: ir.IRBuilder, x: ir.Value, factor: int, to_bits: int, valid: ir.Value | None,
+            name: str = "rescaled") -> tuple[ir.Value, ir.Value | None]:
+    """x * factor (factor > 1: overflow gives null) or floor(x / -factor) (factor < 0) as an
+    integer of ``to_bits``; with ``valid`` None the multiplication wraps."""
+    x = widen(b, x)
+    if factor < 0:
+        result = floor_div(b, x, -factor, name)
+    elif factor == 1:
+        result = x
+    else:
+        product = b.smul_with_overflow(x, const(factor), name=f"{name}_checked")
+        result = b.extract_value(product, 0, name=name)
+        if valid is not None:
+            valid = b.and_(valid, b.not_(b.extract_value(product, 1)), name=f"{name}_valid")
+    if to_bits < 64:
+        fits = b.icmp_signed("==", b.sext(b.trunc(result, ir.IntType(to_bits)), I64), result)
+        if valid is not None:
+            valid = b.and_(valid, fits, name=f"{name}_fits")
+        result = b.trunc(result, ir.IntType(to_bits), name=f"{name}_narrow")
+    return result, valid
+
+
+def unit_factor(source: DType, target: DType) -> int:
+    """From source ticks to target ticks (days for date32): > 0 multiplies, < 0 divides (floor)."""
+    a, b = ticks_per_day(source), ticks_per_day(target)
+    return b // a if b >= a else -(a // b)
+
+
+def _convert(source: DType, target: DType) -> Callable:
+    """Unit changes and date <-> timestamp: out-of-range values become null. A zoned
+    timestamp becomes a date of its local time (as Arrow's cast)."""
+    factor = unit_factor(source, target)
+
+    def emit(b, x, x_valid):
+        if source.kind is T.Kind.TIMESTAMP and target.kind is T.Kind.DATE:
+            x = to_local(b, x, source)
+        value, valid = rescale(b, x, factor, target.bits, x_valid)
+        if source.kind is T.Kind.DATE and target.kind is T.Kind.TIMESTAMP:
+            value = to_utc(b, value, target)  # midnight in the zone
+        return value, valid
+    return emit
+
+
+def cast_row(source: DType, target: DType) -> FunctionSpec | None:
+    """``cast_<target>(source)`` between temporal types (zoned too), or None when Arrow has no such cast."""
+    if not (source.kind is target.kind or {source.kind, target.kind} == {T.Kind.DATE, T.Kind.TIMESTAMP}):
+        return None
+    return FunctionSpec(f"cast_{target.name}", (source,), target, NINT, _convert(source, target),
+                        "null when out of range")
+
+
+def _storage(to_bits: int) -> Callable:
+    """A reinterpretation as the storage integer (to int64 or from an integer)."""
+    def emit(b, x):
+        if x.type.width == to_bits:
+            return x
+        return b.sext(x, ir.IntType(to_bits)) if x.type.width < to_bits else b.trunc(x, ir.IntType(to_bits))
+    return emit
+
+
+# ---------------------------------------------------------------------------
+# Rows.
+# ---------------------------------------------------------------------------
+
+def _shift(sign: int, factor: int) -> Callable:
+    """timestamp/date ± duration: the duration rescaled to the value's unit, wrapping."""
+    def emit(b, x, d):
+        x, d = widen(b, x), widen(b, d)
+        if factor > 1:
+            d = b.mul(d, const(factor))
+        elif factor < 0:
+            d = floor_div(b, d, -factor, "whole")
+        return b.add(x, d, name="shifted") if sign > 0 else b.sub(x, d, name="shifted")
+    return emit
+
+
+def field_rows(dtype: DType) -> Iterable[FunctionSpec]:
+    """year(t) ... week(t), date_trunc_<unit>(t) for one date or timestamp type (zoned too)."""
+    zone = f" in {dtype.tz}" if dtype.tz else ""
+    for field in FIELDS:
+        yield FunctionSpec(field, (dtype,), T.INT64, NN, _field(field, dtype), _FIELD_DOCS[field] + zone)
+    for unit in TRUNC_UNITS:
+        yield FunctionSpec(f"date_trunc_{unit}", (dtype,), dtype, NN, _truncate(unit, dtype),
+                           f"the start of the {unit}{zone} (weeks start on Monday)")
+    yield FunctionSpec("add_months", (dtype, T.INT64), dtype, NN,
+                       lambda b, x, n, dtype=dtype: add_months(b, x, n, dtype),
+                       "calendar months; the day is clamped to the month's end" + zone)
+
+
+_FIELD_DOCS = {
+    "year": "the year", "quarter": "the quarter, 1..4", "month": "the month, 1..12",
+    "day": "the day of the month, 1..31", "hour": "the hour, 0..23", "minute": "the minute, 0..59",
+    "second": "the whole seconds, 0..59", "dayofweek": "the day of the week, Monday 0 .. Sunday 6 "
+    "(pyarrow's day_of_week)", "dayofyear": "the day of the year, 1..366",
+    "week": "the ISO 8601 week, 1..53",
+}
+
+
+def temporal_rows() -> Iterable[FunctionSpec]:
+    """The rows for temporal types without a zone (zoned ones are made on demand: :func:`zoned_row`)."""
+    for t in T.TEMPORAL_TYPES:
+        for op, symbol in COMPARISONS.items():
+            yield FunctionSpec(op, (t, t), T.BOOL, NN, _compare(symbol), "in time order")
+        yield from _cast_rows(t)
+        yield FunctionSpec("isnull", (t,), T.BOOL, NullHandling.NULL_NEVER,
+                           lambda b, x, valid: b.not_(valid, name="isnull"))
+        yield FunctionSpec("isnotnull", (t,), T.BOOL, NullHandling.NULL_NEVER, lambda b, x, valid: valid)
+    for t in T.DATE_TYPES + T.TIMESTAMP_TYPES:
+        yield from field_rows(t)
+    for t in T.TIME_TYPES:
+        for field in ("hour", "minute", "second"):
+            yield FunctionSpec(field, (t,), T.INT64, NN, _field(field, t), _FIELD_DOCS[field])
+    for d in T.DURATION_TYPES:
+        for name, sign in (("add", 1), ("subtract", -1)):
+            yield FunctionSpec(name, (d, d), d, NN, _shift(sign, 1), "wraps on overflow")
+            for t in T.TIMESTAMP_TYPES:
+                if t.unit == d.unit:
+                    yield FunctionSpec(name, (t, d), t, NN, _shift(sign, 1), "wraps on overflow")
+        yield FunctionSpec("negate", (d,), d, NN, lambda b, x: b.neg(x, name="neg"))
+        yield FunctionSpec("abs", (d,), d, NN, lambda b, x: b.select(
+            b.icmp_signed("<", x, const(0)), b.neg(x), x, name="abs"))
+        yield FunctionSpec("multiply", (d, T.INT64), d, NN, lambda b, x, n: b.mul(x, n, name="times"),
+                           "wraps on overflow")
+        yield FunctionSpec("multiply", (T.INT64, d), d, NN, lambda b, n, x: b.mul(x, n, name="times"),
+                           "wraps on overflow")
+    for t in T.TIMESTAMP_TYPES:
+        yield FunctionSpec("subtract", (t, t), T.duration_type(t.unit), NN,
+                           lambda b, x, y: b.sub(x, y, name="elapsed"), "a duration; wraps on overflow")
+    for t in T.DATE_TYPES:
+        for name, sign in (("add", 1), ("subtract", -1)):
+            yield FunctionSpec(name, (t, T.INT64), t, NN, _days_shift(sign, t), "whole days")
+        yield FunctionSpec("subtract", (t, t), T.INT64, NN, _days_between(t),
+                           "whole days (as DuckDB), not a duration")
+
+
+def _days_shift(sign: int, dtype: DType) -> Callable:
+    per_day = ticks_per_day(dtype)
+
+    def emit(b, x, n):
+        if dtype.bits < 64:
+            n = b.trunc(n, x.type)
+        step = b.mul(n, const(per_day, x.type)) if per_day > 1 else n
+        return b.add(x, step, name="moved") if sign > 0 else b.sub(x, step, name="moved")
+    return emit
+
+
+def _days_between(dtype: DType) -> Callable:
+    per_day = ticks_per_day(dtype)
+
+    def emit(b, x, y):
+        difference = b.sub(widen(b, x), widen(b, y), name="difference")
+        return floor_div(b, difference, per_day, "days")
+    return emit
+
+
+def _cast_rows(source: DType) -> Iterable[FunctionSpec]:
+    """cast_<target>(source) between temporal types, and to and from their storage integers."""
+    for target in T.TEMPORAL_TYPES:
+        row = cast_row(source, target) if target != source else None
+        if row is not None:
+            yield row
+    storage = T.signed_of_bits(source.bits)
+    yield FunctionSpec(f"checked_cast_{storage.name}", (source,), storage, NN, _storage(storage.bits),
+                       "the storage integer")
+    if storage != T.INT64:
+        yield FunctionSpec("checked_cast_int64", (source,), T.INT64, NN, _storage(64), "the storage integer")
+    yield FunctionSpec(f"checked_cast_{source.name}", (storage,), source, NN, _storage(source.bits),
+                       "the integer as storage")
+
+
+def zoned_row(name: str, arg_types: tuple[DType, ...]) -> FunctionSpec | None:
+    """A row for a timestamp with a zone, made from the row of the same unit without one.
+
+    Comparisons and arithmetic do not depend on the zone (values are UTC);
+    fields, truncation and calendar months do, and get the zone's code.
+    """
+    zoned = next((t for t in arg_types if t.kind is T.Kind.TIMESTAMP and t.tz is not None), None)
+    if zoned is None:
+        return None
+    if name in FIELDS or name.startswith("date_trunc_") or name == "add_months":
+        return next((row for row in field_rows(zoned) if row.name == name and row.arg_types == arg_types),
+                    None)
+    from .registry import BUILTINS
+    naive_args = tuple(T.timestamp_type(t.unit) if t.kind is T.Kind.TIMESTAMP else t for t in arg_types)
+    naive = BUILTINS.lookup(name, naive_args)
+    if naive is None:
+        return None
+    returns = naive.return_type
+    if returns.kind is T.Kind.TIMESTAMP:
+        returns = T.timestamp_type(returns.unit, zoned.tz)
+    return FunctionSpec(naive.name, arg_types, returns, naive.nulls, naive.emit, naive.doc)
+
+
+def storage_row(source: DType, target: DType) -> FunctionSpec:
+    """``cast(i as timestamp[us])``: an integer read as the target's storage (as Arrow's cast)."""
+    def emit(b, x, x_valid):
+        wide = b.sext(x, I64) if source.is_signed else b.zext(x, I64)
+        if source == T.UINT64:
+            x_valid = b.and_(x_valid, b.icmp_signed(">=", wide, const(0)), name="fits")
+        return rescale(b, wide, 1, target.bits, x_valid)
+    return FunctionSpec(f"checked_cast_{target.name}", (source,), target, NINT, emit,
+                        "the integer as storage; null when it does not fit")
+
+
+def zone_offset_at(ticks: int, dtype: DType) -> int:
+    """At compile time: the zone's offset in ticks at the UTC instant ``ticks`` (see :func:`utc_offset`)."""
+    instants, offsets = zone_transitions(dtype.tz)
+    seconds = ticks // dtype.ticks
+    end = table_end_seconds()
+    if seconds >= end:
+        base = end - CYCLE_SECONDS
+        seconds = base + (seconds - base) % CYCLE_SECONDS
+    index = int(np.searchsorted(np.array(instants[1:], dtype=np.int64), seconds, side="right"))
+    return offsets[index] * dtype.ticks
+
+
+# ---------------------------------------------------------------------------
+# Strings to dates and timestamps, parsed in the kernel.
+# ---------------------------------------------------------------------------
+
+# YYYY-MM-DD[( |T)HH:MM[:SS[.fffffffff]]]: the longest form has 29 bytes.
+_LONGEST = 29
+_DIGITS = {"date": (0, 1, 2, 3, 5, 6, 8, 9), "clock": (11, 12, 14, 15), "seconds": (17, 18)}
+
+
+def _byte_at(b: ir.IRBuilder, pointer: ir.Value, length: ir.Value, k: int) -> ir.Value:
+    """Byte k of the string as i64, or 0 past its end (nothing past the end is read)."""
+    inside = b.icmp_unsigned(">", length, const(k), name=f"has_{k}")
+    safe = b.select(inside, const(k), const(0), name=f"at_{k}")
+    byte = b.load(b.gep(pointer, [safe], source_etype=ir.IntType(8)), typ=ir.IntType(8), name=f"byte_{k}")
+    byte = b.select(inside, byte, ir.Constant(ir.IntType(8), 0))
+    return b.zext(byte, I64, name=f"c{k}")
+
+
+def parse_iso(b: ir.IRBuilder, view: ir.Value, target: DType) -> tuple[ir.Value, ir.Value]:
+    """(value, valid) of an ISO 8601 string as a date or a timestamp without zone.
+
+    Dates read ``YYYY-MM-DD``; timestamps also take a time after a space or
+    ``T`` (``HH:MM``, ``HH:MM:SS``, and up to as many fraction digits as the
+    unit holds). Anything else, or a day that does not exist, is null.
+    """
+    pointer = b.extract_value(view, 0, name="s_ptr")
+    length = b.extract_value(view, 1, name="s_len")
+    c = [_byte_at(b, pointer, length, k) for k in range(_LONGEST)]
+    TRUE_ = ir.Constant(I1, 1)
+
+    def is_digit(k: int) -> ir.Value:
+        return b.icmp_unsigned("<", b.sub(c[k], const(ord("0"))), const(10), name=f"digit_{k}")
+
+    def is_char(k: int, char: str) -> ir.Value:
+        return b.icmp_unsigned("==", c[k], const(ord(char)), name=f"is_{k}")
+
+    def number(positions: tuple[int, ...]) -> ir.Value:
+        value = const(0)
+        for k in positions:
+            value = b.add(b.mul(value, const(10)), b.sub(c[k], const(ord("0"))))
+        return value
+
+    def all_of(bits: list[ir.Value]) -> ir.Value:
+        result = TRUE_
+        for bit in bits:
+            result = b.and_(result, bit)
+        return result
+
+    date_ok = all_of([is_digit(k) for k in _DIGITS["date"]] + [is_char(4, "-"), is_char(7, "-")])
+    year, month, day = number((0, 1, 2, 3)), number((5, 6)), number((8, 9))
+    month_ok = b.and_(b.icmp_signed(">=", month, const(1)), b.icmp_signed("<=", month, const(12)))
+    safe_month = b.select(month_ok, month, const(1))
+    last_day = days_in_month(b, year, safe_month)
+    day_ok = b.and_(b.icmp_signed(">=", day, const(1)), b.icmp_signed("<=", day, last_day))
+    days = days_from_civil(b, year, safe_month, day)
+    valid = all_of([date_ok, month_ok, day_ok])
+    if target.kind is T.Kind.DATE:
+        valid = b.and_(valid, b.icmp_unsigned("==", length, const(10)), name="valid")
+        value = days if target == T.DATE32 else b.mul(days, const(SECONDS_PER_DAY * 1000))
+        return (b.trunc(value, I32) if target.bits == 32 else value), valid
+    ticks = target.ticks
+    digits = {"s": 0, "ms": 3, "us": 6, "ns": 9}[target.unit]
+    separator = b.or_(is_char(10, " "), is_char(10, "T"))
+    clock_ok = all_of([separator, *(is_digit(k) for k in _DIGITS["clock"]), is_char(13, ":")])
+    hour, minute = number((11, 12)), number((14, 15))
+    clock_ok = all_of([clock_ok, b.icmp_signed("<", hour, const(24)), b.icmp_signed("<", minute, const(60))])
+    seconds_ok = all_of([is_char(16, ":"), *(is_digit(k) for k in _DIGITS["seconds"])])
+    second = number((17, 18))
+    seconds_ok = b.and_(seconds_ok, b.icmp_signed("<", second, const(60)))
+    fraction_digits = b.sub(length, const(20), name="fraction_digits")
+    fraction = const(0)
+    fraction_ok = is_char(19, ".")
+    for k in range(20, 20 + digits):
+        present = b.icmp_unsigned(">", length, const(k))
+        digit = b.select(present, b.sub(c[k], const(ord("0"))), const(0))
+        fraction = b.add(b.mul(fraction, const(10)), digit)
+        fraction_ok = b.and_(fraction_ok, b.or_(b.not_(present), is_digit(k)))
+    fraction_ok = all_of([fraction_ok, b.icmp_signed(">=", fraction_digits, const(1)),
+                          b.icmp_signed("<=", fraction_digits, const(digits))])
+    n = length
+    forms = [b.icmp_unsigned("==", n, const(10)),
+             b.and_(b.icmp_unsigned("==", n, const(16)), clock_ok),
+             b.and_(b.icmp_unsigned("==", n, const(19)), b.and_(clock_ok, seconds_ok))]
+    if digits:
+        forms.append(all_of([b.icmp_unsigned(">", n, const(20)), clock_ok, seconds_ok, fraction_ok]))
+    any_form = forms[0]
+    for form in forms[1:]:
+        any_form = b.or_(any_form, form)
+    valid = b.and_(valid, any_form, name="valid")
+    long_enough = b.icmp_unsigned(">=", n, const(16))
+    with_seconds = b.icmp_unsigned(">=", n, const(19))
+    clock = b.add(b.mul(hour, const(3600)), b.mul(minute, const(60)))
+    seconds = b.add(b.mul(days, const(SECONDS_PER_DAY)), b.select(long_enough, clock, const(0)))
+    seconds = b.add(seconds, b.select(with_seconds, second, const(0)))
+    # The fraction was read as `digits` digits, the ones not written as zeros: ticks already.
+    value = b.add(b.mul(seconds, const(ticks)), fraction, name="timestamp")
+    return value, valid
+
+
+def parse_row(source: DType, target: DType) -> FunctionSpec | None:
+    """``cast(s as date32)``, ``cast(s as timestamp[us])``: unparsable strings become null."""
+    if target.kind not in (T.Kind.DATE, T.Kind.TIMESTAMP) or target.tz is not None:
+        return None
+
+    def emit(b, s, s_valid):
+        value, valid = parse_iso(b, s, target)
+        return value, b.and_(s_valid, valid, name="parsed")
+    return FunctionSpec(f"checked_cast_{target.name}", (T.UTF8,), target, NINT, emit,
+                        "ISO 8601; null when the string is not a valid date or time")
