@@ -661,7 +661,8 @@ def _fill_offsets(b: ir.IRBuilder, tail: ir.Value, count: ir.Value, offset_type:
     b.store(last, b.gep(tail, [k], source_etype=offset_type))
     next_k = b.add(k, ir.Constant(I64, 1), name="next_k")
     k.add_incoming(next_k, loop)
-    b.cbranch(b.icmp_signed("<", next_k, ir.Constant(I64, BLOCK_ROWS + 1)), loop, done)
+    branch = b.cbranch(b.icmp_signed("<", next_k, ir.Constant(I64, BLOCK_ROWS + 1)), loop, done)
+    _scalar_loop(b.module, branch)  # at most 64 stores once per call: not worth vector code
     b.position_at_end(done)
 
 
