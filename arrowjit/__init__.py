@@ -23,7 +23,6 @@ from .errors import (
 from .filter import STAGES, VIEWS, Filter, InputTypeError, compile_filter
 from .pandas import install as _install_pandas_accessor
 from .projection import Projection, Query, compile_projection, compile_query
-from .scanner import Scan, scan
 
 __version__ = "0.1.0"
 
@@ -55,3 +54,11 @@ __all__ = [
     "functions",
     "register_function",
 ]
+
+
+def __getattr__(name: str):
+    # arrowjit.scan and arrowjit.Scan load the scanner (and pyarrow.compute, ~50 ms) on first use.
+    if name in ("scan", "Scan"):
+        from . import scanner
+        return getattr(scanner, name)
+    raise AttributeError(f"module 'arrowjit' has no attribute {name!r}")

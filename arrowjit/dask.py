@@ -16,13 +16,16 @@ a pandas DataFrame handled as ``df.arrowjit`` handles one (see
 arrowjit/pandas.py). Nothing is planned here: ``map_partitions`` hands the
 work to Dask's scheduler, local or distributed.
 
-``read_parquet(path, where=..., columns=...)`` builds a Dask DataFrame with
-one partition per Parquet row group: each reads only the columns the
-expression and ``columns`` need and keeps the matching rows.
+``read_parquet(path, where=..., columns=...)`` builds a Dask DataFrame whose
+partitions are arrowjit scans with the same pushdown as ``arrowjit.scan``:
+the row groups and Hive partitions the statistics rule out are no partition
+at all, and each partition (a row group, or a file) reads the predicate's
+columns first and decodes the others only where a row matches.
 
 ``@name`` takes the value of a variable of the caller's scope, as in
 ``DataFrame.query`` (or pass ``params={"name": value}``). ``threads`` is the
-threads each partition's kernel uses (default 1: Dask's workers are the
+threads each partition's kernel uses, and for ``read_parquet`` the row
+groups a partition reads at once (default 1: Dask's workers are the
 parallelism).
 """
 
@@ -38,10 +41,12 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 from dask.dataframe.extensions import register_dataframe_accessor
 
-from .errors import SchemaMismatchError
+from . import scanner
+from .errors import ArgumentError, SchemaMismatchError
 from .filter import Filter, compile_filter
 from .pandas import ArrowJitAccessor, _resolve, split_assignment
 from .projection import Projection
+from .runtime import threads as parallel
 
 __all__ = ["DaskAccessor", "read_parquet"]
 
@@ -105,38 +110,40 @@ class DaskAccessor:
 # -- read_parquet ---------------------------------------------------------------
 
 @dataclass(frozen=True)
+class _Piece:
+    """The row groups one partition reads (several: a whole file; none: an empty partition)."""
+
+    tasks: tuple[scanner.Task, ...]
+
+
+@dataclass(frozen=True)
 class _Read:
-    """What every partition of a read_parquet does to its piece of the dataset."""
+    """What every partition of a read_parquet does to its row groups: what ``arrowjit.scan`` does."""
 
-    schema: pa.Schema  # the dataset's (partition columns included)
-    read: tuple[str, ...]  # the columns decoded: the output's and the filter's
-    output: tuple[str, ...]
-    where: Filter | None
-    values: Mapping[str, Any]
-    threads: int | None
+    reading: scanner.Reading
+    schema: pa.Schema  # the output's, with the dataset's metadata (pandas dtypes)
+    threads: int
 
-    def __call__(self, piece: ds.Fragment):
-        # The one place to switch to arrowjit.scan once it is merged (late
-        # materialization and statistics for free): return
-        #   scan(ds.FileSystemDataset([piece], self.schema, piece.format), where_text,
-        #        list(self.output), threads=self.threads, progress=False,
-        #        params=self.values).read_all().to_pandas()
-        # and prune the pieces in _pieces with split_by_row_group(filter=<pushdown expression>).
-        table = piece.to_table(schema=self.schema, columns=list(self.read))
-        if self.where is not None:
-            table = self.where(table, params=self.values, threads=self.threads)
-        return _to_pandas(table.select(list(self.output)))
+    def __call__(self, piece: _Piece):
+        outcomes = scanner.run_row_groups(self.reading, piece.tasks, self.threads, count_only=False)
+        batches = [outcome.batch for outcome in outcomes if outcome.batch is not None]
+        return _to_pandas(pa.Table.from_batches(batches, schema=self.schema))
 
 
 def _to_pandas(table: pa.Table):
     return table.to_pandas()
 
 
-def _pieces(dataset: ds.Dataset, split_row_groups: bool) -> list[ds.Fragment]:
-    fragments = list(dataset.get_fragments())
-    if not split_row_groups:
-        return fragments
-    return [piece for fragment in fragments for piece in fragment.split_by_row_group()]
+def _pieces(tasks: Sequence[scanner.Task], split_row_groups: bool) -> list[_Piece]:
+    """One piece per row group, or per file; one empty piece when statistics rule every row group out."""
+    if split_row_groups:
+        pieces = [_Piece((task,)) for task in tasks]
+    else:
+        files: dict[str, list[scanner.Task]] = {}
+        for task in tasks:
+            files.setdefault(task.fragment.path, []).append(task)
+        pieces = [_Piece(tuple(group)) for group in files.values()]
+    return pieces or [_Piece(())]
 
 
 def read_parquet(path: str | Sequence[str], where: str | None = None, columns: Sequence[str] | None = None,
@@ -147,13 +154,20 @@ def read_parquet(path: str | Sequence[str], where: str | None = None, columns: S
     """A Dask DataFrame of the rows of a Parquet dataset where ``where`` is true.
 
     ``path`` is a file, a directory (Hive partitions such as ``year=2024/``
-    become columns), or a list of files. One partition per row group (per
-    file with ``split_row_groups=False``); each reads only the ``columns``
-    asked for (default all) and those ``where`` names, and keeps the rows
-    where it is true. The filter is compiled now, for the dataset's schema.
-    The partitions' index is a RangeIndex per partition (as for
-    ``dask.dataframe.read_parquet`` without an index column).
+    become columns), or a list of files. The partitions are planned as
+    ``arrowjit.scan`` plans its work (arrowjit/scanner.py), now, on the
+    client: Hive partitions and row groups whose statistics show that no row
+    can match are left out, so they are no partition at all. One partition
+    per row group left (per file with ``split_row_groups=False``); each
+    reads the predicate's columns first and decodes the other ``columns``
+    (default all) only when one of its rows matches, taking only those rows.
+    ``where=None`` keeps every row. The filter is compiled now, for the
+    dataset's schema. The partitions' index is a RangeIndex per partition
+    (as for ``dask.dataframe.read_parquet`` without an index column).
     """
+    if where is not None and not isinstance(where, str):
+        raise ArgumentError(f"where must be an expression string or None, not {type(where).__name__}")
+    workers = parallel.resolve(threads)
     dataset = ds.dataset(path, format="parquet", partitioning=partitioning, filesystem=filesystem)
     schema = dataset.schema
     output = list(schema.names) if columns is None else list(columns)
@@ -161,16 +175,13 @@ def read_parquet(path: str | Sequence[str], where: str | None = None, columns: S
     if missing:
         raise SchemaMismatchError(f"column {missing[0]!r} is not in the dataset (it has: "
                                   f"{', '.join(schema.names)})")
-    compiled = None
-    values: dict[str, Any] = {}
-    if where is not None:
-        compiled = compile_filter(where, schema, threads=threads)
-        if compiled.parameters:
-            values = dict(params) if params is not None else _resolve(
-                compiled.parameters, sys._getframe(level + 1), local_dict, global_dict)
-            compiled._pack(values, {})  # a missing or wrong value is an error now, not on a worker
-    read = list(dict.fromkeys([*output, *(compiled.columns if compiled else ())]))
+    predicate = "true" if where is None else where
+    if params is None:  # @name: the variables of the caller's scope
+        names = compile_filter(predicate, schema).parameters
+        params = _resolve(names, sys._getframe(level + 1), local_dict, global_dict) if names else None
+    # Pruning, parameters checked, row groups left: all as arrowjit.scan does it.
+    plan = scanner.plan(dataset, predicate, output, params=params)
     meta = _to_pandas(schema.empty_table().select(output))
-    task = _Read(schema, tuple(read), tuple(output), compiled, values, threads)
-    return dd.from_map(task, _pieces(dataset, split_row_groups), meta=meta, label="arrowjit-read-parquet",
-                       enforce_metadata=False)
+    task = _Read(plan.reading, plan.schema.with_metadata(schema.metadata), workers)
+    return dd.from_map(task, _pieces(plan.tasks, split_row_groups), meta=meta,
+                       label="arrowjit-read-parquet", enforce_metadata=False)

@@ -11,7 +11,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from .cache import LRUCache
 from .compiled import KERNELS, Compiled, Data, InputTypeError, ParamValues, Segment
@@ -127,6 +126,7 @@ class Filter(Compiled):
         Each row then takes its value's result through its index (a null
         index is a null row: not kept).
         """
+        import pyarrow.compute as pc  # (imported when needed: it takes ~50 ms to import)
         if len(self.columns) != 1:
             return False
         array = segment.arrays[0]

@@ -37,7 +37,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from .errors import InputTypeError
 from .runtime.outputs import mask_numpy
@@ -168,6 +167,7 @@ class ProducerInput(ReaderInput):
 
 def _stream_indices(batches: Iterable[pa.RecordBatch], indices: IndicesFn) -> pa.ChunkedArray:
     """Positions in the whole stream: UInt32 below 2**32 rows, else UInt64 (as for a Table)."""
+    import pyarrow.compute as pc  # (imported when needed: it takes ~50 ms to import)
     chunks = []
     offset = 0
     for batch in batches:

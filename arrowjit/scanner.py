@@ -158,6 +158,28 @@ class Plan:
         counts = [task.num_rows for task in self.tasks]
         return None if any(n is None for n in counts) else sum(counts)
 
+    @property
+    def reading(self) -> Reading:
+        """What reading one of its row groups needs (the plan without its dataset and tasks)."""
+        return Reading(self.filter, self.params, self.predicate_columns, self.columns, self.schema,
+                       self.dataset.schema)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How to read a row group: the predicate, its columns, the output's, and the dataset's schema.
+
+    It pickles small (the Filter as its expression and schema), so a Dask
+    task can carry it with its row groups (arrowjit/dask.py).
+    """
+
+    filter: Filter
+    params: Mapping[str, Any]
+    predicate_columns: tuple[str, ...]
+    columns: tuple[str, ...]  # the output's columns
+    schema: pa.Schema  # the output's schema
+    source_schema: pa.Schema  # the dataset's (partition columns included)
+
 
 def plan(source: Source, where: str, columns: Sequence[str] | None = None, *,
          params: Mapping[str, Any] | None = None, format: str | None = None) -> Plan:
@@ -271,10 +293,10 @@ def _constant(value: Any, type_: pa.DataType, length: int) -> pa.Array:
     return pa.repeat(pa.scalar(value, type_), length)
 
 
-def _read(plan: Plan, task: Task, reader, names: Sequence[str], length: int | None,
+def _read(reading: Reading, task: Task, reader, names: Sequence[str], length: int | None,
           use_threads: bool) -> dict[str, pa.Array]:
     """The columns ``names`` of a task's rows, each as one array (partition columns made up)."""
-    schema = plan.dataset.schema
+    schema = reading.source_schema
     physical = set(task.fragment.physical_schema.names)
     from_file = [n for n in names if n not in task.partition and n in physical]
     arrays: dict[str, pa.Array] = {}
@@ -303,14 +325,14 @@ def _selector(buffer, words: np.ndarray, kept: int, length: int) -> Callable[[pa
     return lambda array: outputs.compress(array, buffer, words, kept)
 
 
-def _evaluate(plan: Plan, arrays: Mapping[str, pa.Array], length: int):
+def _evaluate(reading: Reading, arrays: Mapping[str, pa.Array], length: int):
     """The predicate's bitmap over one run of rows: (buffer, words, kept)."""
-    names = list(plan.predicate_columns)
+    names = list(reading.predicate_columns)
     if names:
         batch = pa.RecordBatch.from_arrays([arrays[n] for n in names], names=names)
     else:
         batch = pa.record_batch({"_": pa.nulls(length)}).select([])
-    results = plan.filter._bitmaps(batch, plan.params, {}, threads=1)
+    results = reading.filter._bitmaps(batch, reading.params, {}, threads=1)
     if not results:  # no rows
         buffer, words = outputs.new_words(0)
         return buffer, words, 0
@@ -318,14 +340,14 @@ def _evaluate(plan: Plan, arrays: Mapping[str, pa.Array], length: int):
     return buffer, words, outputs.count(words)
 
 
-def _dictionary_columns(plan: Plan, task: Task) -> list[str]:
+def _dictionary_columns(reading: Reading, task: Task) -> list[str]:
     """Output-only string columns stored with a dictionary in this row group.
 
     They are read as dictionary indices and decoded after the matching rows
     are taken: only the kept rows' strings are ever built.
     """
-    schema = plan.dataset.schema
-    wanted = {n for n in plan.columns if n not in plan.predicate_columns and n not in task.partition
+    schema = reading.source_schema
+    wanted = {n for n in reading.columns if n not in reading.predicate_columns and n not in task.partition
               and _is_string(schema.field(n).type)}
     if not wanted:
         return []
@@ -349,7 +371,7 @@ def _decoded(column: pa.ChunkedArray, select: Callable[[pa.Array], pa.Array], ty
     return array if array.type == type_ else array.cast(type_)
 
 
-def _run_row_group(plan: Plan, task: Task, count_only: bool, use_threads: bool) -> Outcome:
+def _run_row_group(reading: Reading, task: Task, count_only: bool, use_threads: bool) -> Outcome:
     import pyarrow.fs
     import pyarrow.parquet as pq
 
@@ -366,31 +388,31 @@ def _run_row_group(plan: Plan, task: Task, count_only: bool, use_threads: bool) 
                 return parquet.read_row_group(task.row_group, columns=columns, use_threads=threads)
 
             length = task.num_rows
-            first = _read(plan, task, reader, plan.predicate_columns, length, use_threads)
-            buffer, words, kept = _evaluate(plan, first, length)
+            first = _read(reading, task, reader, reading.predicate_columns, length, use_threads)
+            buffer, words, kept = _evaluate(reading, first, length)
             if count_only or kept == 0:
                 return Outcome(None, kept, length, task.nbytes)
             select = _selector(buffer, words, kept, length)
-            coded = _dictionary_columns(plan, task)
+            coded = _dictionary_columns(reading, task)
             indices = pq.ParquetFile(source, read_dictionary=coded, **options) if coded else None
 
             if use_threads:  # few row groups: decode their columns side by side instead
-                rest = [n for n in plan.columns if n not in first and n not in coded]
-                first = {**first, **_read(plan, task, reader, rest, length, use_threads)}
+                rest = [n for n in reading.columns if n not in first and n not in coded]
+                first = {**first, **_read(reading, task, reader, rest, length, use_threads)}
 
             def column(name: str) -> pa.Array:
                 if name in first:
                     return select(first[name])
                 if name in coded:
                     table = indices.read_row_group(task.row_group, columns=[name], use_threads=use_threads)
-                    return _decoded(table.column(name), select, plan.dataset.schema.field(name).type)
-                return select(_read(plan, task, reader, [name], length, use_threads)[name])
+                    return _decoded(table.column(name), select, reading.source_schema.field(name).type)
+                return select(_read(reading, task, reader, [name], length, use_threads)[name])
 
             # One column at a time: its decoded form is dropped once its rows are taken.
-            columns = [column(name) for name in plan.columns]
+            columns = [column(name) for name in reading.columns]
     except (OSError, pa.ArrowException) as e:
         raise SourceError(f"{task.fragment.path}, row group {task.row_group}: {e}") from None
-    return Outcome(_batch(columns, plan.schema, kept), kept, length, task.nbytes)
+    return Outcome(_batch(columns, reading.schema, kept), kept, length, task.nbytes)
 
 
 def _batch(columns: list[pa.Array], schema: pa.Schema, length: int) -> pa.RecordBatch:
@@ -422,6 +444,16 @@ def _ordered(tasks: Sequence[Task], run: Callable[[Task], Outcome], workers: int
         for future in pending:
             future.cancel()
         executor.shutdown(wait=True, cancel_futures=True)
+
+
+def run_row_groups(reading: Reading, tasks: Sequence[Task], workers: int, count_only: bool
+                   ) -> Iterator[Outcome]:
+    """Each Parquet row group task's outcome, in task order, ``workers`` row groups at a time.
+
+    The loop of a scan, and of each partition of ``arrowjit.dask.read_parquet``.
+    """
+    use_threads = workers > 1 and len(tasks) < workers
+    return _ordered(tasks, lambda task: _run_row_group(reading, task, count_only, use_threads), workers)
 
 
 # ---------------------------------------------------------------------------
@@ -517,9 +549,7 @@ class Scan:
         bar = progress_bars.bar(self.progress, plan.total_rows, len(plan.tasks))
         try:
             if plan.parquet:
-                use_threads = workers > 1 and len(plan.tasks) < workers
-                run = lambda task: _run_row_group(plan, task, count_only, use_threads)
-                for outcome in _ordered(plan.tasks, run, workers):
+                for outcome in run_row_groups(plan.reading, plan.tasks, workers, count_only):
                     self._advance(bar, outcome, 1)
                     yield outcome
                     del outcome  # not kept alive while the next row group is read

@@ -58,6 +58,15 @@ def throughput(records: list[dict], threads_all: int) -> list[dict]:
         check = _at_least(f"{expr} {name}, 1 thread: >= {goal}x faster than the fastest peer",
                           best / r["ms"], goal, "x")
         check["measured"] += f" ({r['ms']:.2f} ms vs {peer['contender']} {best:.2f} ms)"
+        if kind in ("mask", "count") and "stream_ms" in r:
+            # The physical limit: reading the predicate's bytes once (the stream reference); the
+            # bitmap written is 1/64 of a float64 column. The rule: 80% of it meets the goal.
+            share = r["stream_ms"] / r["ms"] * 100
+            check["measured"] += f"; {share:.0f}% of the physical limit (stream {r['stream_ms']:.2f} ms)"
+            if not check["met"] and share >= 80:
+                check["met"], check["margin"] = True, f"met through the limit: {share:.0f}% >= 80%"
+            elif not check["met"]:
+                check["margin"] += f"; and {share:.0f}% of the physical limit < 80%"
         if kind == "table":
             share = r["table_limit_ms"] / r["ms"] * 100
             check["measured"] += f"; {share:.0f}% of the physical limit ({r['table_limit_ms']:.2f} ms)"
@@ -77,6 +86,18 @@ def throughput(records: list[dict], threads_all: int) -> list[dict]:
                         itself = machine[expr, "reference"]
                         out[-1]["measured"] += (f" (the stream reference itself: {itself:.2f}x "
                                                 f"from 1 to {threads_all} threads)")
+                    mine = _record(records, expr, kind, threads=threads_all)
+                    limit = _record(records, expr, "reference", "stream", threads_all)
+                    if mine and limit:
+                        # At every core the limit is the stream reference at every core.
+                        share = limit["ms"] / mine["ms"] * 100
+                        out[-1]["measured"] += (f"; {threads_all} threads at {share:.0f}% of the physical "
+                                                f"limit (stream {limit['ms']:.2f} ms)")
+                        if not out[-1]["met"] and share >= 80:
+                            out[-1]["met"] = True
+                            out[-1]["margin"] = f"met through the limit: {share:.0f}% >= 80%"
+                        elif not out[-1]["met"]:
+                            out[-1]["margin"] += f"; and {share:.0f}% of the physical limit < 80%"
     return out
 
 

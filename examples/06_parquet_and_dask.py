@@ -5,9 +5,11 @@ It writes a small Hive-partitioned Parquet dataset (4 days x 3 stations,
 row groups of 2,500 rows) into a temporary folder, starts a
 distributed.LocalCluster of two worker processes, then:
 
-1. `arrowjit.dask.read_parquet(folder, where=..., columns=...)`: one
-   partition per row group, each decoding only the columns it needs and
-   keeping the rows where the predicate is true;
+1. `arrowjit.dask.read_parquet(folder, where=..., columns=...)`: the
+   same pushdown as `arrowjit.scan` (the row groups and Hive partitions
+   that statistics and paths rule out are no partition at all), then one
+   partition per row group left, each reading the predicate's columns
+   first and decoding the others only where a row matches;
 2. `ddf.arrowjit.query(...)`, `.mask(...)` and `.eval(...)` on a Dask
    DataFrame, with an `@name` parameter from this script's scope.
 
@@ -75,11 +77,14 @@ def main(scheduler: str | None, data: str | None) -> None:
         with client:
             print(f"workers: {len(client.scheduler_info(n_workers=-1)['workers'])}")
 
-            # 1. Parquet: only the columns needed are decoded; the predicate runs on the workers.
+            # 1. Parquet: station != 'west' rules out the west files by their path; the
+            #    predicate runs on the workers, other columns decoded only where a row matches.
             storms = arrowjit.dask.read_parquet(
                 folder, where="wind > 25 and temperature < 0 and station != 'west'",
                 columns=["id", "day", "station", "temperature", "wind"])
-            print(f"read_parquet: {storms.npartitions} partitions (one per row group)")
+            groups = sum(pq.ParquetFile(f).num_row_groups for f in folder.rglob("*.parquet"))
+            print(f"read_parquet: {storms.npartitions} partitions, one per row group left "
+                  f"({groups - storms.npartitions} of {groups} ruled out)")
             found = client.compute(storms).result().sort_values("id").reset_index(drop=True)
             print(f"cold and windy, not west: {len(found)} rows")
             print(found.groupby(["day", "station"], observed=True).size().to_string())

@@ -53,7 +53,7 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "06_parquet_and_
 EXAMPLE_OUTPUT = """\
 dataset: 60000 rows, 12 files (4 days x 3 stations)
 workers: 2
-read_parquet: 24 partitions (one per row group)
+read_parquet: 16 partitions, one per row group left (8 of 24 ruled out)
 cold and windy, not west: 260 rows
 day         station
 2026-01-01  north       40
@@ -162,15 +162,128 @@ def test_read_parquet_on_the_cluster(dataset, client):
     folder, data = dataset
     where = "x > 2 and x < 6 and part != 1"
     frame = arrowjit.dask.read_parquet(folder, where=where, columns=["i", "s"])
-    assert frame.npartitions == 21  # 3 files of 6,667 rows, 7 row groups each
+    # 3 files of 6,667 rows, 7 row groups each; part != 1 rules out the file part=1/ by its path
+    assert frame.npartitions == 14
     assert list(frame.columns) == ["i", "s"]
     got = client.compute(frame).result().sort_values("i").reset_index(drop=True)
     single = frame.compute(scheduler="sync").sort_values("i").reset_index(drop=True)
     pd.testing.assert_frame_equal(got, single)
+    _same(got, _by_i(_scanned(folder, where, ["i", "s"])))
     x, part = data.column("x"), data.column("part")
     keep = pc.and_(pc.and_(pc.greater(x, 2.0), pc.less(x, 6.0)), pc.not_equal(part, 1))
     oracle = data.filter(keep).select(["i", "s"]).to_pandas().sort_values("i").reset_index(drop=True)
     assert got.i.tolist() == oracle.i.tolist() and got.s.tolist() == oracle.s.tolist()
+
+
+def _scanned(source, where: str, columns=None) -> pd.DataFrame:
+    """arrowjit.scan's rows as pandas, with the dataset's pandas metadata (so the same dtypes)."""
+    metadata = ds.dataset(source, format="parquet", partitioning="hive").schema.metadata
+    table = arrowjit.scan(source, where, columns, threads=1).read_all()
+    return table.replace_schema_metadata(metadata).to_pandas()
+
+
+def _by_i(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values("i").reset_index(drop=True)
+
+
+def _same(got: pd.DataFrame, want: pd.DataFrame) -> None:
+    """Equal frames; want's strings as Dask holds them (string[pyarrow]: its convert-string option)."""
+    strings = {name: got[name].dtype for name, t in want.dtypes.items() if isinstance(t, pd.StringDtype)}
+    pd.testing.assert_frame_equal(got, want.astype(strings))
+
+
+def _pyarrow(source, expression, columns=None) -> pd.DataFrame:
+    """pyarrow.dataset's own filter: the oracle that shares nothing with arrowjit."""
+    data = ds.dataset(source, format="parquet", partitioning="hive")
+    return data.to_table(columns=columns, filter=expression).to_pandas()
+
+
+@pytest.fixture
+def reads(monkeypatch):
+    """Every ParquetFile.read_row_group call in this process: (row group, columns)."""
+    calls: list[tuple[int, tuple[str, ...]]] = []
+    original = pq.ParquetFile.read_row_group
+
+    def recording(self, i, columns=None, use_threads=True, use_pandas_metadata=False):
+        calls.append((i, tuple(columns)))
+        return original(self, i, columns=columns, use_threads=use_threads,
+                        use_pandas_metadata=use_pandas_metadata)
+
+    monkeypatch.setattr(pq.ParquetFile, "read_row_group", recording)
+    return calls
+
+
+def test_statistics_leave_row_groups_out_of_the_graph(dataset, reads):
+    folder, data = dataset
+    where = "i >= 19000 and x > 1"
+    frame = arrowjit.dask.read_parquet(folder, where=where, columns=["i", "n", "part"])
+    # In each file (i = 3k + part, sorted), i >= 19000 is only in row group 6: 3 partitions of 21.
+    assert frame.npartitions == 3
+    assert arrowjit.dask.read_parquet(folder, where=where, split_row_groups=False).npartitions == 3
+    reads.clear()  # planning reads footers only; the partitions read row groups
+    got = _by_i(frame.compute(scheduler="sync"))
+    assert {group for group, _ in reads} == {6}
+    # The predicate's columns first, then n (part comes from the path, not from the file).
+    assert [set(cols) for _, cols in reads] == [{"i", "x"}, {"n"}] * 3
+    _same(got, _by_i(_scanned(folder, where, ["i", "n", "part"])))
+    oracle = _pyarrow(folder, (pc.field("i") >= 19000) & (pc.field("x") > 1), ["i", "n", "part"])
+    _same(got, _by_i(oracle))
+    assert got.i.min() >= 19000 and 800 < len(got) < 1000 and got.n.isna().any()
+
+
+def test_other_columns_are_decoded_only_where_a_row_matches(dataset, reads):
+    folder, data = dataset
+    where = "x > 9.995 and i < 12000"
+    frame = arrowjit.dask.read_parquet(folder, where=where, columns=["i", "s", "n"])
+    assert frame.npartitions == 3 * 4  # i < 12000: row groups 0 to 3 of each file
+    got = frame.compute(scheduler="sync")
+    predicate = [group for group, cols in reads if set(cols) == {"x", "i"}]
+    later = [group for group, cols in reads if cols in (("s",), ("n",))]
+    assert len(predicate) == 12 and set(predicate) == {0, 1, 2, 3}
+    # s and n only in the row groups with a match (row k of file i % 3 holds i = 3k + i % 3)
+    groups_with_match = len({(i % 3, i // 3000) for i in got.i})
+    assert 0 < groups_with_match < 12 and len(later) == 2 * groups_with_match
+    assert len(reads) == len(predicate) + len(later)
+    _same(_by_i(got), _by_i(_scanned(folder, where, ["i", "s", "n"])))
+
+
+def test_every_row_group_ruled_out_gives_one_empty_partition(dataset, reads):
+    folder, data = dataset
+    for split in (True, False):
+        frame = arrowjit.dask.read_parquet(folder, where="i > 10000000 or part = 7", split_row_groups=split)
+        assert frame.npartitions == 1
+        got = frame.compute(scheduler="sync")
+        assert len(got) == 0 and reads == []
+        pd.testing.assert_series_equal(got.dtypes, frame._meta.dtypes)
+
+
+def test_where_none_reads_everything(dataset, client):
+    folder, data = dataset
+    frame = arrowjit.dask.read_parquet(folder, columns=["part", "x", "n", "s"])
+    assert frame.npartitions == 21
+    got = client.compute(frame).result().reset_index(drop=True)
+    _same(got, _pyarrow(folder, None, ["part", "x", "n", "s"]))
+    assert got.x.isna().sum() == data.column("x").to_pandas().isna().sum() > 0
+
+
+def test_nan_and_null_rows_are_never_pruned(tmp_path):
+    # Row group 0 holds 3.0, NaN, null: its statistics say min = max = 3; row group 1 holds 7 and 8.
+    folder = tmp_path / "nan"
+    nan = float("nan")
+    table = pa.table({"x": [3.0, nan, 3.0, None, 7.0, 8.0, 7.0, 8.0], "k": list(range(8)),
+                      "g": ["a"] * 4 + ["b"] * 4})
+    pq.write_to_dataset(table, str(folder), partition_cols=["g"], row_group_size=4)
+    cases = [("x != 3", [1, 4, 5, 6, 7]), ("not (x = 3)", [1, 4, 5, 6, 7]), ("not (x > 1)", [1]),
+             ("isnan(x)", [1]), ("x is null", [3]), ("not (x <= 3 or x > 7.5)", [1, 4, 6]),
+             ("x > 1 and g = 'a'", [0, 2]), ("x < 5 or x is null", [0, 2, 3])]
+    for where, keys in cases:
+        frame = arrowjit.dask.read_parquet(str(folder), where=where, columns=["k", "x", "g"])
+        got = frame.compute(scheduler="sync")
+        assert got.k.tolist() == keys, where
+        scanned = _scanned(str(folder), where, ["k", "x", "g"])
+        _same(got.reset_index(drop=True), scanned)
+    # Pruning still happens where it is safe: x > 7.5 leaves only the file of g=b.
+    assert arrowjit.dask.read_parquet(str(folder), where="x > 7.5").npartitions == 1
 
 
 def test_read_parquet_all_columns_and_a_parameter(dataset, client):
@@ -179,6 +292,17 @@ def test_read_parquet_all_columns_and_a_parameter(dataset, client):
     assert frame.npartitions == 3
     got = client.compute(frame).result().sort_values("i")
     assert got.i.tolist() == list(range(50)) and set(got.columns) == set(data.column_names)
+    # @name from this scope; whole files, two row groups at a time inside each partition
+    lo = 3000  # noqa: F841  (read by @lo)
+    where = "i >= @lo and i < 9000 and n is not null and s = 'k2'"
+    frame = arrowjit.dask.read_parquet(folder, where=where, columns=["i", "n"], split_row_groups=False,
+                                       threads=2)
+    assert frame.npartitions == 3
+    got = _by_i(client.compute(frame).result())
+    assert got.i.min() >= 3000 and got.i.max() < 9000 and got.i.mod(5).eq(2).all() and got.n.notna().all()
+    i = pc.field("i")
+    oracle = (i >= 3000) & (i < 9000) & pc.field("n").is_valid() & (pc.field("s") == "k2")
+    _same(got, _by_i(_pyarrow(folder, oracle, ["i", "n"])))
 
 
 def test_read_parquet_errors_come_before_any_work(dataset):
@@ -189,6 +313,10 @@ def test_read_parquet_errors_come_before_any_work(dataset):
         arrowjit.dask.read_parquet(folder, columns=["nope"])
     with pytest.raises(arrowjit.ParameterError, match="top"):
         arrowjit.dask.read_parquet(folder, where="i < :top", params={})
+    with pytest.raises(arrowjit.ParameterError, match="nowhere"):
+        arrowjit.dask.read_parquet(folder, where="i < @nowhere")
+    with pytest.raises(arrowjit.ArgumentError, match="where"):
+        arrowjit.dask.read_parquet(folder, where=pc.field("i") > 1)
 
 
 def test_accessor_errors_come_before_any_work():

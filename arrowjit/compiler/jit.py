@@ -61,11 +61,15 @@ def _initialize_llvm() -> None:
 @lru_cache(maxsize=1)
 def int128_runtime() -> dict[str, int]:
     """The addresses of the 128-bit helpers in libgcc_s, or {} when it is not there."""
-    try:
-        library = ctypes.CDLL(ctypes.util.find_library("gcc_s") or "libgcc_s.so.1")
-        return {name: ctypes.cast(getattr(library, name), ctypes.c_void_p).value for name in INT128_RUNTIME}
-    except (OSError, AttributeError):
-        return {}
+    # The soname first: find_library runs ldconfig or a compiler in a subprocess (milliseconds).
+    for name in ("libgcc_s.so.1", None):
+        try:
+            library = ctypes.CDLL(name or ctypes.util.find_library("gcc_s") or "libgcc_s.so.1")
+            return {symbol: ctypes.cast(getattr(library, symbol), ctypes.c_void_p).value
+                    for symbol in INT128_RUNTIME}
+        except (OSError, AttributeError):
+            continue
+    return {}
 
 
 def _new_target_machine(target: Target) -> llvm.TargetMachine:

@@ -26,7 +26,6 @@ from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from llvmlite import ir
 
 from . import types as T
@@ -160,6 +159,7 @@ def local_to_utc(ticks: int, unit: str, zone: str) -> int:
     the last instant before the change (02:30 on 2024-03-10 in New York is
     01:59:59.999999 EST).
     """
+    import pyarrow.compute as pc  # (imported when needed: it takes ~50 ms to import)
     local = pa.array([ticks], pa.timestamp(unit))
     zoned = pc.assume_timezone(local, timezone=zone, ambiguous="earliest", nonexistent="earliest")
     return zoned.cast(pa.int64())[0].as_py()
@@ -251,6 +251,7 @@ def zone_transitions(zone: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
 
 
 def _offsets(seconds: np.ndarray, zone: str) -> np.ndarray:
+    import pyarrow.compute as pc  # (imported when needed: it takes ~50 ms to import)
     instants = pa.array(seconds, pa.timestamp("s", zone))
     local = pc.local_timestamp(instants).cast(pa.int64()).to_numpy()
     return local - seconds

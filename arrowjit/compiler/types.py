@@ -21,7 +21,6 @@ from enum import Enum
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from llvmlite import ir
 
 
@@ -299,6 +298,7 @@ def _parametrized_type(name: str) -> pa.DataType | None:
 
 def check_zone(tz: str) -> None:
     """Raise ValueError unless Arrow knows the time zone ``tz`` (a name or a fixed offset +05:30)."""
+    import pyarrow.compute as pc  # (imported when needed: it takes ~50 ms to import)
     try:
         pc.hour(pa.array([0], pa.timestamp("s", tz)))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, KeyError, ValueError):

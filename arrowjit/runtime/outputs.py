@@ -18,7 +18,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..errors import InputTypeError, InvalidDataError
 from .native import native
@@ -55,7 +54,9 @@ def mask_numpy(mask: pa.BooleanArray) -> np.ndarray:
 
 
 def count(words: np.ndarray) -> int:
-    return int(np.bitwise_count(words).sum()) if len(words) else 0
+    if len(words) <= 64:  # (a small batch: numpy's per-call overhead is most of the time)
+        return sum(map(int.bit_count, words.tolist()))
+    return int(np.bitwise_count(words).sum())
 
 
 def index_bits(total_rows: int) -> int:
@@ -113,6 +114,7 @@ def _arrow_select(array: pa.Array, how: pa.Array, function) -> pa.Array:
     Arrow trusts the buffers it is handed, so the column is validated first:
     a corrupt column raises InvalidDataError instead of being read past its end.
     """
+    import pyarrow.compute as pc  # (imported when needed: it takes ~50 ms to import)
     width = _fixed_width(array)
     if width is not None:
         _checked(array, width)
@@ -133,6 +135,7 @@ def _arrow_select(array: pa.Array, how: pa.Array, function) -> pa.Array:
 
 def take(array: pa.Array, selection: pa.Array) -> pa.Array:
     """The rows of ``array`` at the positions ``selection`` (for few selected rows)."""
+    import pyarrow.compute as pc  # (imported when needed: it takes ~50 ms to import)
     return _arrow_select(array, selection, pc.take)
 
 
@@ -142,6 +145,7 @@ def compress(array: pa.Array, mask: pa.Buffer, words: np.ndarray, count_: int) -
     Fixed-width columns (numbers, dates, times, bools) are compressed
     natively, values and validity; other types use Arrow's ``filter``.
     """
+    import pyarrow.compute as pc  # (imported when needed: it takes ~50 ms to import)
     width = _fixed_width(array)
     length = len(array)
     if width is None or length == 0:

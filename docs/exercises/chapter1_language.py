@@ -12,7 +12,7 @@
        a && b   means   a and b
        a || b   means   a or b
        !a       means   not a
-       x in [1, 2]      means   x in (1, 2)     (and x not in [1, 2])
+       x in {1, 2}      means   x in (1, 2)     (and x not in {1, 2})
    Only the grammar changes: make the new alternatives build the tree nodes
    that already exist (`-> and_`, `-> in_`, ...), and the AST builder of
    chapter 2 handles them as it is. Tip: a quoted string in a Lark rule,
@@ -32,4 +32,4 @@ EXPRESSIONS: dict[str, str | None] = {
 
 
 def extend_grammar(grammar: str) -> str:
-    raise NotImplementedError("exercise: return the grammar with &&, ||, ! and in [...] added")
+    raise NotImplementedError("exercise: return the grammar with &&, ||, ! and in {...} added")

@@ -35,8 +35,8 @@ SUGAR = [
     ("x > 1 || i < 2 && flag", "x > 1 or i < 2 and flag"),
     ("!flag", "not flag"),
     ("!(x > 1) || ! flag", "not (x > 1) or not flag"),
-    ("x in [1, 2, 3]", "x in (1, 2, 3)"),
-    ("x not in [1]", "x not in (1)"),
+    ("x in {1, 2, 3}", "x in (1, 2, 3)"),
+    ("x not in {1}", "x not in (1)"),
     ("x != 1 && x <> 2", "x != 1 and x <> 2"),
 ]
 

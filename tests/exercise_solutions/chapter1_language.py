@@ -14,8 +14,8 @@ def extend_grammar(grammar: str) -> str:
         ("and_expr (AND | AMP) not_expr", 'and_expr (AND | AMP | "&&") not_expr'),
         ("(NOT | TILDE) not_expr", '(NOT | TILDE | "!") not_expr'),
         ("?predicate: sum\n", '?predicate: sum\n'
-                               '          | sum IN "[" expr_list "]" -> in_\n'
-                               '          | sum NOT IN "[" expr_list "]" -> not_in\n'),
+                               '          | sum IN "{" expr_list "}" -> in_\n'
+                               '          | sum NOT IN "{" expr_list "}" -> not_in\n'),
     ]
     for old, new in replacements:
         if old not in grammar:
