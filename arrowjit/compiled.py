@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from . import highlight
 from .cache import LRUCache
@@ -376,5 +375,7 @@ class Compiled:
 def _decode(array: pa.DictionaryArray) -> pa.Array:
     """The values of a dictionary-encoded array (Arrow has no take for string_view: via large_string)."""
     if array.type.value_type == pa.string_view():
+        import pyarrow.compute as pc  # (imported when needed: it takes ~50 ms to import)
+
         return pc.take(array.dictionary.cast(pa.large_string()), array.indices).cast(pa.string_view())
     return array.dictionary_decode()
