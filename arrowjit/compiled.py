@@ -327,7 +327,8 @@ class Compiled:
         return False
 
     def _run(self, data: Data, params: ParamValues, values: Mapping[str, Any], threads: int | None,
-             every_column: bool, allocate: Callable[[Segment], Callable[[int], int]]) -> None:
+             every_column: bool, allocate: Callable[[Segment], Callable[[int], int]],
+             keep: list | None = None) -> None:
         """Run the kernel on every run of rows of ``data``.
 
         ``allocate(segment)`` makes the run's outputs and returns the address
@@ -339,21 +340,43 @@ class Compiled:
         threads = parallel.resolve(self.threads if threads is None else threads)
         packed, null_parameters = self._pack(params, values)
         tasks = []
+        scratches: list[np.ndarray] = []
+        checks: list = []
         for segment in self._segments(data, every_column):
             if any(pa.types.is_dictionary(array.type) for array in segment.arrays):
                 if self._on_dictionary(segment, params, values, allocate):
                     continue
                 segment = replace(segment, arrays=tuple(
-                    array.dictionary_decode() if pa.types.is_dictionary(array.type) else array
+                    _decode(array) if pa.types.is_dictionary(array.type) else array
                     for array in segment.arrays))
-            buffers = [column_buffers(array, name, dtype)
+            # The kernel checks the order of string offsets itself, block by block.
+            buffers = [column_buffers(array, name, dtype, check_order=False)
                        for array, (name, dtype) in zip(segment.arrays, self.columns.items())]
             nullable = frozenset(name for name, b in zip(self.columns, buffers)
                                  if b.validity_address is not None)
             kernel = self._kernel_for(Nulls(nullable, null_parameters))
             out_for = allocate(segment)
             if segment.length:
-                arguments = kernel.arguments(buffers)
+                scratch = kernel.scratch(buffers, segment.length)
+                if scratch is not None:
+                    scratches.append(scratch)
+                arguments = kernel.arguments(buffers, scratch)
+                checks.append((kernel, arguments))
                 tasks.extend(partial(kernel.run, arguments, packed, out_for(start), start, end)
                              for start, end in parallel.row_ranges(segment.length, threads))
         parallel.run(tasks, threads)
+        for kernel, arguments in checks:
+            kernel.check_offsets(arguments)
+        for scratch in scratches:
+            Kernel.check_scratch(scratch)
+        if keep is not None:  # string results may point into scratch memory: the caller keeps it
+            keep.extend(scratches)
+
+
+def _decode(array: pa.DictionaryArray) -> pa.Array:
+    """The values of a dictionary-encoded array (Arrow has no take for string_view: via large_string)."""
+    if array.type.value_type == pa.string_view():
+        import pyarrow.compute as pc  # (imported when needed: it takes ~50 ms to import)
+
+        return pc.take(array.dictionary.cast(pa.large_string()), array.indices).cast(pa.string_view())
+    return array.dictionary_decode()

@@ -21,7 +21,7 @@ from .compiled import Compiled, Data, ParamValues, Segment
 from .compiler import ast
 from .compiler import typed_ir as tir
 from .compiler import types as T
-from .compiler.codegen import KernelLayout, Nulls, generate_projection
+from .compiler.codegen import KernelLayout, Nulls, generate_projection, value_bytes
 from .compiler.jit import Target, host_target
 from .compiler.pipeline import (
     FrontEnd,
@@ -46,6 +46,7 @@ from .filter import (
 from .runtime import outputs
 from .runtime import threads as parallel
 from .runtime.kernel import Kernel
+from .runtime.native import native
 
 
 class Projection(Compiled):
@@ -99,8 +100,7 @@ class Projection(Compiled):
             length = segment.length
             buffers = []
             for shape in self._shapes:
-                width = shape.dtype.bits
-                size = (length + 63) // 64 * 8 if shape.dtype == T.BOOL else length * width // 8
+                size = (length + 63) // 64 * 8 if shape.dtype == T.BOOL else length * value_bytes(shape.dtype)
                 buffers.append((pa.allocate_buffer(max(size, 8)),
                                 pa.allocate_buffer(max((length + 63) // 64 * 8, 8))))
             batches.append((segment, buffers))
@@ -108,18 +108,21 @@ class Projection(Compiled):
             def out_for(start: int) -> int:
                 outs = (ctypes.c_void_p * (2 * len(buffers)))()
                 for k, (shape, (data_buffer, validity)) in enumerate(zip(self._shapes, buffers)):
-                    step = start // 8 if shape.dtype == T.BOOL else start * shape.dtype.bits // 8
+                    step = start // 8 if shape.dtype == T.BOOL else start * value_bytes(shape.dtype)
                     outs[2 * k] = data_buffer.address + step
                     outs[2 * k + 1] = validity.address + start // 8
                 keep_alive.append(outs)
                 return ctypes.addressof(outs)
             return out_for
 
-        self._run(data, params, values, threads, False, allocate)
+        scratch: list = []  # string results point into it until they are copied out
+        self._run(data, params, values, threads, False, allocate, keep=scratch)
         results = []
         for segment, buffers in batches:
-            columns = [pa.Array.from_buffers(field.type, segment.length, [validity, data_buffer],
-                                             null_count=-1)
+            columns = [_string_column(field.type, segment.length, data_buffer, validity)
+                       if field.type in (pa.utf8(), pa.large_utf8())
+                       else pa.Array.from_buffers(field.type, segment.length, [validity, data_buffer],
+                                                  null_count=-1)
                        for field, (data_buffer, validity) in zip(self.output_schema, buffers)]
             results.append(pa.RecordBatch.from_arrays(columns, schema=self.output_schema))
         if isinstance(data, pa.RecordBatch):
@@ -153,6 +156,27 @@ class Projection(Compiled):
     def __repr__(self) -> str:
         outputs = ", ".join(f"{name}: {field.type}" for name, field in zip(self.names, self.output_schema))
         return f"<arrowjit.Projection {outputs}>"
+
+
+def _string_column(arrow_type: pa.DataType, length: int, views: pa.Buffer, validity: pa.Buffer) -> pa.Array:
+    """A utf8 (or large_utf8) column from the kernel's {pointer, length} views (null rows: empty)."""
+    pairs = np.frombuffer(views, dtype=np.int64, count=2 * length).reshape(length, 2)
+    valid = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), count=length, bitorder="little")
+    lengths = np.where(valid.astype(bool), pairs[:, 1], 0)
+    offsets = np.zeros(length + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    total = int(offsets[-1])
+    large = arrow_type == pa.large_utf8()
+    if not large:
+        if total > np.iinfo(np.int32).max:
+            raise ArrowJitError(f"a string output of {total} bytes is too long for a utf8 column "
+                                "(2 GiB); split the input into smaller batches")
+        offsets = offsets.astype(np.int32)
+    data = pa.allocate_buffer(max(total, 1))
+    if length:
+        native().copy_views(64 if large else 32)(pairs.ctypes.data, offsets.ctypes.data, length, data.address)
+    kind = pa.LargeStringArray if large else pa.StringArray
+    return kind.from_buffers(length, pa.py_buffer(offsets), data, validity, null_count=-1)
 
 
 def _named(exprs: Sequence[str] | Mapping[str, str]) -> tuple[list[str], list[str]]:

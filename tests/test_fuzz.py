@@ -11,6 +11,11 @@ Each generated expression is a typed tree (:class:`Node`) that renders three thi
   has no kernel for with the language's semantics), the "pc oracle";
 * a DuckDB SQL query that DuckDB runs over the Arrow table, the "SQL oracle".
 
+String columns (utf8) are drawn too, read by string predicates: comparisons, ``[not]
+like``/``ilike``, ``regexp_like``, ``starts_with``/``ends_with``/``contains``, ``length``, over
+columns, literals and ``lower``/``upper`` of them (see ``string_predicate``; deeper string
+expressions on every string type are fuzzed against pyarrow in tests/test_string_fuzz.py).
+
 Both oracles must agree with each other on every row (true, false *and* null), and
 arrowjit's ``mask``, ``indices``, ``count`` and filtered output must agree with them on
 the whole batch, an odd-offset slice, a table whose columns are chunked unevenly (with empty
@@ -98,7 +103,13 @@ NUMERIC = SIGNED + UNSIGNED + FLOATS
 TYPES = ("bool",) + NUMERIC
 ARROW = {"bool": pa.bool_(), "int8": pa.int8(), "int16": pa.int16(), "int32": pa.int32(),
          "int64": pa.int64(), "uint8": pa.uint8(), "uint16": pa.uint16(), "uint32": pa.uint32(),
-         "uint64": pa.uint64(), "float32": pa.float32(), "float64": pa.float64(), "null": pa.null()}
+         "uint64": pa.uint64(), "float32": pa.float32(), "float64": pa.float64(), "null": pa.null(),
+         "utf8": pa.string()}
+# String columns: drawn beside the others, read by the string predicates of `string_predicate`.
+# Their alphabet keeps to characters whose case mapping and folding pyarrow, DuckDB and
+# arrowjit agree on (no ß, Kelvin sign or long s: DuckDB's ILIKE lowers, RE2 folds).
+STRING_ALPHABET = ["a", "b", "k", "K", "0", "4", "é", "É", " ", "%", "_", "日"]
+STRING_LITERALS = ["", "a", "k04", "ab", "é", "K0", "abcdefghijklmnop", "日本", "a b"]
 SQL_TYPE = {"bool": "BOOLEAN", "int8": "TINYINT", "int16": "SMALLINT", "int32": "INTEGER",
             "int64": "BIGINT", "uint8": "UTINYINT", "uint16": "USMALLINT", "uint32": "UINTEGER",
             "uint64": "UBIGINT", "float32": "FLOAT", "float64": "DOUBLE"}
@@ -288,6 +299,12 @@ def render(node: Node, twin: bool = False) -> str:
         return f"isnull({r(args[0])})" if node.text == "isnull()" else f"({r(args[0])} {node.text})"
     if op == "isnotnull":
         return f"({r(args[0])} {node.text})"
+    if op in ("lower", "upper", "length"):
+        return f"{op}({r(args[0])})"
+    if op in ("like", "ilike"):
+        return f"({r(args[0])} {'not ' if node.value[1] else ''}{op} {string_quote(node.value[0])})"
+    if op in ("regexp_like", "starts_with", "ends_with", "contains"):
+        return f"{op}({r(args[0])}, {string_quote(node.value)})"
     if op == "in":
         items = ", ".join(map(r, args[1:])) + ("," if node.text.endswith(",") else "")
         return f"({r(args[0])} {'not in' if node.value else 'in'} ({items}))"
@@ -295,6 +312,10 @@ def render(node: Node, twin: bool = False) -> str:
         word = "not between" if node.value else "between"
         return f"({r(args[0])} {word} {r(args[1])} and {r(args[2])})"
     raise AssertionError(op)
+
+
+def string_quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 def columns_of(node: Node) -> set[str]:
@@ -445,6 +466,8 @@ def pc_eval(node: Node, columns: dict[str, pa.Array], n: int) -> pa.Array:
         return pa.array([node.value] * n, ARROW[t])
     if t == "null":  # a value that is always null (a function of the literal null)
         return pa.nulls(n)
+    if op in STRING_OPS:
+        return pc_string(node, ev(args[0]))
     if op in ARITH:
         a, b = (to_type(ev(x), x.dtype, t) for x in args)
         if op == "+":
@@ -563,6 +586,26 @@ def pc_eval(node: Node, columns: dict[str, pa.Array], n: int) -> pa.Array:
     raise AssertionError(op)
 
 
+STRING_OPS = ("lower", "upper", "length", "like", "ilike", "regexp_like", "starts_with", "ends_with",
+              "contains")
+
+
+def pc_string(node: Node, a: pa.Array) -> pa.Array:
+    op = node.op
+    if op in ("lower", "upper"):
+        return (pc.utf8_lower if op == "lower" else pc.utf8_upper)(a)
+    if op == "length":
+        return pc.utf8_length(a)
+    if op in ("like", "ilike"):
+        matched = pc.match_like(a, node.value[0], ignore_case=op == "ilike")
+        return pc.invert(matched) if node.value[1] else matched
+    if op == "regexp_like":
+        return pc.match_substring_regex(a, node.value)
+    if op == "contains":
+        return pc.match_substring(a, node.value)
+    return (pc.starts_with if op == "starts_with" else pc.ends_with)(a, node.value)
+
+
 def pc_compare(symbol: str, left: Node, right: Node, types: tuple[str, str],
                columns: dict[str, pa.Array], n: int) -> pa.Array:
     symbol = canonical(symbol)
@@ -641,6 +684,8 @@ def sql_float(value: float, t: str) -> str:
 
 
 def sql_literal(value, t: str) -> Sql:
+    if t == "utf8":
+        return Sql(string_quote(value), True)  # (no backslashes in the fuzzer's strings)
     if value is None:
         return Sql("NULL" if t == "null" else f"CAST(NULL AS {SQL_TYPE[t]})", True)
     if t == "bool":
@@ -701,6 +746,16 @@ def sql_eval(node: Node, q: SqlQuery) -> Sql:
     ev = lambda x: sql_eval(x, q)  # noqa: E731
     if op == "col":
         return Sql(sql_name(node.value), True)
+    if op in STRING_OPS:
+        a = ev(args[0]).text
+        if op in ("lower", "upper", "length"):
+            return Sql(f"{op}({a})")
+        if op in ("like", "ilike"):  # RULE: SQL LIKE has no escape character unless given one
+            word = ("NOT " if node.value[1] else "") + op.upper()
+            return Sql(f"({a} {word} {string_quote(node.value[0])} ESCAPE '\\')")
+        function = {"regexp_like": "regexp_matches", "starts_with": "starts_with", "ends_with": "suffix",
+                    "contains": "contains"}[op]
+        return Sql(f"{function}({a}, {string_quote(node.value)})")
     if op in ("lit", "param"):
         return sql_literal(node.value, t)
     if t == "null":
@@ -1233,7 +1288,7 @@ def boolean(draw, ctx: Context, depth: int) -> Node:
     """A predicate no deeper than ``depth``."""
     ctx.nodes += 1
     bool_columns = ctx.of(lambda t: t == "bool")
-    choice = draw(st.integers(0, 16)) if depth > 1 and ctx.nodes < MAX_NODES else draw(st.integers(0, 1))
+    choice = draw(st.integers(0, 18)) if depth > 1 and ctx.nodes < MAX_NODES else draw(st.integers(0, 1))
     if choice == 0:
         if bool_columns and draw(st.integers(0, 3)):
             name = draw(st.sampled_from(bool_columns))
@@ -1307,9 +1362,11 @@ def boolean(draw, ctx: Context, depth: int) -> Node:
         operand = draw(numeric(ctx, depth - 1))
         text = spelling if draw(st.booleans()) else "::" + spelling
         return make("cast", (operand,), value="bool", text=text)
-    if choice == 16 and ctx.columns:
+    if choice in (17, 18):
+        return draw(string_predicate(ctx))
+    if choice == 16 and ctx.of(lambda t: t != "utf8"):
         # A run-time parameter compared with a column: it takes the column's type.
-        name = draw(st.sampled_from(sorted(ctx.columns)))
+        name = draw(st.sampled_from(ctx.of(lambda t: t != "utf8")))
         t = ctx.columns[name]
         value = draw(st.sampled_from(boundary_values(t)) | st.none())
         if isinstance(value, float) and t == "float32":
@@ -1333,6 +1390,48 @@ def boolean(draw, ctx: Context, depth: int) -> Node:
     return make("cmp", (left, right), text=spelling)
 
 
+@st.composite
+def string_value(draw, ctx: Context) -> Node:
+    """A string column, a string literal, or lower()/upper() of one."""
+    columns = ctx.of(lambda t: t == "utf8")
+    if columns and draw(st.integers(0, 3)):
+        node = Node("col", "utf8", value=draw(st.sampled_from(columns)))
+    else:
+        value = draw(st.sampled_from(STRING_LITERALS))
+        node = Node("lit", "utf8", value=value, text=string_quote(value))
+    if draw(st.integers(0, 3)) == 0:
+        node = Node(draw(st.sampled_from(["lower", "upper"])), "utf8", (node,))
+    return node
+
+
+@st.composite
+def string_predicate(draw, ctx: Context) -> Node:
+    """A predicate on strings: a comparison, like/ilike, regexp_like, starts_with, ... or length."""
+    ctx.nodes += 1
+    operand = draw(string_value(ctx))
+    kind = draw(st.integers(0, 5))
+    if kind == 0:
+        _, spelling = draw(compare_symbol())
+        return make("cmp", (operand, draw(string_value(ctx))), text=spelling)
+    if kind == 1:
+        pattern = "".join(draw(st.lists(st.sampled_from(STRING_ALPHABET + ["%", "_"]), max_size=5)))
+        op = draw(st.sampled_from(["like", "ilike"]))
+        return Node(op, "bool", (operand,), value=(pattern, draw(st.booleans())))
+    if kind == 2:
+        atoms = draw(st.lists(st.sampled_from(["a", "k", "é", ".", "[ab]", "[^a]", "\\d", "(a|b)"]),
+                              min_size=1, max_size=3))
+        pattern = "".join(a + draw(st.sampled_from(["", "*", "+", "?"])) for a in atoms)
+        pattern = draw(st.sampled_from(["", "^"])) + pattern + draw(st.sampled_from(["", "$"]))
+        return Node("regexp_like", "bool", (operand,), value=pattern)
+    if kind in (3, 4):
+        op = draw(st.sampled_from(["starts_with", "ends_with", "contains"]))
+        return Node(op, "bool", (operand,), value=draw(st.sampled_from(STRING_LITERALS)))
+    length = Node("length", "int64", (operand,))
+    _, spelling = draw(compare_symbol())
+    k = draw(st.integers(0, 6))
+    return make("cmp", (length, Node("lit", "int64", value=k, text=str(k))), text=spelling)
+
+
 # ---------------------------------------------------------------------------
 # Generating data.
 # ---------------------------------------------------------------------------
@@ -1344,6 +1443,8 @@ LENGTHS = [0, 1, 2, 3, 7, 8, 9, 31, 63, 64, 65, 100, 127, 128, 129, 200]
 
 
 def boundary_values(t: str) -> list:
+    if t == "utf8":
+        return STRING_LITERALS
     if t == "bool":
         return [True, False]
     if is_float(t):
@@ -1364,6 +1465,11 @@ def boundary_values(t: str) -> list:
 
 def random_values(rng: np.random.Generator, t: str, n: int) -> np.ndarray:
     """Values of type ``t``: small ones, the whole range, boundary values."""
+    if t == "utf8":
+        words = ["".join(rng.choice(STRING_ALPHABET, rng.integers(0, 15))) for _ in range(n)]
+        picks = rng.integers(0, len(STRING_LITERALS), n)
+        return np.array([STRING_LITERALS[k] if rng.random() < 0.3 else w for k, w in zip(picks, words)],
+                        dtype=object)
     if t == "bool":
         return rng.random(n) < 0.5
     pick = rng.random(n)
@@ -1388,6 +1494,9 @@ class ColumnData:
         """The rows ``start:stop`` as an Arrow array built from its buffers."""
         values = self.values[start:stop]
         n = len(values)
+        if self.dtype == "utf8":
+            mask = None if self.valid is None else ~self.valid[start:stop]
+            return pa.array(list(values), pa.string(), mask=mask)
         if self.dtype == "bool":
             data = pa.py_buffer(np.packbits(values, bitorder="little").tobytes())
         else:
@@ -1442,7 +1551,7 @@ class Case:
 def cases(draw) -> Case:
     count = draw(st.integers(1, 6))
     names = draw(st.lists(st.sampled_from(NAMES), min_size=count, max_size=count, unique=True))
-    types = {name: draw(st.sampled_from(TYPES)) for name in names}
+    types = {name: draw(st.sampled_from(TYPES + ("utf8",))) for name in names}
     # Mostly deep expressions; hypothesis alone would favour the shallowest.
     depth = draw(st.integers(0, 9).map(lambda k: [MAX_DEPTH, 5, 4, 3, 2, 1, 6, 5, 4, 6][k]))
     expr = draw(boolean(Context(types), depth))

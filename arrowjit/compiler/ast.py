@@ -146,6 +146,16 @@ class Between(Node):
 
 
 @dataclass(frozen=True)
+class Like(Node):
+    """``s like 'k04%'``, ``s not ilike 'A_c'``."""
+
+    operand: Node
+    pattern: Node
+    negated: bool
+    ignore_case: bool
+
+
+@dataclass(frozen=True)
 class Call(Node):
     name: str
     args: tuple[Node, ...]
@@ -171,7 +181,7 @@ class Case(Node):
 
 _BARE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 KEYWORDS = frozenset({"and", "or", "not", "is", "in", "between", "null", "true", "false", "inf", "nan",
-                      "cast", "as", "case", "when", "then", "else", "end"})
+                      "cast", "as", "case", "when", "then", "else", "end", "like", "ilike"})
 
 
 # The words that make a literal of the string after them: date '2024-01-31'.
@@ -213,6 +223,9 @@ def dump(node: Node) -> str:
         case Between(operand=operand, low=low, high=high, negated=negated):
             word = "not-between" if negated else "between"
             return f"({word} {dump(operand)} {dump(low)} {dump(high)})"
+        case Like(operand=operand, pattern=pattern, negated=negated, ignore_case=ignore_case):
+            word = ("not-" if negated else "") + ("ilike" if ignore_case else "like")
+            return f"({word} {dump(operand)} {dump(pattern)})"
         case Call(name=name, args=args):
             return f"({name} {' '.join(map(dump, args))})".replace(" )", ")")
         case Cast(operand=operand, type_name=type_name):
@@ -462,6 +475,22 @@ class _AstBuilder(lark.visitors.Transformer_NonRecursive):
         operand, _, _, low, _, high = children
         return Between(_span(meta), operand, low, high, negated=True)
 
+    @v_args(meta=True)
+    def like(self, meta, children):
+        return Like(_span(meta), children[0], children[-1], negated=False, ignore_case=False)
+
+    @v_args(meta=True)
+    def not_like(self, meta, children):
+        return Like(_span(meta), children[0], children[-1], negated=True, ignore_case=False)
+
+    @v_args(meta=True)
+    def ilike(self, meta, children):
+        return Like(_span(meta), children[0], children[-1], negated=False, ignore_case=True)
+
+    @v_args(meta=True)
+    def not_ilike(self, meta, children):
+        return Like(_span(meta), children[0], children[-1], negated=True, ignore_case=True)
+
     # Boolean connectives -------------------------------------------------
     @v_args(meta=True)
     def and_(self, meta, children):
@@ -493,6 +522,8 @@ def children(node: Node) -> tuple[Node, ...]:
             return (operand, *items)
         case Between(operand=operand, low=low, high=high):
             return (operand, low, high)
+        case Like(operand=operand, pattern=pattern):
+            return (operand, pattern)
         case Call(args=args):
             return args
         case Cast(operand=operand):

@@ -94,7 +94,7 @@ def render(registry: Registry = BUILTINS) -> str:
            f"The registry holds {len(registry)} rows (one per function and argument types, named "
            "Gandiva style: `greater_than_float64_float64`). Overloads that differ in one type T "
            "are folded into one line.", ""]
-    callable_names = sorted({*CALLABLE_FUNCTIONS, *temporal_check.FUNCTIONS})
+    callable_names = sorted({*CALLABLE_FUNCTIONS, *temporal_check.FUNCTIONS, "regexp_like"})
     functions = [(f"`{name}()`", registry.overloads(name), name) for name in callable_names
                  if registry.overloads(name)]
     out += _table("Functions", "function", functions)
@@ -104,6 +104,8 @@ def render(registry: Registry = BUILTINS) -> str:
     operators = [(f"`{op.symbol}`", registry.overloads(op.function), f"{op.function}")
                  for op in (*Compare, *Arith) if registry.overloads(op.function)]
     operators.append(("unary `-`", registry.overloads("negate"), "negate"))
+    operators += [(f"`{word}`", registry.overloads(word), word) for word in ("like", "ilike")
+                  if registry.overloads(word)]
     out += _table("Operators (each is the registry function named after it)", "operator", operators)
     targets = [t for t in (*T.COLUMN_TYPES, *T.STRING_TYPES)]
     casts = []

@@ -22,6 +22,7 @@ from . import typed_ir as tir
 from . import types as T
 from .registry import FunctionSpec, NullHandling
 from .source_map import label
+from .strings import SCRATCH_SLACK
 
 I1 = ir.IntType(1)
 I8 = ir.IntType(8)
@@ -71,6 +72,8 @@ class ModuleBuilder:
         value_types = [t.llvm for t in spec.arg_types]
         takes_validity = spec.nulls is not NullHandling.NULL_IF_NULL
         params = value_types + ([I1] * len(value_types) if takes_validity else [])
+        if spec.scratch:
+            params = [PTR, *params]
         returns = spec.return_type.llvm
         if spec.nulls is NullHandling.NULL_INTERNAL:
             returns = ir.LiteralStructType([returns, I1])
@@ -80,7 +83,8 @@ class ModuleBuilder:
         fn.attributes.add("nounwind")
         count = len(value_types)
         names = "xyzw"[:count] if count <= 4 else [f"a{k}" for k in range(count)]
-        for arg, name in zip(fn.args, [*names, *(f"{n}_valid" for n in names)]):
+        for arg, name in zip(fn.args, [*(["dest"] if spec.scratch else []), *names,
+                                       *(f"{n}_valid" for n in names)]):
             arg.name = name
         builder = ir.IRBuilder(fn.append_basic_block("entry"))
         result = spec.emit(builder, *fn.args)
@@ -119,6 +123,17 @@ class ModuleBuilder:
         return fn, ir.IRBuilder(fn.append_basic_block("entry"))
 
 
+@dataclass(frozen=True)
+class Scratch:
+    """Where rows that make strings write them (see KernelLayout.scratch): ``cursor`` is a stack
+    slot holding the next free byte, ``limit`` the end of the kernel's scratch memory and
+    ``overflow`` a flag set (never expected) when a result would not fit."""
+
+    cursor: ir.Value
+    limit: ir.Value
+    overflow: ir.Value
+
+
 @dataclass
 class RowContext:
     """What expression code needs for one row: the builder and the column loaders."""
@@ -127,6 +142,7 @@ class RowContext:
     module: ModuleBuilder
     load_column: Callable[[str], Emitted]
     parameters: dict[str, Emitted]
+    scratch: Scratch | None = None
 
 
 @singledispatch
@@ -181,11 +197,47 @@ def _or_all(builder: ir.IRBuilder, bits: list[ir.Value], name: str) -> ir.Value:
     return result
 
 
+def _scratch_destination(spec: FunctionSpec, values: list[ir.Value], row: RowContext) -> list[ir.Value]:
+    """The destination for a row that makes a string, and its arguments made safe.
+
+    The kernel's scratch memory is sized so that every result fits; still, a
+    result that would not fit is made from an empty input and the overflow
+    flag is set (the caller then raises), so nothing is ever written past
+    the scratch memory.
+    """
+    b = row.builder
+    if row.scratch is None:  # pragma: no cover - the layout gives scratch to every kernel that needs it
+        raise TypeError(f"{spec.symbol} needs scratch memory")
+    cursor = b.load(row.scratch.cursor, typ=PTR, name="cursor")
+    length = b.extract_value(values[0], 1, name="input_length")
+    need = b.add(b.mul(length, ir.Constant(I64, spec.scratch)), ir.Constant(I64, SCRATCH_SLACK), name="need")
+    room = b.sub(b.ptrtoint(row.scratch.limit, I64), b.ptrtoint(cursor, I64), name="room")
+    fits = b.icmp_unsigned("<=", need, room, name="fits")
+    with b.if_then(b.not_(fits), likely=False):
+        b.store(ir.Constant(I8, 1), row.scratch.overflow)
+    safe_length = b.select(fits, length, ir.Constant(I64, 0), name="safe_length")
+    return [cursor, b.insert_value(values[0], safe_length, 1, name="safe_input"), *values[1:]]
+
+
+def _advance_scratch(result: ir.Value, row: RowContext) -> None:
+    b = row.builder
+    start = b.extract_value(result, 0, name="made")
+    end = b.gep(start, [b.extract_value(result, 1, name="made_length")], source_etype=I8, name="made_end")
+    b.store(end, row.scratch.cursor)
+
+
 def _call(node: tir.TypedNode, spec: FunctionSpec, args: list[Emitted], row: RowContext) -> Emitted:
     b = row.builder
     fn = row.module.function(spec)
     values = [a.value for a in args]
     name = label(node)
+    if spec.scratch:
+        valid = _and_all(b, [a.valid for a in args], f"{name}_valid")
+        made = b.call(fn, _scratch_destination(spec, values, row), name=name)
+        _advance_scratch(made, row)
+        result = Emitted(made, valid)
+        row.module.note(node, result.value, result.valid)
+        return result
     if spec.nulls is NullHandling.NULL_IF_NULL:
         valid = _and_all(b, [a.valid for a in args], f"{name}_valid")
         result = Emitted(b.call(fn, values, name=name), valid)

@@ -56,11 +56,20 @@ class FunctionSpec:
     # A user function's identity beyond its signature: a hash of the IR its
     # emit writes (part of every cache key of code that calls it). "" for built-ins.
     fingerprint: str = ""
+    # Rows whose last argument must be a literal (a `like` pattern): `specialize(literal)`
+    # gives the emitter with the literal compiled in, and `variant` names that specialization.
+    specialize: Callable[[str], Emit] | None = field(default=None, compare=False, repr=False)
+    variant: str = ""
+    # Rows that make a string: they write at most `scratch` bytes per byte of their first argument
+    # (plus strings.SCRATCH_SLACK) to the kernel's scratch memory; `emit(builder, dest, *args)`.
+    scratch: int = 0
 
     @property
     def symbol(self) -> str:
-        """The LLVM function name, Gandiva style: ``add_int64_int64``."""
-        return "_".join([self.name, *(t.name for t in self.arg_types)])
+        """The LLVM function name, Gandiva style: ``add_int64_int64`` (``like_utf8_utf8_3fa2c1d0``
+        for a specialization)."""
+        variant = [self.variant] if self.variant else []
+        return "_".join([self.name, *(t.name for t in self.arg_types), *variant])
 
     def signature(self) -> str:
         args = ", ".join(t.name for t in self.arg_types)
@@ -518,185 +527,6 @@ def _round(dtype: DType) -> Emit:
 
 
 # ---------------------------------------------------------------------------
-# Strings: values are {pointer, byte length} views into the Arrow buffers.
-# The byte work goes to the C library (memcmp, memmem), which the JIT links.
-# ---------------------------------------------------------------------------
-
-def _libc(builder: ir.IRBuilder, name: str, returns: ir.Type, params: list[ir.Type]) -> ir.Function:
-    module = builder.module
-    if name in module.globals:
-        return module.globals[name]
-    return ir.Function(module, ir.FunctionType(returns, params), name)
-
-
-def _parts(b: ir.IRBuilder, view: ir.Value, name: str) -> tuple[ir.Value, ir.Value]:
-    return b.extract_value(view, 0, name=f"{name}_ptr"), b.extract_value(view, 1, name=f"{name}_len")
-
-
-def _memcmp(b: ir.IRBuilder, x: ir.Value, y: ir.Value, n: ir.Value) -> ir.Value:
-    memcmp = _libc(b, "memcmp", ir.IntType(32), [ir.PointerType(), ir.PointerType(), ir.IntType(64)])
-    return b.call(memcmp, [x, y, n], name="memcmp")
-
-
-def _string_compare(op: str) -> Emit:
-    """Byte order, as Arrow compares strings: the shorter is less when one is a prefix."""
-    symbol = _SIGNED_PREDICATES[op]
-
-    def emit(b, x, y):
-        xp, xn = _parts(b, x, "x")
-        yp, yn = _parts(b, y, "y")
-        i64 = ir.IntType(64)
-        if symbol in ("==", "!="):
-            same_length = b.icmp_unsigned("==", xn, yn, name="same_length")
-            n = b.select(same_length, xn, ir.Constant(i64, 0), name="n")
-            same_bytes = b.icmp_signed("==", _memcmp(b, xp, yp, n), ir.Constant(ir.IntType(32), 0))
-            equal = b.and_(same_length, same_bytes, name="equal")
-            return equal if symbol == "==" else b.not_(equal, name="not_equal")
-        shorter = b.select(b.icmp_unsigned("<", xn, yn), xn, yn, name="shorter")
-        bytes_order = b.sext(_memcmp(b, xp, yp, shorter), i64, name="bytes_order")
-        length_order = b.sub(xn, yn, name="length_order")
-        tie = b.icmp_signed("==", bytes_order, ir.Constant(i64, 0), name="tie")
-        order = b.select(tie, length_order, bytes_order, name="order")
-        return b.icmp_signed(symbol, order, ir.Constant(i64, 0), name="cmp")
-    return emit
-
-
-def _short_bytes_equal(b: ir.IRBuilder, source: ir.Value, yp: ir.Value, yn: ir.Value) -> ir.Value:
-    """Whether the ``yn`` bytes at ``source`` equal those at ``yp`` (``yn`` at most 16).
-
-    The bytes are compared as two overlapping integers of the widest size
-    that fits (1, 2, 4 or 8 bytes: the first and the last k of the n). With
-    ``y`` a constant, O3 folds the size choice and y's loads away: no call
-    and no loop per row.
-    """
-    i64 = ir.IntType(64)
-    done = b.append_basic_block("compared")
-    sizes = [(0, None), (1, 1), (2, 2), (4, 4), (8, 8)]
-    results = []
-    for index, (low, k) in enumerate(sizes):
-        high = sizes[index + 1][0] if index + 1 < len(sizes) else 17
-        within = b.and_(b.icmp_unsigned(">=", yn, ir.Constant(i64, low)),
-                        b.icmp_unsigned("<", yn, ir.Constant(i64, high)), name=f"size_{low}")
-        arm = b.append_basic_block(f"bytes_{low}")
-        rest = b.append_basic_block(f"not_{low}")
-        b.cbranch(within, arm, rest)
-        b.position_at_end(arm)
-        if k is None:
-            equal = ir.Constant(ir.IntType(1), 1)
-        else:
-            word = ir.IntType(8 * k)
-            last = b.sub(yn, ir.Constant(i64, k), name="last")
-            loads = [b.load(b.gep(pointer, [at], source_etype=ir.IntType(8)), typ=word, name=name, align=1)
-                     for pointer, at, name in ((source, ir.Constant(i64, 0), "x_first"),
-                                               (yp, ir.Constant(i64, 0), "y_first"),
-                                               (source, last, "x_last"), (yp, last, "y_last"))]
-            equal = b.and_(b.icmp_unsigned("==", loads[0], loads[1]),
-                           b.icmp_unsigned("==", loads[2], loads[3]), name="same_bytes")
-        results.append((equal, b.block))
-        b.branch(done)
-        b.position_at_end(rest)
-    b.branch(done)  # longer than 16 bytes: the type checker never picks these rows then
-    b.position_at_end(done)
-    merged = b.phi(ir.IntType(1), name="same")
-    for value, block in results:
-        merged.add_incoming(value, block)
-    merged.add_incoming(ir.Constant(ir.IntType(1), 0), rest)
-    return merged
-
-
-def _equal_short(negate: bool) -> Emit:
-    """Equality with a literal of at most 16 bytes: a length check and two loads.
-
-    ``x`` is read only when its length is right (else ``y`` itself is), so
-    nothing outside either string is read.
-    """
-    def emit(b: ir.IRBuilder, x, y):
-        xp, xn = _parts(b, x, "x")
-        yp, yn = _parts(b, y, "y")
-        same_length = b.icmp_unsigned("==", xn, yn, name="same_length")
-        source = b.select(same_length, xp, yp, name="source")
-        equal = b.and_(same_length, _short_bytes_equal(b, source, yp, yn), name="equal")
-        return b.not_(equal, name="not_equal") if negate else equal
-    return emit
-
-
-def _affix_short(at_end: bool) -> Emit:
-    """``starts_with``/``ends_with`` a literal of at most 16 bytes, without a call."""
-    def emit(b: ir.IRBuilder, s, p):
-        sp, sn = _parts(b, s, "s")
-        pp, pn = _parts(b, p, "p")
-        fits = b.icmp_unsigned(">=", sn, pn, name="fits")
-        start = b.gep(sp, [b.sub(sn, pn, name="tail_start")], source_etype=ir.IntType(8), name="tail") \
-            if at_end else sp
-        source = b.select(fits, start, pp, name="source")
-        name = "ends_with" if at_end else "starts_with"
-        return b.and_(fits, _short_bytes_equal(b, source, pp, pn), name=name)
-    return emit
-
-
-# The longest string literal `equal_short` compares with two loads.
-SHORT_STRING_BYTES = 16
-
-
-def _starts_with(b, s, p):
-    sp, sn = _parts(b, s, "s")
-    pp, pn = _parts(b, p, "p")
-    fits = b.icmp_unsigned(">=", sn, pn, name="fits")
-    n = b.select(fits, pn, ir.Constant(ir.IntType(64), 0), name="n")
-    same = b.icmp_signed("==", _memcmp(b, sp, pp, n), ir.Constant(ir.IntType(32), 0), name="same")
-    return b.and_(fits, same, name="starts_with")
-
-
-def _ends_with(b, s, p):
-    sp, sn = _parts(b, s, "s")
-    pp, pn = _parts(b, p, "p")
-    fits = b.icmp_unsigned(">=", sn, pn, name="fits")
-    n = b.select(fits, pn, ir.Constant(ir.IntType(64), 0), name="n")
-    tail = b.gep(sp, [b.sub(sn, n, name="tail_start")], source_etype=ir.IntType(8), name="tail")
-    same = b.icmp_signed("==", _memcmp(b, tail, pp, n), ir.Constant(ir.IntType(32), 0), name="same")
-    return b.and_(fits, same, name="ends_with")
-
-
-def _contains(b, s, p):
-    sp, sn = _parts(b, s, "s")
-    pp, pn = _parts(b, p, "p")
-    pointer = ir.PointerType()
-    memmem = _libc(b, "memmem", pointer, [pointer, ir.IntType(64), pointer, ir.IntType(64)])
-    found = b.call(memmem, [sp, sn, pp, pn], name="found")
-    hit = b.icmp_unsigned("!=", b.ptrtoint(found, ir.IntType(64)), ir.Constant(ir.IntType(64), 0))
-    empty = b.icmp_unsigned("==", pn, ir.Constant(ir.IntType(64), 0), name="empty_pattern")
-    return b.or_(hit, empty, name="contains")
-
-
-def _length(b: ir.IRBuilder, s):
-    """Characters, not bytes: the bytes that do not continue a UTF-8 sequence (10xxxxxx)."""
-    sp, sn = _parts(b, s, "s")
-    i64, i8 = ir.IntType(64), ir.IntType(8)
-    entry = b.block
-    loop = b.append_basic_block("bytes")
-    done = b.append_basic_block("counted")
-    b.cbranch(b.icmp_unsigned(">", sn, ir.Constant(i64, 0), name="any"), loop, done)
-    b.position_at_end(loop)
-    k = b.phi(i64, name="k")
-    count = b.phi(i64, name="count")
-    k.add_incoming(ir.Constant(i64, 0), entry)
-    count.add_incoming(ir.Constant(i64, 0), entry)
-    byte = b.load(b.gep(sp, [k], source_etype=i8), typ=i8, name="byte")
-    starts = b.icmp_unsigned("!=", b.and_(byte, ir.Constant(i8, 0xC0)), ir.Constant(i8, 0x80),
-                             name="starts_character")
-    next_count = b.add(count, b.zext(starts, i64), name="next_count")
-    next_k = b.add(k, ir.Constant(i64, 1), name="next_k")
-    k.add_incoming(next_k, loop)
-    count.add_incoming(next_count, loop)
-    b.cbranch(b.icmp_unsigned("<", next_k, sn, name="more"), loop, done)
-    b.position_at_end(done)
-    result = b.phi(i64, name="length")
-    result.add_incoming(ir.Constant(i64, 0), entry)
-    result.add_incoming(next_count, loop)
-    return result
-
-
-# ---------------------------------------------------------------------------
 # The rows.
 # ---------------------------------------------------------------------------
 
@@ -758,22 +588,8 @@ def _builtin_rows() -> Iterable[FunctionSpec]:
         yield FunctionSpec("isnull", (t,), T.BOOL, nin, lambda b, x, valid: b.not_(valid, name="isnull"))
         yield FunctionSpec("isnotnull", (t,), T.BOOL, nin, lambda b, x, valid: valid)
 
-    string = T.UTF8
-    for op in _SIGNED_PREDICATES:
-        yield FunctionSpec(op, (string, string), T.BOOL, nn, _string_compare(op), "byte order")
-    yield FunctionSpec("cast_utf8", (T.LARGE_UTF8,), string, nn, lambda b, x: x, "the same view")
-    yield FunctionSpec("equal_short", (string, string), T.BOOL, nn, _equal_short(False),
-                       f"the second is a literal of at most {SHORT_STRING_BYTES} bytes")
-    yield FunctionSpec("not_equal_short", (string, string), T.BOOL, nn, _equal_short(True),
-                       f"the second is a literal of at most {SHORT_STRING_BYTES} bytes")
-    yield FunctionSpec("starts_with", (string, string), T.BOOL, nn, _starts_with)
-    yield FunctionSpec("ends_with", (string, string), T.BOOL, nn, _ends_with)
-    yield FunctionSpec("starts_with_short", (string, string), T.BOOL, nn, _affix_short(False),
-                       f"the pattern is a literal of at most {SHORT_STRING_BYTES} bytes")
-    yield FunctionSpec("ends_with_short", (string, string), T.BOOL, nn, _affix_short(True),
-                       f"the pattern is a literal of at most {SHORT_STRING_BYTES} bytes")
-    yield FunctionSpec("contains", (string, string), T.BOOL, nn, _contains)
-    yield FunctionSpec("length", (string,), T.INT64, nn, _length, "in characters")
+    from .strings import string_rows  # (strings.py builds on this module)
+    yield from string_rows()
 
     for source in T.COLUMN_TYPES:
         for target in T.COLUMN_TYPES:
@@ -789,4 +605,4 @@ BUILTINS = Registry(_builtin_rows())
 # Functions a user may call by name (operators are reached through their symbols).
 CALLABLE_FUNCTIONS = ("abs", "sqrt", "exp", "log", "log10", "floor", "ceil", "isnan", "isfinite", "isnull",
                       "sign", "round", "pow", "sin", "cos", "tan", "asin", "acos", "atan", "atan2",
-                      "greatest", "least", "starts_with", "ends_with", "contains", "length")
+                      "greatest", "least", "starts_with", "ends_with", "contains", "length", "lower", "upper")

@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from functools import singledispatch
 
 from ..errors import ExpressionTypeError, Span, UnknownColumnError
-from . import ast, temporal_check  # temporal_check (dates, decimals) calls back into this module
+from . import ast, strings, temporal_check  # temporal_check (dates, decimals) calls back into this module
 from . import typed_ir as tir
 from . import types as T
-from .registry import BUILTINS, CALLABLE_FUNCTIONS, SHORT_STRING_BYTES, Registry
+from .automaton import PatternError
+from .registry import BUILTINS, CALLABLE_FUNCTIONS, Registry
+from .strings import SHORT_STRING_BYTES
 from .types import DType
 
 
@@ -64,6 +66,8 @@ def check_value(node: ast.Node, context: Context) -> tir.TypedNode:
     if typed.dtype == T.MONTHS:
         raise context.error("an interval of months is not a column type; add it to a date or timestamp",
                             node.span)
+    if typed.dtype.is_view:  # string_view values are projected as utf8
+        return cast_to(typed, T.UTF8, context)
     return typed
 
 
@@ -227,6 +231,8 @@ def _comparison_types(a: DType, b: DType) -> tuple[DType, DType] | None:
         return None
     if common == T.NULL:
         common = T.BOOL
+    if common.is_string:  # every string type compares as the utf8 view (large_utf8 == large_utf8 too)
+        common = T.UTF8
     return common, common
 
 
@@ -319,6 +325,61 @@ def _(node: ast.Between, context: Context) -> tir.TypedNode:
     return tir.Not(T.BOOL, node.span, both) if node.negated else both
 
 
+def _pattern(node: ast.Node, context: Context, what: str) -> tir.Const:
+    """The literal pattern of ``like``/``regexp_like`` (a null literal is a null pattern)."""
+    typed = check(node, context)
+    if not (isinstance(typed, tir.Const) and (typed.value is None or isinstance(typed.value, str))):
+        raise context.error(f"the pattern of {what} must be a string literal, but "
+                            f"{_describe(node, context)} is {typed.dtype}"
+                            f"{'' if isinstance(typed, tir.Const) else ' and not a literal'}", node.span)
+    return typed
+
+
+def _string_operand(node: ast.Node, context: Context, what: str) -> tir.TypedNode:
+    typed = check(node, context)
+    if typed.dtype == T.PENDING:
+        raise context.error(f"{what} needs a string; string parameters are not supported", node.span)
+    if not (typed.dtype.is_string or typed.dtype == T.NULL):
+        raise context.error(f"{what} needs a string, but {_describe(node, context)} is {typed.dtype}",
+                            node.span)
+    return typed
+
+
+def _compiled_pattern(build, pattern: ast.Node, context: Context, what: str):
+    try:
+        return build()
+    except PatternError as error:
+        raise context.error(f"cannot compile the pattern of {what}: {error} (at character "
+                            f"{error.position} of the pattern)", pattern.span) from None
+
+
+@check.register
+def _(node: ast.Like, context: Context) -> tir.TypedNode:
+    what = "ilike" if node.ignore_case else "like"
+    operand = _string_operand(node.operand, context, what)
+    pattern = _pattern(node.pattern, context, what)
+    if operand.dtype == T.NULL or pattern.value is None:
+        return tir.Const(T.BOOL, node.span, None)
+    operand = cast_to(operand, T.UTF8, context)
+    call = _compiled_pattern(
+        lambda: strings.like_call(operand, pattern, node.ignore_case, node.span, context.registry),
+        node.pattern, context, what)
+    return tir.Not(T.BOOL, node.span, call) if node.negated else call
+
+
+def _regexp_like(node: ast.Call, context: Context) -> tir.TypedNode:
+    _arity(node, 2, context)
+    operand = _string_operand(node.args[0], context, "regexp_like()")
+    pattern = _pattern(node.args[1], context, "regexp_like()")
+    if operand.dtype == T.NULL or pattern.value is None:
+        return tir.Const(T.BOOL, node.span, None)
+    operand = cast_to(operand, T.UTF8, context)
+    row = context.registry.lookup("regexp_like", (T.UTF8, T.UTF8))
+    function = _compiled_pattern(lambda: strings.specialized(row, pattern.value), node.args[1], context,
+                                 "regexp_like()")
+    return tir.Call(T.BOOL, node.span, function, (operand, pattern))
+
+
 def _common(nodes: list[tir.TypedNode], span: Span, what: str, context: Context) -> DType:
     """The type the values of ``if``/``case``/``coalesce`` are converted to."""
     common = nodes[0].dtype
@@ -348,7 +409,7 @@ def _arity(node: ast.Call, expected: int | tuple[int, int | None], context: Cont
                             f"not {count}", node.span)
 
 
-SPECIAL_FUNCTIONS = ("if", "coalesce", "nullif")
+SPECIAL_FUNCTIONS = ("if", "coalesce", "nullif", "regexp_like")
 
 
 def _conditional_call(node: ast.Call, context: Context) -> tir.TypedNode | None:
@@ -371,6 +432,8 @@ def _conditional_call(node: ast.Call, context: Context) -> tir.TypedNode | None:
             dtype = T.BOOL if first.dtype in (T.NULL, T.PENDING) else first.dtype
             return tir.If(dtype, node.span, equal, tir.Const(dtype, node.span, None),
                           cast_to(first, dtype, context))
+        case "regexp_like":
+            return _regexp_like(node, context)
         case "greatest" | "least":
             _arity(node, (1, None), context)
             result = check(node.args[0], context)
@@ -397,9 +460,11 @@ def _(node: ast.Cast, context: Context) -> tir.TypedNode:
         return cast_to(operand, target, context)
     if temporal_check.involved(operand) or target.is_temporal or target.is_decimal:
         return temporal_check.explicit_cast(operand, target, node, context)
+    if operand.dtype.is_string and not target.is_string:  # parsed from the utf8 view
+        operand = cast_to(operand, T.UTF8, context)
     function = (context.registry.lookup(f"checked_cast_{target.name}", (operand.dtype,))
                 or context.registry.lookup(f"cast_{target.name}", (operand.dtype,)))
-    if function is None:  # pragma: no cover - every pair of column types has a row
+    if function is None:
         raise context.error(f"cannot cast {operand.dtype} to {target}", node.span)
     return tir.Cast(target, node.span, function, operand)
 

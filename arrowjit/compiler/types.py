@@ -102,6 +102,11 @@ class DType:
         return self.bits // 8 if self.kind not in (Kind.BOOL, Kind.NULL, Kind.STRING) else 0
 
     @property
+    def is_view(self) -> bool:
+        """Arrow's string_view: 16-byte views (inline up to 12 bytes) into variadic data buffers."""
+        return self.name == "utf8_view"
+
+    @property
     def offset_bits(self) -> int:
         """For strings: the width of the Arrow offsets (32 for utf8, 64 for large_utf8)."""
         return self.bits
@@ -171,7 +176,8 @@ COLUMN_TYPES = (BOOL,) + NUMERIC_TYPES
 # {pointer, length} view, so the registry's string functions take utf8.
 UTF8 = DType("utf8", Kind.STRING, 32)
 LARGE_UTF8 = DType("large_utf8", Kind.STRING, 64)
-STRING_TYPES = (UTF8, LARGE_UTF8)
+UTF8_VIEW = DType("utf8_view", Kind.STRING, 128)
+STRING_TYPES = (UTF8, LARGE_UTF8, UTF8_VIEW)
 STRING_VALUE = ir.LiteralStructType([ir.PointerType(), ir.IntType(64)])
 
 def date_type(bits: int) -> DType:
@@ -224,12 +230,14 @@ _ARROW_OF = {
     "float64": pa.float64,
     "utf8": pa.utf8,
     "large_utf8": pa.large_utf8,
+    "utf8_view": pa.string_view,
 }
 _BY_ARROW = {_ARROW_OF[t.name](): t for t in COLUMN_TYPES + STRING_TYPES}
 _BY_NAME = {t.name: t for t in COLUMN_TYPES + STRING_TYPES} | {
     "string": UTF8,
     "str": UTF8,
     "large_string": LARGE_UTF8,
+    "string_view": UTF8_VIEW,
     "boolean": BOOL,
     "float": FLOAT32,
     "double": FLOAT64,

@@ -23,7 +23,8 @@ GRAMMAR_PATH = Path(__file__).with_name("filter.lark")
 # How Lark names terminals, and how an error message should name them.
 _TERMINAL_WORDS = {
     "OR": "'or'", "AND": "'and'", "NOT": "'not'", "IS": "'is'", "IN": "'in'",
-    "BETWEEN": "'between'", "NULL": "'null'", "TRUE": "'true'", "FALSE": "'false'",
+    "BETWEEN": "'between'", "LIKE": "'like'", "ILIKE": "'ilike'", "NULL": "'null'", "TRUE": "'true'",
+    "FALSE": "'false'",
     "INF": "'inf'", "NAN": "'nan'", "CAST": "'cast'", "AS": "'as'", "CASE": "'case'", "WHEN": "'when'",
     "THEN": "'then'", "ELSE": "'else'", "END": "'end'", "PIPE": "'|'", "AMP": "'&'", "TILDE": "'~'",
     "COMP_OP": "a comparison", "NAME": "a name", "PARAMETER": "a :parameter",

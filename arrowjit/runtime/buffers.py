@@ -28,14 +28,22 @@ class ColumnBuffers:
     offset: int
     length: int
     bytes_address: int | None = None  # strings: the buffer their offsets point into
+    byte_span: int = 0  # strings: the bytes from the first string's start to the last one's end
+    longest: int = 0  # string_view: the longest string's bytes; utf8: the last offset
+    keep: object = None  # string_view: the array of data buffer addresses bytes_address points to
 
 
 def _bitmap_bytes(offset: int, length: int) -> int:
     return (offset + length + 7) // 8
 
 
-def _string_buffers(array: pa.Array, name: str, dtype: DType) -> ColumnBuffers:
-    """A string column: offsets in range and never decreasing, so every view lies in the data."""
+def _string_buffers(array: pa.Array, name: str, dtype: DType, check_order: bool = True) -> ColumnBuffers:
+    """A string column: offsets in range and never decreasing, so every view lies in the data.
+
+    With ``check_order`` False only the first and the last offset are checked here: the
+    kernel checks that each block's offsets never decrease before it reads any string of the
+    block (see codegen._offsets_in_order), which together puts every string inside the data.
+    """
     offset, length = array.offset, len(array)
     buffers = array.buffers()
     if len(buffers) != 3:
@@ -52,12 +60,48 @@ def _string_buffers(array: pa.Array, name: str, dtype: DType) -> ColumnBuffers:
     view = np.frombuffer(offsets, dtype=np.int32 if width == 4 else np.int64,
                          count=offset + length + 1)[offset:]
     data_size = 0 if data is None else data.size
-    if view[0] < 0 or view[-1] > data_size or not bool((view[1:] >= view[:-1]).all()):
+    if view[0] < 0 or view[-1] > data_size or view[0] > view[-1] or \
+            (check_order and not bool((view[1:] >= view[:-1]).all())):
         raise InvalidDataError(f"column {name!r}: its string offsets are decreasing or point past "
                                f"its {data_size}-byte data buffer")
     validity_address = _validity(array, validity, name)
     data_address = data.address if data is not None else offsets.address  # all strings empty
-    return ColumnBuffers(offsets.address, validity_address, offset, length, data_address)
+    return ColumnBuffers(offsets.address, validity_address, offset, length, data_address,
+                         int(view[-1] - view[0]), int(view[-1]))
+
+
+def _view_buffers(array: pa.Array, name: str) -> ColumnBuffers:
+    """A string_view column: every view's length, and for strings longer than 12 bytes its data
+    buffer index and offset, checked to lie inside the data buffers (null rows' views too)."""
+    offset, length = array.offset, len(array)
+    buffers = array.buffers()
+    if len(buffers) < 2:
+        raise InvalidDataError(f"column {name!r}: expected a views buffer for string_view")
+    validity, views, data = buffers[0], buffers[1], buffers[2:]
+    addresses = np.array([b.address if b is not None else 0 for b in data] or [0], dtype=np.uint64)
+    if length == 0:
+        return ColumnBuffers(0, None, offset, 0, addresses.ctypes.data, keep=addresses)
+    needed = (offset + length) * 16
+    if views is None or views.size < needed:
+        have = 0 if views is None else views.size
+        raise InvalidDataError(f"column {name!r}: its views buffer has {have} bytes, but {length} "
+                               f"strings at offset {offset} need {needed}")
+    fields = np.frombuffer(views, dtype=np.int32, count=4 * (offset + length)).reshape(-1, 4)[offset:]
+    lengths = fields[:, 0].astype(np.int64)
+    outside = lengths > 12
+    index, start = fields[outside, 2].astype(np.int64), fields[outside, 3].astype(np.int64)
+    sizes = np.array([b.size if b is not None else 0 for b in data] or [0], dtype=np.int64)
+    bad = bool((lengths < 0).any()) or bool((index < 0).any()) or bool((index >= len(data)).any())
+    if not bad and index.size:
+        bad = bool((start < 0).any()) or bool((start + lengths[outside] > sizes[index]).any())
+    if bad:
+        raise InvalidDataError(f"column {name!r}: a string view has a negative length or points "
+                               "outside its data buffers")
+    longest = int(lengths.max())
+    # The last block's padding rows re-read the last row (see codegen._load_view): count them too.
+    padded = (length + 63) // 64 * 64
+    return ColumnBuffers(views.address, _validity(array, validity, name), offset, length,
+                         addresses.ctypes.data, longest * padded, longest, addresses)
 
 
 def _validity(array: pa.Array, validity: pa.Buffer | None, name: str) -> int | None:
@@ -75,16 +119,21 @@ def _validity(array: pa.Array, validity: pa.Buffer | None, name: str) -> int | N
     return None
 
 
-def column_buffers(array: pa.Array, name: str, dtype: DType) -> ColumnBuffers:
-    """Check ``array``'s buffers against its length and offset and return their addresses."""
+def column_buffers(array: pa.Array, name: str, dtype: DType, check_order: bool = True) -> ColumnBuffers:
+    """Check ``array``'s buffers against its length and offset and return their addresses.
+
+    ``check_order=False``: for a kernel that checks the order of string offsets itself.
+    """
     try:
         offset, length = array.offset, len(array)
     except (SystemError, OverflowError, ValueError):  # a negative length from corrupt metadata
         raise InvalidDataError(f"column {name!r}: its length or offset is invalid") from None
     if offset < 0 or length < 0:
         raise InvalidDataError(f"column {name!r}: negative offset or length")
+    if dtype.is_view:
+        return _view_buffers(array, name)
     if dtype.is_string:
-        return _string_buffers(array, name, dtype)
+        return _string_buffers(array, name, dtype, check_order)
     buffers = array.buffers()
     if len(buffers) != 2:
         raise InvalidDataError(f"column {name!r}: expected 2 buffers for {dtype}, found {len(buffers)}")

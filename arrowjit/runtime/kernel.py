@@ -17,11 +17,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
-from ..compiler.codegen import KernelLayout
+from ..compiler.codegen import SCRATCH_HEADER, KernelLayout
 from ..compiler.jit import CompiledKernel
 from ..compiler.types import BOOL, DType
-from ..errors import ParameterError
+from ..errors import CompilerError, InvalidDataError, ParameterError
 from . import threads as parallel
 from .buffers import ColumnBuffers
 from .threads import row_ranges
@@ -116,7 +117,39 @@ class Kernel:
         self.layout = layout
         self._function = _KERNEL_TYPE(compiled.address)
 
-    def arguments(self, columns: Sequence[ColumnBuffers]) -> tuple[ctypes.Array, ctypes.Array]:
+    def scratch(self, columns: Sequence[ColumnBuffers], rows: int) -> np.ndarray | None:
+        """The scratch memory the kernel needs for these columns (None when it makes no strings).
+
+        Its first byte is the overflow flag (see :meth:`check_scratch`).
+        """
+        plan = self.layout.scratch
+        if plan is None:
+            return None
+        spans = {column.name: buffers.byte_span for column, buffers in zip(self.layout.columns, columns)}
+        padded_rows = (rows + 63) // 64 * 64  # the last block's padding rows run too
+        # From Arrow's memory pool, which keeps freed pages (a fresh mapping pays a page fault per
+        # 4 KB written), and not zeroed: only the overflow flag needs a value.
+        size = SCRATCH_HEADER + plan.size(spans, padded_rows) + 64
+        scratch = np.frombuffer(pa.allocate_buffer(size), dtype=np.uint8)
+        scratch[:SCRATCH_HEADER] = 0
+        return scratch
+
+    def check_offsets(self, arguments: tuple[ctypes.Array, ctypes.Array]) -> None:
+        """Raise if the kernel found a block of string offsets that decrease (it then skipped it)."""
+        offsets = arguments[1]
+        for column in self.layout.columns:
+            if column.dtype.is_string and not column.dtype.is_view and offsets[column.bytes_slot] < 0:
+                raise InvalidDataError(f"column {column.name!r}: its string offsets are decreasing "
+                                       "or point outside its data")
+
+    @staticmethod
+    def check_scratch(scratch: np.ndarray | None) -> None:
+        if scratch is not None and scratch[0]:  # pragma: no cover - the plan bounds every result
+            raise CompilerError("a string result did not fit the kernel's scratch memory (a bug in "
+                                "arrowjit's scratch plan; the result was not used)")
+
+    def arguments(self, columns: Sequence[ColumnBuffers],
+                  scratch: np.ndarray | None = None) -> tuple[ctypes.Array, ctypes.Array]:
         """The ``buffers`` and ``offsets`` arrays the kernel reads, for one run of rows."""
         count = max(self.layout.buffer_count, 1)
         addresses = (ctypes.c_void_p * count)()
@@ -134,6 +167,14 @@ class Kernel:
                     offsets[column.validity_slot] = buffers.offset
             if column.bytes_slot is not None:
                 addresses[column.bytes_slot] = buffers.bytes_address
+                # views: the longest string; utf8: the last offset (set to -1 by the kernel when
+                # a block's offsets decrease or leave [first, last])
+                offsets[column.bytes_slot] = buffers.longest
+        if self.layout.scratch_slot is not None:
+            if scratch is None:
+                raise CompilerError("this kernel needs scratch memory")
+            addresses[self.layout.scratch_slot] = scratch.ctypes.data
+            offsets[self.layout.scratch_slot] = len(scratch) - SCRATCH_HEADER - 64
         return addresses, offsets
 
     def run(self, arguments: tuple[ctypes.Array, ctypes.Array], params: np.ndarray | None,
@@ -151,7 +192,10 @@ class Kernel:
         in the last one are written as zero. With ``threads`` > 1 a long run
         is cut into ranges of whole 64-row blocks evaluated in parallel.
         """
-        arguments = self.arguments(columns)
+        scratch = self.scratch(columns, length)
+        arguments = self.arguments(columns, scratch)
         parallel.run([lambda start=start, end=end: self.run(arguments, params,
                                                             words.ctypes.data + start // 8, start, end)
                       for start, end in row_ranges(length, threads)], threads)
+        self.check_offsets(arguments)
+        self.check_scratch(scratch)

@@ -357,6 +357,36 @@ def _positions_global(module: ir.Module) -> ir.GlobalVariable:
     return table
 
 
+def _copy_views(module: ir.Module, offset_bits: int) -> None:
+    """``copy_views_<bits>(views, offsets, nrows, data)``: the bytes of each {pointer, length} view
+    to ``data + offsets[i]``, ``offsets[i + 1] - offsets[i]`` of them (0 for a null row): how a
+    projection's string results become an Arrow string column."""
+    offset_type = ir.IntType(offset_bits)
+    void = ir.VoidType()
+    fn = ir.Function(module, ir.FunctionType(void, [PTR, PTR, I64, PTR]), f"copy_views_{offset_bits}")
+    views, offsets, nrows, data = fn.args
+    memcpy = ir.Function(module, ir.FunctionType(void, [PTR, PTR, I64, I1]), "llvm.memcpy.p0.p0.i64")
+    entry = fn.append_basic_block("entry")
+    loop = fn.append_basic_block("rows")
+    done = fn.append_basic_block("done")
+    b = ir.IRBuilder(entry)
+    b.cbranch(b.icmp_signed(">", nrows, ir.Constant(I64, 0)), loop, done)
+    b.position_at_end(loop)
+    i = b.phi(I64, name="i")
+    i.add_incoming(ir.Constant(I64, 0), entry)
+    first = b.load(b.gep(offsets, [i], source_etype=offset_type), typ=offset_type)
+    last = b.load(b.gep(offsets, [b.add(i, ir.Constant(I64, 1))], source_etype=offset_type), typ=offset_type)
+    if offset_bits < 64:
+        first, last = b.sext(first, I64), b.sext(last, I64)
+    source = b.load(b.gep(views, [b.shl(i, ir.Constant(I64, 1))], source_etype=I64), typ=PTR, name="source")
+    b.call(memcpy, [b.gep(data, [first], source_etype=I8), source, b.sub(last, first), ir.Constant(I1, 0)])
+    next_i = b.add(i, ir.Constant(I64, 1))
+    i.add_incoming(next_i, loop)
+    b.cbranch(b.icmp_signed("<", next_i, nrows), loop, done)
+    b.position_at_end(done)
+    b.ret_void()
+
+
 def build_module(name: str) -> ir.Module:
     """A module holding the one helper ``name`` (each is compiled only when first needed)."""
     module = ir.Module(name=f"arrowjit_{name}")
@@ -364,6 +394,8 @@ def build_module(name: str) -> ir.Module:
         _indices(module, _positions_global(module), int(name.removeprefix("indices_u")))
     elif name == "compress_bits":
         _compress_bits(module, has_bmi2="+bmi2" in host_target().features.split(","))
+    elif name.startswith("copy_views_"):
+        _copy_views(module, int(name.removeprefix("copy_views_")))
     elif name.startswith("compress_"):
         _compress(module, int(name.removeprefix("compress_")))
     else:
@@ -375,6 +407,7 @@ _INDICES_TYPE = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64
                                  ctypes.c_void_p)
 _COMPRESS_TYPE = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
                                   ctypes.c_void_p)
+_COPY_VIEWS_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p)
 _COMPRESS_BITS_TYPE = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p,
                                        ctypes.c_int64, ctypes.c_void_p)
 
@@ -405,6 +438,10 @@ class Native:
     def compress(self, value_bits: int):
         """``compress_<bits>(src, selection, nrows, dst) -> count``."""
         return self._get(f"compress_{value_bits}", _COMPRESS_TYPE)
+
+    def copy_views(self, offset_bits: int):
+        """``copy_views_<bits>(views, offsets, nrows, data)``."""
+        return self._get(f"copy_views_{offset_bits}", _COPY_VIEWS_TYPE)
 
     def compress_bits(self):
         """``compress_bits(src, bit offset, selection, nrows, dst) -> count``."""
