@@ -41,6 +41,7 @@ from llvmlite import ir
 
 from ..compiler import diskcache
 from ..compiler.jit import CompiledKernel, compile_ir, host_target
+from ..compiler.selection import pext
 
 I1 = ir.IntType(1)
 I8 = ir.IntType(8)
@@ -231,41 +232,6 @@ def _compress(module: ir.Module, value_bits: int) -> None:
     b.ret(result)
 
 
-def _pext(module: ir.Module, b: ir.IRBuilder, fn: ir.Function, data: ir.Value, mask: ir.Value,
-          has_bmi2: bool) -> ir.Value:
-    """The bits of ``data`` where ``mask`` is set, packed to the low end (x86 ``pext``)."""
-    if has_bmi2:
-        pext = module.globals.get("llvm.x86.bmi.pext.64") or ir.Function(
-            module, ir.FunctionType(I64, [I64, I64]), "llvm.x86.bmi.pext.64")
-        return b.call(pext, [data, mask], name="packed")
-    # Portable: walk the mask's set bits.
-    entry = b.block
-    loop = fn.append_basic_block("pext")
-    done = fn.append_basic_block("pext_done")
-    b.cbranch(b.icmp_unsigned("!=", mask, ir.Constant(I64, 0)), loop, done)
-    b.position_at_end(loop)
-    m = b.phi(I64, name="m")
-    k = b.phi(I64, name="k")
-    acc = b.phi(I64, name="acc")
-    m.add_incoming(mask, entry)
-    k.add_incoming(ir.Constant(I64, 0), entry)
-    acc.add_incoming(ir.Constant(I64, 0), entry)
-    lowest = b.and_(m, b.sub(ir.Constant(I64, 0), m), name="lowest")
-    hit = b.zext(b.icmp_unsigned("!=", b.and_(data, lowest), ir.Constant(I64, 0)), I64, name="hit")
-    next_acc = b.or_(acc, b.shl(hit, k), name="next_acc")
-    next_m = b.and_(m, b.sub(m, ir.Constant(I64, 1)), name="next_m")
-    next_k = b.add(k, ir.Constant(I64, 1), name="next_k")
-    m.add_incoming(next_m, loop)
-    k.add_incoming(next_k, loop)
-    acc.add_incoming(next_acc, loop)
-    b.cbranch(b.icmp_unsigned("!=", next_m, ir.Constant(I64, 0)), loop, done)
-    b.position_at_end(done)
-    result = b.phi(I64, name="packed")
-    result.add_incoming(ir.Constant(I64, 0), entry)
-    result.add_incoming(next_acc, loop)
-    return result
-
-
 def _compress_bits(module: ir.Module, has_bmi2: bool) -> None:
     """``compress_bits(src, offset, selection, nrows, dst)``: the selected bits of a bitmap.
 
@@ -314,7 +280,7 @@ def _compress_bits(module: ir.Module, has_bmi2: bool) -> None:
                      ir.Constant(I64, 0), name="ninth")
     high = b.zext(b.load(b.gep(source, [ninth], source_etype=I8), typ=I8, name="high8"), I64)
     data = b.call(fshr, [high, low, shift], name="data")
-    packed = _pext(module, b, fn, data, mask, has_bmi2)
+    packed = pext(b, data, mask, has_bmi2)
     taken = b.call(ctpop, [mask], name="taken")
     placed = b.or_(acc, b.shl(packed, fill), name="placed")
     total = b.add(fill, taken, name="total")
