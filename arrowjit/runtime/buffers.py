@@ -10,18 +10,17 @@ past the end of its memory.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
 
-from ..compiler.types import BOOL, DType
+from ..compiler.types import DType, Kind
 from ..errors import InvalidDataError
 
 
-@dataclass(frozen=True)
-class ColumnBuffers:
-    """One column chunk as the kernel sees it."""
+class ColumnBuffers(NamedTuple):
+    """One column chunk as the kernel sees it (a tuple: one is made per column per call)."""
 
     data_address: int
     validity_address: int | None  # None when the chunk has no nulls
@@ -138,7 +137,8 @@ def column_buffers(array: pa.Array, name: str, dtype: DType, check_order: bool =
     if len(buffers) != 2:
         raise InvalidDataError(f"column {name!r}: expected 2 buffers for {dtype}, found {len(buffers)}")
     validity, data = buffers
-    needed = _bitmap_bytes(offset, length) if dtype == BOOL else (offset + length) * dtype.byte_width
+    bits = dtype.kind is Kind.BOOL
+    needed = _bitmap_bytes(offset, length) if bits else (offset + length) * dtype.byte_width
     if length == 0:
         return ColumnBuffers(0, None, offset, 0)
     if data is None or data.size < needed:
