@@ -79,12 +79,11 @@ def pack_parameters(parameters: Sequence[tuple[str, DType]],
         if value is None:
             continue
         start = offsets[index]
-        if dtype.is_decimal:
+        if dtype.bits > 64:  # decimal128
             packed[start: start + 16] = np.frombuffer(value.to_bytes(16, "little", signed=True),
                                                       dtype=np.uint8)
         else:
-            slot = packed[start: start + dtype.numpy.itemsize]
-            slot[:] = np.array([value], dtype=dtype.numpy).view(np.uint8)
+            packed[start: start + dtype.numpy.itemsize] = np.array([value], dtype=dtype.numpy).view(np.uint8)
         packed[validity + index] = 1
     return packed
 
@@ -149,6 +148,7 @@ def _temporal_nanos(name: str, value: Any) -> tuple[Kind, int, bool] | None:
     return None
 
 
+_EXACT_KINDS = frozenset({Kind.DATE, Kind.TIMESTAMP, Kind.TIME, Kind.DURATION, Kind.INTERVAL, Kind.DECIMAL})
 _EXPECTED = {Kind.DATE: "a datetime.date", Kind.TIMESTAMP: "a datetime.datetime or datetime.date",
              Kind.TIME: "a datetime.time", Kind.DURATION: "a datetime.timedelta"}
 
@@ -208,18 +208,19 @@ def check_parameter(name: str, dtype: DType, value: Any) -> Any:
     """``value`` as a Python value of ``dtype``, or a ParameterError naming the parameter."""
     if value is None:
         return None
-    if isinstance(value, pa.Scalar) and not value.is_valid:
-        return None
-    if isinstance(value, np.datetime64 | np.timedelta64) and np.isnat(value):
-        return None
-    if dtype.is_temporal:
+    if dtype.kind in _EXACT_KINDS:  # (a set: faster than DType.is_temporal on this per-call path)
+        if isinstance(value, pa.Scalar) and not value.is_valid or \
+                isinstance(value, np.datetime64 | np.timedelta64) and np.isnat(value):
+            return None
+        if dtype.is_decimal:
+            return _check_decimal(name, dtype, value)
         return _check_temporal(name, dtype, value)
-    if dtype.is_decimal:
-        return _check_decimal(name, dtype, value)
-    if isinstance(value, pa.Scalar):
-        value = value.as_py()
     if isinstance(value, np.generic):
         value = value.item()
+    elif isinstance(value, pa.Scalar):
+        value = value.as_py()
+        if value is None:
+            return None
     if dtype == BOOL:
         if isinstance(value, bool):
             return value
