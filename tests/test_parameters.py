@@ -1167,3 +1167,8 @@ def test_pandas_resolves_temporal_and_decimal_variables():
     assert frame.arrowjit.query("at > @cutoff", local_dict=day)["amount"].tolist() == [1.5, 2.5]
     instant = {"cutoff": np.datetime64("2024-03-01")}
     assert frame.arrowjit.query("at >= @cutoff", local_dict=instant)["amount"].tolist() == [2.5]
+    zoned = pd.DataFrame({"at": pd.to_datetime(["2024-01-01 10:00", "2024-01-01 12:00"]).tz_localize("UTC"),
+                          "amount": [1.0, 2.0]})
+    aware = {"cutoff": pd.Timestamp("2024-01-01 12:30", tz="Europe/Berlin")}  # 11:30 UTC
+    assert zoned.arrowjit.query("at > @cutoff", local_dict=aware)["amount"].tolist() == [2.0]
+    assert zoned.query("at > @cutoff", local_dict=aware)["amount"].tolist() == [2.0]
