@@ -764,6 +764,13 @@ CLI_RUNS = {
     "out-of-range": ["--dump-ir", "i8 > :lo", "--schema", "i8:int8", "--param", "lo=300"],
     "unknown": ["--dump-ir", "x > :lo", "--schema", "x:float64", "--param", "lo=1", "--param", "zz=2"],
     "bool-for-float": ["--dump-ir", "x > :lo", "--schema", "x:float64", "--param", "lo=true"],
+    "temporal": ["--dump-ir", "m > :p and t < :q and du > :r and tm < :s and d > :u and n < :v",
+                 "--schema", "m:decimal128(10,2),t:timestamp[us, tz=Asia/Kolkata],du:duration[ms],"
+                 "tm:time64[us],d:date32,n:timestamp[s]", "--param", "p=1.25",
+                 "--param", "q=2024-01-31T12:00:00+05:30", "--param", "r=90", "--param", "s=12:30:00",
+                 "--param", "u=2024-01-31", "--param", "v=2024-01-31 10:00", "--stage", "typed"],
+    "decimal-places": ["--dump-ir", "m > :p", "--schema", "m:decimal128(10,2)", "--param", "p=1.234"],
+    "not-a-date": ["--dump-ir", "d > :p", "--schema", "d:date32", "--param", "p=2024-13-01"],
 }
 
 
@@ -784,6 +791,11 @@ def cli():
     ("floats", "; parameters: :lo = 2.0 (float64), :hi = 6.5 (float64), :on = True (bool)"),
     ("int8-and-null", "; parameters: :lo = 5 (int8), :hi = None (int8)"),
     ("float-for-int", "; parameters: :lo = 2.5 (float64)"),
+    # the storage integers: 1.25 unscaled, 06:30 UTC in us, 90 ms, 12:30 in us, days, seconds
+    ("temporal", "; parameters: :p = 125 (decimal128(10,2)), "
+                 ":q = 1706682600000000 (timestamp_us[Asia/Kolkata]), :r = 90 (duration_ms), "
+                 ":s = 45000000000 (time64_us), :u = 19753 (date32), "
+                 ":v = 1706695200 (timestamp_s)"),
 ])
 def test_cli_prints_parameter_values(cli, key, line):
     status, out, err = cli[key]
@@ -795,7 +807,8 @@ def test_cli_prints_parameter_values(cli, key, line):
 
 
 @pytest.mark.parametrize("key, name", [("not-a-number", "lo"), ("out-of-range", "lo"), ("unknown", "zz"),
-                                       ("bool-for-float", "lo")])
+                                       ("bool-for-float", "lo"), ("decimal-places", "p"),
+                                       ("not-a-date", "p")])
 def test_cli_bad_parameter_value_exits_2(cli, key, name):
     status, out, err = cli[key]
     assert status == 2
