@@ -148,7 +148,7 @@ def _temporal_nanos(name: str, value: Any) -> tuple[Kind, int, bool] | None:
     return None
 
 
-_EXACT_KINDS = frozenset({Kind.DATE, Kind.TIMESTAMP, Kind.TIME, Kind.DURATION, Kind.INTERVAL, Kind.DECIMAL})
+_EXACT_KINDS = frozenset({Kind.DATE, Kind.TIMESTAMP, Kind.TIME, Kind.DURATION, Kind.DECIMAL})
 _EXPECTED = {Kind.DATE: "a datetime.date", Kind.TIMESTAMP: "a datetime.datetime or datetime.date",
              Kind.TIME: "a datetime.time", Kind.DURATION: "a datetime.timedelta"}
 
