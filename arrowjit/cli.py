@@ -16,6 +16,8 @@ status 2; no traceback.
 from __future__ import annotations
 
 import argparse
+import datetime
+import decimal
 import re
 import runpy
 import sys
@@ -95,11 +97,15 @@ def build_parser() -> argparse.ArgumentParser:
                              "arrowjit.register_function")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                         help="a value for the parameter :NAME (repeatable): a number, true, false or "
-                             "null; a float makes the parameter float64")
+                             "null; a float makes the parameter float64; a date, time, timestamp, "
+                             "duration or decimal parameter takes the text pyarrow casts to its type "
+                             "(2024-01-31, 12:30:00, 2024-01-31T12:00:00+05:30, 90 (ticks), 1.25)")
     return parser
 
 
 def parse_param(text: str) -> tuple[str, object]:
+    """``NAME=VALUE`` -> (name, a number, bool or None); other text stays a str (see
+    :func:`typed_param`)."""
     name, sep, value = text.partition("=")
     name = name.strip().lstrip(":@")
     if not sep or not name:
@@ -115,7 +121,30 @@ def parse_param(text: str) -> tuple[str, object]:
     try:
         return name, float(value)
     except ValueError:
-        raise ParameterError(f"--param {name}: {value!r} is not a number, true, false or null") from None
+        return name, value
+
+
+def typed_param(name: str, dtype, value: object, text: str) -> object:
+    """A --param value for a parameter of type ``dtype``: dates, times and timestamps are read
+    from ISO 8601 text as Python reads them (a timestamp without an offset is a wall-clock time
+    in the parameter's zone, as a Python value); a duration is an integer of ticks; a decimal
+    is exact decimal text. :func:`check_parameter` then checks the value."""
+    if not (dtype.is_temporal or dtype.is_decimal) or value is None:
+        if isinstance(value, str):
+            raise ParameterError(f"--param {name}: {value!r} is not a number, true, false or null")
+        return value
+    readers = {"DATE": datetime.date.fromisoformat, "TIME": datetime.time.fromisoformat,
+               "TIMESTAMP": datetime.datetime.fromisoformat, "DECIMAL": decimal.Decimal}
+    kind = dtype.kind.name
+    if kind == "DURATION":
+        if not isinstance(value, int):
+            raise ParameterError(f"--param {name}: a {dtype.arrow} value is an integer of "
+                                 f"{dtype.unit} ticks, not {text!r}")
+        return pa.scalar(value, dtype.arrow)
+    try:
+        return readers[kind](text)
+    except (ValueError, decimal.InvalidOperation):
+        raise ParameterError(f"--param {name}: {text!r} is not a {dtype.arrow} value") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,19 +160,24 @@ def main(argv: list[str] | None = None) -> int:
             runpy.run_path(path, run_name="arrowjit_functions")
         schema = parse_schema(args.schema)
         values: dict[str, object] = {}
+        texts: dict[str, str] = {}
         for text in args.param:
             name, value = parse_param(text)
             if name in values:
                 raise ParameterError(f"--param {name} is given twice")
             values[name] = value
+            texts[name] = text.partition("=")[2].strip()
         build = (lambda **kw: compile_projection([args.dump_ir], schema, **kw)) if args.projection \
             else (lambda **kw: compile_filter(args.dump_ir, schema, **kw))
         compiled = build()
         floats = {name: "float64" for name, value in values.items()
                   if isinstance(value, float) and name in compiled.parameters
-                  and not compiled.parameters[name].is_float}
+                  and not (compiled.parameters[name].is_float or compiled.parameters[name].is_temporal
+                           or compiled.parameters[name].is_decimal)}
         if floats:
             compiled = build(params=floats)
+        values = {name: typed_param(name, compiled.parameters[name], value, texts[name])
+                  if name in compiled.parameters else value for name, value in values.items()}
         if values:
             compiled._pack(values, {})  # checks the names and the values
             values = {name: check_parameter(name, compiled.parameters[name], value)

@@ -329,9 +329,10 @@ def _parameter_types(params: Mapping[str, Any] | None) -> dict[str, T.DType]:
         except ValueError as e:
             raise ParameterError(f"parameter {name!r}: {e}") from None
         dtype = T.from_arrow(arrow_type) if isinstance(arrow_type, pa.DataType) else None
-        if dtype is None or dtype.is_temporal or dtype.is_decimal:  # (literals only, for now)
+        if dtype is None or dtype.is_string or dtype.kind is T.Kind.INTERVAL:
             raise ParameterError(f"parameter {name!r}: {type_!r} is not a type arrowjit can use "
-                                 "(bool, integers, floats)")
+                                 "(bool, integers, floats, dates, times, timestamps, durations, "
+                                 "decimal128)")
         types[name] = dtype
     return types
 

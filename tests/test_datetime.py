@@ -671,3 +671,65 @@ def test_threads_split_temporal_projections():
     assert pc.all(pc.and_(pc.greater_equal(behind, 0), pc.less(behind, 7 * 86400 * 10**9))).as_py()
     assert pc.filter(out.column(1), midnight).equals(pc.filter(want, midnight))
     assert pc.sum(pc.invert(midnight).cast(pa.int64())).as_py() < 20  # (7 of 70001 here)
+
+
+# ---------------------------------------------------------------------------
+# Strings to timestamps with a zone: an ISO 8601 UTC offset, as pyarrow's cast
+# ---------------------------------------------------------------------------
+
+_ZONED_TEXTS = [
+    "2024-01-31T12:00:00+05:30", "2024-01-31T12:00:00Z", "2024-01-31T12:00:00+0530", "2024-01-31T12:00:00+05",
+    "2024-01-31 12:00:00.123456+01:00", "2024-01-31T12:00Z", "2024-01-31T12Z", "2024-01-31T12:00:00-08:00",
+    "2024-01-31T12:00:00.5Z", "1969-12-31T23:59:59.999999-00:01", "2024-01-31T12:00:00.123456789Z",
+    "2024-01-31T12-0100", "2024-01-31T12:00:00.12+01",
+    # null in both: no offset (a zoned type needs one), bad offsets, bad days and forms
+    "2024-01-31 12:00:00", "2024-01-31", "2024-01-31Z", "2024-01-31T12:00:00 +05:30",
+    "2024-01-31T12:00:00z", "2024-01-31T12:00:00+24:00", "2024-01-31T12:00:00+05:60",
+    "2024-02-30T12:00Z", "2024-01-31T25Z", "2024-01-31T12:00:00.1234567890Z", "2024-01-31T12:00:00.Z",
+    "2024-01-31T12:00:00+5:30", "2024-01-31T12:00:00+05:3", "2024-01-31T12:00:00+05:30:00",
+    "", "Z", "+05:30", "-05", None,
+]
+
+
+def _storage(array: pa.Array) -> list:
+    return array.view(pa.int32() if array.type.bit_width == 32 else pa.int64()).to_pylist()
+
+
+def _pyarrow_or_null(texts: list, arrow_type: pa.DataType) -> list:
+    out = []
+    for text in texts:
+        try:
+            out.append(_storage(pc.cast(pa.array([text], pa.string()), arrow_type))[0])
+        except pa.ArrowInvalid:
+            out.append(None)
+    return out
+
+
+@pytest.mark.parametrize("arrow_type", [pa.timestamp("us", "Asia/Kolkata"), pa.timestamp("s", "UTC"),
+                                        pa.timestamp("ns", "America/New_York"), pa.timestamp("ms", "+05:00"),
+                                        pa.timestamp("us"), pa.timestamp("ns")])
+@pytest.mark.parametrize("string_type", [pa.string(), pa.large_string(), pa.string_view()])
+def test_string_to_zoned_timestamp_matches_pyarrow(arrow_type, string_type):
+    texts = _ZONED_TEXTS * 3  # several blocks, the last one partial
+    expected = _pyarrow_or_null(texts, arrow_type)
+    column = pa.array(texts, string_type)
+    proj = arrowjit.compile_projection({"t": f"cast(s as {arrow_type})"}, pa.schema([("s", string_type)]))
+    chunked = pa.Table.from_batches(pa.table({"s": column}).to_batches(max_chunksize=23))
+    for data, want in [(pa.record_batch({"s": column}), expected),
+                       (pa.record_batch({"s": column.slice(5, 77)}), expected[5:82]),
+                       (chunked.slice(9, 80), expected[9:89])]:
+        out = proj(data)["t"]
+        out = out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
+        assert out.type == arrow_type
+        assert _storage(out) == want
+
+
+def test_string_to_zoned_timestamp_examples():
+    data = pa.record_batch({"s": pa.array(["2024-01-31T12:00:00+05:30", "2024-01-31T12:00:00Z",
+                                           "2024-01-31 12:00:00", None])})
+    utc = dt.UTC
+    assert project("s::timestamp[us, tz=UTC]", data).to_pylist() == [
+        dt.datetime(2024, 1, 31, 6, 30, tzinfo=utc), dt.datetime(2024, 1, 31, 12, tzinfo=utc), None, None]
+    f = arrowjit.compile_filter("cast(s as timestamp[ms, tz=Europe/Paris]) < timestamp '2024-01-31 12:00:00'",
+                                data.schema)  # the literal: 12:00 in Paris, 11:00 UTC
+    assert f.mask(data).to_pylist() == [True, False, False, False]

@@ -8,6 +8,8 @@ and NaN in the float columns, and is longer than one 64-row block with a partial
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import importlib
 import math
 import re
@@ -20,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 import arrowjit
@@ -761,6 +764,13 @@ CLI_RUNS = {
     "out-of-range": ["--dump-ir", "i8 > :lo", "--schema", "i8:int8", "--param", "lo=300"],
     "unknown": ["--dump-ir", "x > :lo", "--schema", "x:float64", "--param", "lo=1", "--param", "zz=2"],
     "bool-for-float": ["--dump-ir", "x > :lo", "--schema", "x:float64", "--param", "lo=true"],
+    "temporal": ["--dump-ir", "m > :p and t < :q and du > :r and tm < :s and d > :u and n < :v",
+                 "--schema", "m:decimal128(10,2),t:timestamp[us, tz=Asia/Kolkata],du:duration[ms],"
+                 "tm:time64[us],d:date32,n:timestamp[s]", "--param", "p=1.25",
+                 "--param", "q=2024-01-31T12:00:00+05:30", "--param", "r=90", "--param", "s=12:30:00",
+                 "--param", "u=2024-01-31", "--param", "v=2024-01-31 10:00", "--stage", "typed"],
+    "decimal-places": ["--dump-ir", "m > :p", "--schema", "m:decimal128(10,2)", "--param", "p=1.234"],
+    "not-a-date": ["--dump-ir", "d > :p", "--schema", "d:date32", "--param", "p=2024-13-01"],
 }
 
 
@@ -781,6 +791,11 @@ def cli():
     ("floats", "; parameters: :lo = 2.0 (float64), :hi = 6.5 (float64), :on = True (bool)"),
     ("int8-and-null", "; parameters: :lo = 5 (int8), :hi = None (int8)"),
     ("float-for-int", "; parameters: :lo = 2.5 (float64)"),
+    # the storage integers: 1.25 unscaled, 06:30 UTC in us, 90 ms, 12:30 in us, days, seconds
+    ("temporal", "; parameters: :p = 125 (decimal128(10,2)), "
+                 ":q = 1706682600000000 (timestamp_us[Asia/Kolkata]), :r = 90 (duration_ms), "
+                 ":s = 45000000000 (time64_us), :u = 19753 (date32), "
+                 ":v = 1706695200 (timestamp_s)"),
 ])
 def test_cli_prints_parameter_values(cli, key, line):
     status, out, err = cli[key]
@@ -792,7 +807,8 @@ def test_cli_prints_parameter_values(cli, key, line):
 
 
 @pytest.mark.parametrize("key, name", [("not-a-number", "lo"), ("out-of-range", "lo"), ("unknown", "zz"),
-                                       ("bool-for-float", "lo")])
+                                       ("bool-for-float", "lo"), ("decimal-places", "p"),
+                                       ("not-a-date", "p")])
 def test_cli_bad_parameter_value_exits_2(cli, key, name):
     status, out, err = cli[key]
     assert status == 2
@@ -1004,3 +1020,168 @@ def test_hidden_literals_and_named_parameters_together():
         assert f1.mask(BATCH, lo=lo).to_pylist() == expect(oracle, lo, 3)
     with pytest.raises(ParameterError, match="'lo'"):
         f2.count(BATCH)
+
+
+# ---------------------------------------------------------------------------
+# Temporal and decimal parameters: values from Python, numpy and pyarrow, the
+# oracle pyarrow.compute with the same value as a scalar of the column's type
+# ---------------------------------------------------------------------------
+
+_D = decimal.Decimal
+_ROWS = 150
+
+
+def _temporal_table() -> pa.Table:
+    base = dt.datetime(2024, 1, 1)
+    days = [None if i % 7 == 3 else dt.date(2024, 1, 1) + dt.timedelta(days=i - 70) for i in range(_ROWS)]
+    stamps = [None if i % 5 == 1 else base + dt.timedelta(hours=7 * i - 500, microseconds=i)
+              for i in range(_ROWS)]
+    amounts = [None if i % 6 == 2 else _D(i * 37 - 2000).scaleb(-2) for i in range(_ROWS)]
+    return pa.table({
+        "d": pa.array(days, pa.date32()),
+        "d64": pa.array(days, pa.date64()),
+        "ts": pa.array(stamps, pa.timestamp("us")),
+        "tz": pa.array(stamps, pa.timestamp("ms", "America/New_York")),
+        "tm": pa.array([None if s is None else s.time() for s in stamps], pa.time64("us")),
+        "du": pa.array([None if i % 4 == 0 else dt.timedelta(minutes=13 * i - 900) for i in range(_ROWS)],
+                       pa.duration("s")),
+        "m": pa.array(amounts, pa.decimal128(12, 2)),
+    })
+
+
+_TEMPORAL_CASES = [
+    ("d", dt.date(2024, 1, 15), dt.date(2024, 1, 15)),
+    ("d", np.datetime64("2023-12-01"), dt.date(2023, 12, 1)),
+    ("d", pa.scalar(dt.date(2024, 2, 1)), dt.date(2024, 2, 1)),
+    ("d64", dt.date(2023, 11, 30), dt.date(2023, 11, 30)),
+    ("ts", dt.datetime(2024, 1, 3, 4, 0, 0, 12), dt.datetime(2024, 1, 3, 4, 0, 0, 12)),
+    ("ts", dt.date(2024, 1, 5), dt.datetime(2024, 1, 5)),
+    ("ts", np.datetime64("2023-12-30T10:00:00.000003"), dt.datetime(2023, 12, 30, 10, 0, 0, 3)),
+    ("ts", pd.Timestamp("2024-01-10 13:00"), dt.datetime(2024, 1, 10, 13)),
+    # naive: a wall-clock time in the column's zone (as timestamp literals); aware: that instant
+    ("tz", dt.datetime(2024, 1, 3, 4), dt.datetime(2024, 1, 3, 9, tzinfo=dt.UTC)),
+    ("tz", dt.datetime(2024, 1, 3, 4, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=30))),
+     dt.datetime(2024, 1, 2, 22, 30, tzinfo=dt.UTC)),
+    ("tm", dt.time(13, 0, 0, 7), dt.time(13, 0, 0, 7)),
+    ("du", dt.timedelta(hours=-3), dt.timedelta(hours=-3)),
+    ("du", np.timedelta64(90, "m"), dt.timedelta(minutes=90)),
+    ("m", _D("-3.21"), _D("-3.21")),
+    ("m", 5, _D(5)),
+    ("m", 2.5, _D("2.5")),
+    ("m", pa.scalar(_D("1.7"), pa.decimal128(5, 1)), _D("1.7")),
+]
+
+
+@pytest.mark.parametrize("column, value, expected_value", _TEMPORAL_CASES)
+@pytest.mark.parametrize("op, function", [(">", pc.greater), ("==", pc.equal), ("<=", pc.less_equal)])
+def test_temporal_and_decimal_parameters_match_pyarrow(column, value, expected_value, op, function):
+    table = _temporal_table()
+    chunked = pa.Table.from_batches(table.to_batches(max_chunksize=61))
+    f = compile_filter(f"{column} {op} :p", table.schema)
+    scalar = pa.scalar(expected_value, table.schema.field(column).type)
+    for data in (table, table.slice(3, 101), chunked.slice(17, 120)):
+        expected = function(data[column], scalar).fill_null(False).to_pylist()
+        assert f.mask(data, p=value).to_pylist() == expected
+        assert f.count(data, p=value) == sum(expected)
+
+
+@pytest.mark.parametrize("column", ["d", "d64", "ts", "tz", "tm", "du", "m"])
+def test_temporal_and_decimal_null_parameters_keep_no_row(column):
+    table = _temporal_table()
+    f = compile_filter(f"{column} >= :p or :p is null", table.schema)
+    for null in (None, pa.scalar(None, table.schema.field(column).type)):
+        assert f.count(table, p=null) == _ROWS
+    g = compile_filter(f"{column} >= :p", table.schema)
+    assert g.count(table, p=None) == 0
+
+
+@pytest.mark.parametrize("type_name, value, expected", [
+    ("date32", dt.date(1970, 1, 2), 1),
+    ("date64", dt.date(1969, 12, 31), -86_400_000),
+    ("timestamp[s]", dt.datetime(1970, 1, 1, 0, 1), 60),
+    ("timestamp[ns, tz=UTC]", dt.datetime(1970, 1, 1, 0, 0, 1, tzinfo=dt.UTC), 10**9),
+    ("time32[ms]", dt.time(0, 0, 2), 2000),
+    ("duration[us]", dt.timedelta(seconds=-1), -10**6),
+    ("decimal128(38,0)", _D(10**38 - 1), 10**38 - 1),
+    ("decimal128(38,0)", _D(-(10**38 - 1)), -(10**38 - 1)),
+    ("decimal128(38,10)", _D("-1.0000000001"), -10_000_000_001),
+])
+def test_explicit_temporal_and_decimal_parameter_types_read_back_exactly(type_name, value, expected):
+    # cast(:p as T) of a T parameter is the value itself: the projection reads the slot back
+    proj = arrowjit.compile_projection({"v": "coalesce(:p, :p)", "w": ":q + 1"},
+                                       pa.schema([("x", pa.int8())]), params={"p": type_name, "q": "int64"})
+    out = proj(pa.record_batch({"x": pa.array([1, 2, 3], pa.int8())}), p=value, q=41)
+    arrow_type = out.schema.field("v").type
+    if not pa.types.is_decimal(arrow_type):
+        storage = out.column(0).view(pa.int32() if arrow_type.bit_width == 32 else pa.int64())
+        assert storage.to_pylist() == [expected] * 3
+    else:
+        exact = decimal.Context(prec=100)
+        assert [int(v.scaleb(arrow_type.scale, exact)) for v in out.column(0).to_pylist()] == [expected] * 3
+    assert out.column(1).to_pylist() == [42] * 3  # the slot after a 16-byte decimal is intact
+
+
+def test_decimal_parameters_next_to_other_parameters_keep_their_slots():
+    table = _temporal_table()
+    f = compile_filter("m > :a and d < :b and m < :c", table.schema)
+    expected = [m is not None and d is not None and _D("-5") < m < _D("7.5") and d < dt.date(2024, 2, 1)
+                for m, d in zip(table["m"].to_pylist(), table["d"].to_pylist())]
+    assert f.mask(table, a=_D(-5), b=dt.date(2024, 2, 1), c=_D("7.5")).to_pylist() == expected
+
+
+@pytest.mark.parametrize("column, value, message", [
+    ("m", _D("1.234"), "more than 2 decimal places"),
+    ("m", _D("1e10"), "does not fit decimal128(12, 2)"),
+    ("m", "1.5", "must be a decimal.Decimal or an int, not str"),
+    ("m", _D("NaN"), "must be a decimal.Decimal"),
+    ("m", True, "must be a decimal.Decimal"),
+    ("d", dt.datetime(2024, 1, 1), "must be a datetime.date, not datetime"),
+    ("d", 5, "must be a datetime.date, not int"),
+    ("ts", dt.datetime(2024, 1, 1, tzinfo=dt.UTC), "has a time zone but timestamp[us] has none"),
+    ("ts", "2024-01-01", "must be a datetime.datetime or datetime.date"),
+    ("tz", dt.datetime(2024, 1, 1, 0, 0, 0, 1), "not a whole number of ms"),
+    ("tm", dt.timedelta(hours=1), "must be a datetime.time"),
+    ("du", dt.timedelta(microseconds=5), "not a whole number of s"),
+    ("du", 5, "must be a datetime.timedelta"),
+])
+def test_temporal_and_decimal_parameter_errors(column, value, message):
+    f = compile_filter(f"{column} > :p", _temporal_table().schema)
+    with pytest.raises(ParameterError, match=re.escape(message)) as raised:
+        f.count(_temporal_table(), p=value)
+    assert "'p'" in str(raised.value)
+
+
+def test_temporal_parameter_out_of_range():
+    schema = pa.schema([("t", pa.timestamp("ns"))])
+    f = compile_filter("t > :p", schema)
+    with pytest.raises(ParameterError, match="out of the range of timestamp"):
+        f.count(pa.table({"t": pa.array([0], pa.timestamp("ns"))}), p=dt.datetime(2300, 1, 1))
+
+
+def test_explicit_temporal_parameter_types_and_refusals():
+    schema = pa.schema([("x", pa.int64())])
+    f = compile_filter(":p < :q", schema, params={"p": "date32", "q": "timestamp[ms, tz=Europe/Berlin]"})
+    batch = pa.record_batch({"x": pa.array([1, 2])})
+    # the date's midnight and the wall-clock time, both in Berlin
+    assert f.count(batch, p=dt.date(2024, 6, 1), q=dt.datetime(2024, 6, 1, 0, 0, 1)) == 2
+    assert f.count(batch, p=dt.date(2024, 6, 1), q=dt.datetime(2024, 5, 31, 21, 30, 0,
+                                                                tzinfo=dt.UTC)) == 0
+    for bad in ("utf8", "month_day_nano_interval"):
+        with pytest.raises(ParameterError, match="is not a type arrowjit can use"):
+            compile_filter("x > 0 or :p is null", schema, params={"p": bad})
+
+
+def test_pandas_resolves_temporal_and_decimal_variables():
+    frame = pd.DataFrame({"at": pd.to_datetime(["2024-01-01", "2024-03-01", None]),
+                          "amount": [1.5, 2.5, 3.5]})
+    cutoff = pd.Timestamp("2024-02-01")  # noqa: F841 - read by @cutoff
+    assert frame.arrowjit.query("at > @cutoff")["amount"].tolist() == [2.5]
+    day = {"cutoff": dt.date(2023, 12, 1)}
+    assert frame.arrowjit.query("at > @cutoff", local_dict=day)["amount"].tolist() == [1.5, 2.5]
+    instant = {"cutoff": np.datetime64("2024-03-01")}
+    assert frame.arrowjit.query("at >= @cutoff", local_dict=instant)["amount"].tolist() == [2.5]
+    zoned = pd.DataFrame({"at": pd.to_datetime(["2024-01-01 10:00", "2024-01-01 12:00"]).tz_localize("UTC"),
+                          "amount": [1.0, 2.0]})
+    aware = {"cutoff": pd.Timestamp("2024-01-01 12:30", tz="Europe/Berlin")}  # 11:30 UTC
+    assert zoned.arrowjit.query("at > @cutoff", local_dict=aware)["amount"].tolist() == [2.0]
+    assert zoned.query("at > @cutoff", local_dict=aware)["amount"].tolist() == [2.0]

@@ -115,9 +115,10 @@ class KernelLayout:
     """The kernel's view of its inputs: the columns the predicate reads, and its parameters.
 
     Parameters live in one struct the ``params`` argument points to: an
-    8-byte value slot per parameter (in order), then one validity byte per
-    parameter (0 for null). :func:`arrowjit.runtime.kernel.pack_parameters`
-    writes it.
+    8-byte value slot per parameter (in order; a decimal128 takes two, its
+    16 bytes little-endian), then one validity byte per parameter (0 for
+    null). :func:`parameter_slots` gives the offsets;
+    :func:`arrowjit.runtime.kernel.pack_parameters` writes it.
     """
 
     columns: tuple[ColumnLayout, ...]
@@ -195,18 +196,29 @@ def _block_params(layout: KernelLayout) -> list[tuple[str, ir.Type]]:
     return params + [("params", PTR)] + scratch
 
 
+def parameter_slots(parameters: Sequence[tuple[str, DType]]) -> tuple[tuple[int, ...], int]:
+    """The byte offset of each parameter's value in the params struct, and where the
+    validity bytes start: 8 bytes a value, 16 for a decimal128 (see :class:`KernelLayout`)."""
+    offsets = []
+    end = 0
+    for _, dtype in parameters:
+        offsets.append(end)
+        end += 16 if dtype.bits > 64 else 8
+    return tuple(offsets), end
+
+
 def _load_parameters(b: ir.IRBuilder, params: ir.Value, layout: KernelLayout) -> dict[str, Emitted]:
     """Parameters are loop invariant: load them once, before the row loop."""
     parameters = {}
-    slots = len(layout.parameters)
+    offsets, validity = parameter_slots(layout.parameters)
     for index, (name, dtype) in enumerate(layout.parameters):
         ident = f"param_{identifier(name)}"
-        value_address = b.gep(params, [ir.Constant(I64, 8 * index)], source_etype=I8,
+        value_address = b.gep(params, [ir.Constant(I64, offsets[index])], source_etype=I8,
                               name=f"{ident}_address")
-        value = b.load(value_address, typ=dtype.llvm, name=ident)
+        value = b.load(value_address, typ=dtype.llvm, name=ident, align=8)
         valid = None
         if name in layout.null_parameters:
-            valid_address = b.gep(params, [ir.Constant(I64, 8 * slots + index)], source_etype=I8,
+            valid_address = b.gep(params, [ir.Constant(I64, validity + index)], source_etype=I8,
                                   name=f"{ident}_valid_address")
             valid_byte = b.load(valid_address, typ=I8, name=f"{ident}_valid_byte")
             valid = b.icmp_unsigned("!=", valid_byte, ir.Constant(I8, 0), name=f"{ident}_valid")

@@ -28,6 +28,7 @@ from . import typecheck as tc
 from . import typed_ir as tir
 from . import types as T
 from .registry import FunctionSpec, NullHandling
+from .strings import parse_decimal
 from .types import DType
 
 I128 = ir.IntType(128)
@@ -184,8 +185,10 @@ def _intrinsic(b: ir.IRBuilder, name: str) -> ir.Function:
 
 
 def parse_row(source: DType, target: DType) -> FunctionSpec | None:
-    """Strings to decimals are not parsed in kernels yet: cast(s as float64) first."""
-    return None
+    """``cast(s as decimal128(p, s))``: decimal text parsed in the kernel (see
+    :func:`arrowjit.compiler.strings.parse_decimal`); null where pyarrow's safe cast raises."""
+    return FunctionSpec(f"checked_cast_{target.name}", (T.UTF8,), target, NINT,
+                        parse_decimal(target), "decimal text, exact; else null")
 
 
 # ---------------------------------------------------------------------------

@@ -744,3 +744,119 @@ def cast_rows() -> Iterable[FunctionSpec]:
     for target in T.FLOAT_TYPES:
         yield FunctionSpec(f"checked_cast_{target.name}", (T.UTF8,), target, nint, _parse_float(target),
                            "parses decimal or exponent notation, inf, infinity, nan; else null")
+
+
+def _decimal_text_node() -> automaton.Node:
+    """Decimal text as pyarrow's cast to decimal128 reads it: ``[+-]digits[.digits][e[+-]digits]``
+    (``.5`` and ``5.`` too), without spaces, ``inf`` or ``nan``."""
+    digits = ("repeat", ("chars", ((48, 57),)), 1, None)
+    maybe_digits = ("repeat", ("chars", ((48, 57),)), 0, None)
+    point = ("chars", ((46, 46),))
+    sign = ("repeat", ("chars", ((43, 43), (45, 45))), 0, 1)
+    mantissa = ("alt", (("cat", (digits, ("repeat", point, 0, 1), maybe_digits)), ("cat", (point, digits))))
+    exponent = ("repeat", ("cat", (("chars", ((69, 69), (101, 101))), sign, digits)), 0, 1)
+    return ("cat", (("begin",), sign, mantissa, exponent, ("end",)))
+
+
+_LONGEST_EXPONENT = 100_000  # larger exponents saturate (the value then does not fit, or is 0)
+
+
+def parse_decimal(target: T.DType) -> Emit:
+    """``cast(s as decimal128(p, s))`` as pyarrow's safe cast, with null where it raises.
+
+    The text is checked by a DFA, then read in one loop: the significant
+    digits accumulate in an i128 with trailing zeros held back as a count,
+    so the accumulated value never ends in 0. The number is then
+    ``value * 10**k`` in units of the target scale; with k < 0 it is exact
+    only when the value is 0 (no division needed), with k >= 0 it must stay
+    below ``10**p``. More than 38 significant digits is null.
+    """
+    syntax = automaton.compile_dfa(_decimal_text_node(), search=True)
+    i128 = ir.IntType(128)
+    i1 = ir.IntType(1)
+    limit = T.MAX_DECIMAL_PRECISION
+
+    def emit(b: ir.IRBuilder, s, s_valid):
+        sp, sn = _parts(b, s, "s")
+        ok = _dfa_match(syntax)(b, s)
+        powers = _constant_array(b, "powers_of_ten", i128, (10**k for k in range(limit + 1)))
+
+        def power(k: ir.Value) -> ir.Value:  # 10**k for k clamped to [0, 38]
+            k = b.select(b.icmp_signed("<", k, ir.Constant(I64, 0)), ir.Constant(I64, 0), k)
+            k = b.select(b.icmp_signed(">", k, ir.Constant(I64, limit)), ir.Constant(I64, limit), k)
+            return b.load(b.gep(powers, [ir.Constant(I64, 0), k]), typ=i128, name="power")
+
+        zero64, one64 = ir.Constant(I64, 0), ir.Constant(I64, 1)
+        false = ir.Constant(i1, 0)
+        length = b.select(ok, sn, zero64, name="parsed_length")  # text that does not parse: no loop
+        entry = b.block
+        loop = b.append_basic_block("decimal_chars")
+        body = b.append_basic_block("decimal_char")
+        done = b.append_basic_block("decimal_parsed")
+        b.branch(loop)
+        b.position_at_end(loop)
+        state = {name: b.phi(typ, name=name) for name, typ in (
+            ("i", I64), ("value", i128), ("significant", I64), ("pending", I64), ("fraction", I64),
+            ("after_point", i1), ("in_exponent", i1), ("exponent", I64), ("exponent_negative", i1),
+            ("negative", i1), ("overflow", i1))}
+        for name, start in (("i", zero64), ("value", ir.Constant(i128, 0)), ("significant", zero64),
+                            ("pending", zero64), ("fraction", zero64), ("after_point", false),
+                            ("in_exponent", false), ("exponent", zero64), ("exponent_negative", false),
+                            ("negative", false), ("overflow", false)):
+            state[name].add_incoming(start, entry)
+        b.cbranch(b.icmp_unsigned("<", state["i"], length), body, done)
+        b.position_at_end(body)
+        char = b.load(b.gep(sp, [state["i"]], source_etype=I8), typ=I8, name="char")
+        digit = b.sub(b.zext(char, I64), ir.Constant(I64, ord("0")), name="digit")
+        is_digit = b.icmp_unsigned("<", digit, ir.Constant(I64, 10))
+        is_minus = b.icmp_unsigned("==", char, ir.Constant(I8, ord("-")))
+        is_point = b.icmp_unsigned("==", char, ir.Constant(I8, ord(".")))
+        is_e = b.icmp_unsigned("==", b.or_(char, ir.Constant(I8, 0x20)), ir.Constant(I8, ord("e")))
+        in_exponent = b.or_(state["in_exponent"], is_e)
+        mantissa_digit = b.and_(is_digit, b.not_(in_exponent))
+        exponent_digit = b.and_(is_digit, in_exponent)
+        # the mantissa: a nonzero digit flushes the held-back zeros; a zero is held back
+        nonzero = b.and_(mantissa_digit, b.icmp_unsigned("!=", digit, zero64))
+        had_digits = b.icmp_unsigned("!=", state["significant"], zero64)
+        shift = b.add(state["pending"], one64)
+        grown = b.select(had_digits, b.add(state["significant"], shift), one64)
+        flushed = b.add(b.mul(state["value"], power(shift)), b.zext(digit, i128))
+        too_many = b.or_(b.icmp_signed(">", grown, ir.Constant(I64, limit)),
+                         b.and_(had_digits, b.icmp_signed(">", shift, ir.Constant(I64, limit))))
+        value = b.select(nonzero, flushed, state["value"])
+        significant = b.select(nonzero, grown, state["significant"])
+        held_zero = b.and_(b.and_(mantissa_digit, b.not_(nonzero)), had_digits)
+        pending = b.select(nonzero, zero64, b.select(held_zero, shift, state["pending"]))
+        fraction = b.select(b.and_(mantissa_digit, state["after_point"]),
+                            b.add(state["fraction"], one64), state["fraction"])
+        exponent = b.add(b.mul(state["exponent"], ir.Constant(I64, 10)), digit)
+        exponent = b.select(b.icmp_signed(">", exponent, ir.Constant(I64, _LONGEST_EXPONENT)),
+                            ir.Constant(I64, _LONGEST_EXPONENT), exponent)
+        first = b.icmp_unsigned("==", state["i"], zero64)
+        updates = {
+            "i": b.add(state["i"], one64), "value": value, "significant": significant, "pending": pending,
+            "fraction": fraction, "after_point": b.or_(state["after_point"], is_point),
+            "in_exponent": in_exponent,
+            "exponent": b.select(exponent_digit, exponent, state["exponent"]),
+            "exponent_negative": b.or_(state["exponent_negative"], b.and_(state["in_exponent"], is_minus)),
+            "negative": b.or_(state["negative"], b.and_(first, is_minus)),
+            "overflow": b.or_(state["overflow"], b.and_(nonzero, too_many)),
+        }
+        for name, update in updates.items():
+            state[name].add_incoming(update, body)
+        b.branch(loop)
+        b.position_at_end(done)
+        exponent = b.select(state["exponent_negative"], b.sub(zero64, state["exponent"]), state["exponent"])
+        k = b.add(b.sub(exponent, state["fraction"]), b.add(state["pending"], ir.Constant(I64, target.scale)),
+                  name="scale_shift")
+        magnitude = state["value"]
+        is_zero = b.icmp_unsigned("==", magnitude, ir.Constant(i128, 0))
+        room = b.sub(ir.Constant(I64, target.precision), k, name="room")  # digits left for the value
+        fits = b.and_(b.icmp_signed(">=", k, zero64),
+                      b.and_(b.icmp_signed(">=", room, zero64), b.icmp_unsigned("<", magnitude, power(room))))
+        fits = b.and_(b.not_(state["overflow"]), b.or_(is_zero, fits), name="fits")
+        scaled = b.mul(magnitude, power(k))
+        result = b.select(state["negative"], b.sub(ir.Constant(i128, 0), scaled), scaled)
+        result = b.select(b.and_(fits, is_zero), ir.Constant(i128, 0), result)
+        return result, b.and_(s_valid, b.and_(ok, fits), name="valid")
+    return emit

@@ -777,7 +777,7 @@ def zone_offset_at(ticks: int, dtype: DType) -> int:
 # ---------------------------------------------------------------------------
 
 # YYYY-MM-DD[( |T)HH:MM[:SS[.fffffffff]]]: the longest form has 29 bytes.
-_LONGEST = 29
+_LONGEST = 29 + 6  # the longest text read: YYYY-MM-DDTHH:MM:SS.fffffffff+HH:MM
 _DIGITS = {"date": (0, 1, 2, 3, 5, 6, 8, 9), "clock": (11, 12, 14, 15), "seconds": (17, 18)}
 
 
@@ -791,16 +791,23 @@ def _byte_at(b: ir.IRBuilder, pointer: ir.Value, length: ir.Value, k: int) -> ir
 
 
 def parse_iso(b: ir.IRBuilder, view: ir.Value, target: DType) -> tuple[ir.Value, ir.Value]:
-    """(value, valid) of an ISO 8601 string as a date or a timestamp without zone.
+    """(value, valid) of an ISO 8601 string as a date or a timestamp, as pyarrow's cast.
 
     Dates read ``YYYY-MM-DD``; timestamps also take a time after a space or
-    ``T`` (``HH:MM``, ``HH:MM:SS``, and up to as many fraction digits as the
-    unit holds). Anything else, or a day that does not exist, is null.
+    ``T`` (``HH``, ``HH:MM``, ``HH:MM:SS``, and up to as many fraction digits
+    as the unit holds). A timestamp with a zone needs a time and a UTC offset
+    after it (``Z``, ``+HH``, ``+HHMM``, ``+HH:MM``; the value is that
+    instant); one without a zone takes none. Anything else, or a day that
+    does not exist, is null.
     """
     pointer = b.extract_value(view, 0, name="s_ptr")
     length = b.extract_value(view, 1, name="s_len")
     c = [_byte_at(b, pointer, length, k) for k in range(_LONGEST)]
     TRUE_ = ir.Constant(I1, 1)
+    zoned = target.kind is T.Kind.TIMESTAMP and target.tz is not None
+    if zoned:
+        offset, offset_ok, suffix = _utc_offset_suffix(b, pointer, length)
+        length = b.sub(length, suffix, name="s_len_before_offset")
 
     def is_digit(k: int) -> ir.Value:
         return b.icmp_unsigned("<", b.sub(c[k], const(ord("0"))), const(10), name=f"digit_{k}")
@@ -852,28 +859,88 @@ def parse_iso(b: ir.IRBuilder, view: ir.Value, target: DType) -> tuple[ir.Value,
     fraction_ok = all_of([fraction_ok, b.icmp_signed(">=", fraction_digits, const(1)),
                           b.icmp_signed("<=", fraction_digits, const(digits))])
     n = length
+    hour_ok = all_of([separator, is_digit(11), is_digit(12), b.icmp_signed("<", hour, const(24))])
     forms = [b.icmp_unsigned("==", n, const(10)),
+             b.and_(b.icmp_unsigned("==", n, const(13)), hour_ok),
              b.and_(b.icmp_unsigned("==", n, const(16)), clock_ok),
              b.and_(b.icmp_unsigned("==", n, const(19)), b.and_(clock_ok, seconds_ok))]
     if digits:
         forms.append(all_of([b.icmp_unsigned(">", n, const(20)), clock_ok, seconds_ok, fraction_ok]))
+    if zoned:  # pyarrow wants a time of day before the offset
+        forms = forms[1:]
     any_form = forms[0]
     for form in forms[1:]:
         any_form = b.or_(any_form, form)
     valid = b.and_(valid, any_form, name="valid")
-    long_enough = b.icmp_unsigned(">=", n, const(16))
+    with_hour = b.icmp_unsigned(">=", n, const(13))
+    with_minutes = b.icmp_unsigned(">=", n, const(16))
     with_seconds = b.icmp_unsigned(">=", n, const(19))
-    clock = b.add(b.mul(hour, const(3600)), b.mul(minute, const(60)))
-    seconds = b.add(b.mul(days, const(SECONDS_PER_DAY)), b.select(long_enough, clock, const(0)))
+    seconds = b.add(b.mul(days, const(SECONDS_PER_DAY)),
+                    b.select(with_hour, b.mul(hour, const(3600)), const(0)))
+    seconds = b.add(seconds, b.select(with_minutes, b.mul(minute, const(60)), const(0)))
     seconds = b.add(seconds, b.select(with_seconds, second, const(0)))
+    if zoned:
+        seconds = b.sub(seconds, offset, name="utc_seconds")
+        valid = b.and_(valid, offset_ok, name="valid_with_offset")
     # The fraction was read as `digits` digits, the ones not written as zeros: ticks already.
     value = b.add(b.mul(seconds, const(ticks)), fraction, name="timestamp")
     return value, valid
 
 
+def _utc_offset_suffix(b: ir.IRBuilder, pointer: ir.Value, length: ir.Value
+                       ) -> tuple[ir.Value, ir.Value, ir.Value]:
+    """(offset in seconds, whether there is a valid one, its length in bytes) of a string that
+    ends in ``Z``, ``+HH``, ``+HHMM`` or ``+HH:MM`` (or ``-``); hours below 24, minutes below 60."""
+    def tail(j: int) -> ir.Value:  # the j-th byte from the end, or 0 (nothing outside is read)
+        inside = b.icmp_unsigned(">=", length, const(j), name=f"has_tail_{j}")
+        safe = b.select(inside, b.sub(length, const(j)), const(0))
+        byte = b.load(b.gep(pointer, [safe], source_etype=ir.IntType(8)), typ=ir.IntType(8),
+                      name=f"tail_{j}")
+        return b.zext(b.select(inside, byte, ir.Constant(ir.IntType(8), 0)), I64)
+
+    t = {j: tail(j) for j in range(1, 7)}
+
+    def digit(j: int) -> ir.Value:
+        return b.icmp_unsigned("<", b.sub(t[j], const(ord("0"))), const(10))
+
+    def number(j: int, k: int) -> ir.Value:
+        return b.add(b.mul(b.sub(t[j], const(ord("0"))), const(10)), b.sub(t[k], const(ord("0"))))
+
+    def sign(j: int) -> ir.Value:
+        return b.or_(b.icmp_unsigned("==", t[j], const(ord("+"))),
+                     b.icmp_unsigned("==", t[j], const(ord("-"))))
+
+    def both(*bits: ir.Value) -> ir.Value:
+        result = bits[0]
+        for bit in bits[1:]:
+            result = b.and_(result, bit)
+        return result
+
+    colon = both(sign(6), digit(5), digit(4), b.icmp_unsigned("==", t[3], const(ord(":"))),
+                 digit(2), digit(1))
+    compact = both(sign(5), digit(4), digit(3), digit(2), digit(1))
+    hours_only = both(sign(3), digit(2), digit(1))
+    utc = b.icmp_unsigned("==", t[1], const(ord("Z")))
+    suffix = b.select(colon, const(6), b.select(compact, const(5), b.select(
+        hours_only, const(3), b.select(utc, const(1), const(0)))), name="offset_length")
+    hours = b.select(colon, number(5, 4), b.select(compact, number(4, 3), number(2, 1)))
+    minutes = b.select(b.or_(colon, compact), number(2, 1), const(0))
+    is_utc = b.icmp_unsigned("==", suffix, const(1))
+    hours = b.select(is_utc, const(0), hours, name="offset_hours")
+    minutes = b.select(is_utc, const(0), minutes, name="offset_minutes")
+    sign_byte = b.select(colon, t[6], b.select(compact, t[5], t[3]))
+    negative = b.and_(b.icmp_unsigned("==", sign_byte, const(ord("-"))), b.not_(is_utc),
+                      name="offset_negative")
+    magnitude = b.add(b.mul(hours, const(3600)), b.mul(minutes, const(60)))
+    offset = b.select(negative, b.sub(const(0), magnitude), magnitude, name="offset_seconds")
+    ok = both(b.icmp_unsigned("!=", suffix, const(0)), b.icmp_signed("<", hours, const(24)),
+              b.icmp_signed("<", minutes, const(60)))
+    return offset, ok, suffix
+
+
 def parse_row(source: DType, target: DType) -> FunctionSpec | None:
     """``cast(s as date32)``, ``cast(s as timestamp[us])``: unparsable strings become null."""
-    if target.kind not in (T.Kind.DATE, T.Kind.TIMESTAMP) or target.tz is not None:
+    if target.kind not in (T.Kind.DATE, T.Kind.TIMESTAMP):
         return None
 
     def emit(b, s, s_valid):

@@ -80,9 +80,9 @@ def cast_to(node: tir.TypedNode, dtype: DType, context: Context) -> tir.TypedNod
     if node.dtype == dtype:
         return node
     if isinstance(node, tir.Param) and node.dtype == T.PENDING:
-        if dtype.is_temporal or dtype.is_decimal:
-            raise context.error(f"parameters of type {dtype} are not supported yet; use a literal",
-                                node.span)
+        if dtype.kind is T.Kind.INTERVAL:
+            raise context.error("interval parameters are not supported; pass a duration "
+                                "(datetime.timedelta) or use an interval literal", node.span)
         context.parameters[node.name] = dtype
         return tir.Param(dtype, node.span, node.name)
     if node.dtype.is_temporal or dtype.is_temporal or node.dtype.is_decimal or dtype.is_decimal:

@@ -12,6 +12,8 @@ call, so kernels on different batches can run on several threads at once.
 from __future__ import annotations
 
 import ctypes
+import datetime as dt
+import decimal
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -19,9 +21,11 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ..compiler.codegen import SCRATCH_HEADER, KernelLayout
+from ..compiler import temporal
+from ..compiler.codegen import SCRATCH_HEADER, KernelLayout, parameter_slots
+from ..compiler.decimals import EXACT
 from ..compiler.jit import CompiledKernel
-from ..compiler.types import BOOL, DType
+from ..compiler.types import BOOL, UNIT_TICKS, DType, Kind
 from ..errors import CompilerError, InvalidDataError, ParameterError
 from . import threads as parallel
 from .buffers import ColumnBuffers
@@ -58,31 +62,165 @@ all_valid_bitmap = _AllValid().address
 def pack_parameters(parameters: Sequence[tuple[str, DType]],
                     values: Mapping[str, Any]) -> np.ndarray | None:
     # (see KernelLayout in arrowjit/compiler/codegen.py for the layout)
-    """The ``params`` struct for one call: an 8-byte value slot per parameter, then validity bytes.
+    """The ``params`` struct for one call: an 8-byte value slot per parameter (two for a
+    decimal128), then validity bytes.
 
     ``values`` must hold every parameter, already checked (see
-    :func:`check_parameter`); None is SQL null.
+    :func:`check_parameter`: temporal values as their storage integer,
+    decimals as their unscaled integer); None is SQL null.
     """
     count = len(parameters)
     if count == 0:
         return None
-    packed = np.zeros(9 * count, dtype=np.uint8)
+    offsets, validity = parameter_slots(parameters)
+    packed = np.zeros(validity + count, dtype=np.uint8)
     for index, (name, dtype) in enumerate(parameters):
         value = values[name]
         if value is None:
             continue
-        slot = packed[8 * index: 8 * index + dtype.numpy.itemsize]
-        slot[:] = np.array([value], dtype=dtype.numpy).view(np.uint8)
-        packed[8 * count + index] = 1
+        start = offsets[index]
+        if dtype.bits > 64:  # decimal128
+            packed[start: start + 16] = np.frombuffer(value.to_bytes(16, "little", signed=True),
+                                                      dtype=np.uint8)
+        else:
+            packed[start: start + dtype.numpy.itemsize] = np.array([value], dtype=dtype.numpy).view(np.uint8)
+        packed[validity + index] = 1
     return packed
+
+
+# Nanoseconds per numpy datetime64 / timedelta64 unit (years and months have no fixed length).
+_NUMPY_UNIT_NANOS = {"W": 7 * 86_400 * 10**9, "D": 86_400 * 10**9, "h": 3_600 * 10**9, "m": 60 * 10**9,
+                     "s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+_DAY_NANOS = 86_400 * 10**9
+
+
+def _python_nanos(value: dt.datetime | dt.time | dt.timedelta) -> int:
+    """Nanoseconds of a datetime (since the epoch, wall clock), time (since midnight) or timedelta."""
+    extra = getattr(value, "nanosecond", 0)  # pandas' Timestamp and Timedelta
+    if isinstance(value, dt.timedelta):
+        return ((value.days * 86_400 + value.seconds) * 10**6 + value.microseconds) * 1000 + extra
+    seconds = value.hour * 3_600 + value.minute * 60 + value.second
+    if isinstance(value, dt.datetime):
+        seconds += (value.toordinal() - temporal.EPOCH_ORDINAL) * 86_400
+    return (seconds * 10**6 + value.microsecond) * 1000 + extra
+
+
+def _temporal_nanos(name: str, value: Any) -> tuple[Kind, int, bool] | None:
+    """(kind, nanoseconds, whether they count from the epoch in UTC) of a temporal Python,
+    numpy or pyarrow value; None for a value that is not temporal."""
+    if isinstance(value, pa.Scalar):
+        arrow_type = value.type
+        if pa.types.is_decimal(arrow_type) or not (
+                pa.types.is_temporal(arrow_type) and not pa.types.is_interval(arrow_type)):
+            return None
+        storage = value.cast(pa.int32() if arrow_type.bit_width == 32 else pa.int64()).as_py()
+        if pa.types.is_date32(arrow_type):
+            return Kind.DATE, storage * _DAY_NANOS, False
+        if pa.types.is_date64(arrow_type):
+            return (Kind.DATE if storage % 86_400_000 == 0 else Kind.TIMESTAMP), storage * 10**6, False
+        nanos = storage * (10**9 // UNIT_TICKS[arrow_type.unit])
+        if pa.types.is_timestamp(arrow_type):
+            return Kind.TIMESTAMP, nanos, arrow_type.tz is not None
+        return (Kind.TIME if pa.types.is_time(arrow_type) else Kind.DURATION), nanos, False
+    if isinstance(value, np.datetime64 | np.timedelta64):
+        unit, count = np.datetime_data(value.dtype)
+        if unit not in _NUMPY_UNIT_NANOS:
+            raise ParameterError(f"parameter {name!r}: numpy {value.dtype} values are not supported "
+                                 "(use a unit from weeks to nanoseconds)")
+        nanos = int(value.astype(np.int64)) * count * _NUMPY_UNIT_NANOS[unit]
+        if isinstance(value, np.timedelta64):
+            return Kind.DURATION, nanos, False
+        return (Kind.DATE if unit in ("W", "D") else Kind.TIMESTAMP), nanos, False
+    if isinstance(value, dt.datetime):
+        nanos = _python_nanos(value)
+        offset = value.utcoffset()
+        if offset is not None:
+            return Kind.TIMESTAMP, nanos - _python_nanos(offset), True
+        return Kind.TIMESTAMP, nanos, False
+    if isinstance(value, dt.date):
+        return Kind.DATE, (value.toordinal() - temporal.EPOCH_ORDINAL) * _DAY_NANOS, False
+    if isinstance(value, dt.time):
+        if value.utcoffset() is not None:
+            raise ParameterError(f"parameter {name!r}: a time of day with a zone is not supported")
+        return Kind.TIME, _python_nanos(value), False
+    if isinstance(value, dt.timedelta):
+        return Kind.DURATION, _python_nanos(value), False
+    return None
+
+
+_EXACT_KINDS = frozenset({Kind.DATE, Kind.TIMESTAMP, Kind.TIME, Kind.DURATION, Kind.DECIMAL})
+_EXPECTED = {Kind.DATE: "a datetime.date", Kind.TIMESTAMP: "a datetime.datetime or datetime.date",
+             Kind.TIME: "a datetime.time", Kind.DURATION: "a datetime.timedelta"}
+
+
+def _check_temporal(name: str, dtype: DType, value: Any) -> int | None:
+    """A date, time, timestamp or duration parameter as its storage integer."""
+    converted = _temporal_nanos(name, value)
+    kind = converted[0] if converted is not None else None
+    accepted = (Kind.DATE, Kind.TIMESTAMP) if dtype.kind is Kind.TIMESTAMP else (dtype.kind,)
+    if kind not in accepted:
+        raise ParameterError(f"parameter {name!r} of type {dtype.arrow} must be {_EXPECTED[dtype.kind]}, "
+                             f"not {type(value).__name__} {value!r}")
+    _, nanos, is_utc = converted
+    if dtype.kind is Kind.DATE:
+        days = nanos // _DAY_NANOS
+        ticks = days if dtype.bits == 32 else days * 86_400_000
+    else:
+        per_tick = 10**9 // dtype.ticks
+        if nanos % per_tick:
+            raise ParameterError(f"parameter {name!r} = {value!r} is not a whole number of "
+                                 f"{dtype.unit} ({dtype.arrow} would lose its precision)")
+        ticks = nanos // per_tick
+    if dtype.kind is Kind.TIMESTAMP:
+        if is_utc and dtype.tz is None:
+            raise ParameterError(f"parameter {name!r} = {value!r} has a time zone but {dtype.arrow} "
+                                 "has none (pass a naive datetime, as Arrow does not mix them)")
+        if not is_utc and dtype.tz is not None and -(1 << 63) <= ticks < 1 << 63:
+            ticks = temporal.local_to_utc(ticks, dtype.unit, dtype.tz)  # a wall-clock time in the zone
+    if not -(1 << (dtype.bits - 1)) <= ticks < 1 << (dtype.bits - 1):
+        raise ParameterError(f"parameter {name!r} = {value!r} is out of the range of {dtype.arrow}")
+    return ticks
+
+
+def _check_decimal(name: str, dtype: DType, value: Any) -> int:
+    """A decimal128(p, s) parameter as its unscaled integer (exact, or a ParameterError)."""
+    if isinstance(value, pa.Scalar):
+        value = value.as_py()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and np.isfinite(value):
+        value = decimal.Decimal(repr(value))
+    if isinstance(value, bool) or not isinstance(value, int | decimal.Decimal) or (
+            isinstance(value, decimal.Decimal) and not value.is_finite()):
+        raise ParameterError(f"parameter {name!r} of type {dtype.arrow} must be a decimal.Decimal "
+                             f"or an int, not {type(value).__name__} {value!r}")
+    unscaled = decimal.Decimal(value).scaleb(dtype.scale, EXACT)
+    if unscaled != unscaled.to_integral_value():
+        raise ParameterError(f"parameter {name!r} = {value!r} has more than {dtype.scale} decimal "
+                             f"places, which {dtype.arrow} holds")
+    if abs(int(unscaled)) >= 10**dtype.precision:  # (abs() of a Decimal rounds to 28 digits)
+        raise ParameterError(f"parameter {name!r} = {value!r} does not fit {dtype.arrow} "
+                             f"(more than {dtype.precision} digits)")
+    return int(unscaled)
 
 
 def check_parameter(name: str, dtype: DType, value: Any) -> Any:
     """``value`` as a Python value of ``dtype``, or a ParameterError naming the parameter."""
     if value is None:
         return None
+    if dtype.kind in _EXACT_KINDS:  # (a set: faster than DType.is_temporal on this per-call path)
+        if isinstance(value, pa.Scalar) and not value.is_valid or \
+                isinstance(value, np.datetime64 | np.timedelta64) and np.isnat(value):
+            return None
+        if dtype.is_decimal:
+            return _check_decimal(name, dtype, value)
+        return _check_temporal(name, dtype, value)
     if isinstance(value, np.generic):
         value = value.item()
+    elif isinstance(value, pa.Scalar):
+        value = value.as_py()
+        if value is None:
+            return None
     if dtype == BOOL:
         if isinstance(value, bool):
             return value
