@@ -2065,9 +2065,9 @@ def _from_storage(values: list, t: pa.DataType) -> pa.Array:
 
 
 def _python(t: pa.DataType, fn: Callable, *arrays: pa.Array) -> pa.Array:
-    """Row by row over storage integers: a null in any argument gives null."""
+    """Row by row over storage integers: a null in any argument gives null; RULE: int64 wraps."""
     rows = zip(*map(_storage, arrays))
-    return _from_storage([None if None in row else fn(*row) for row in rows], t)
+    return _from_storage([None if None in row else wrap(fn(*row), "int64") for row in rows], t)
 
 
 DATE_LITERALS = ["1970-01-01", "1969-12-31", "2000-02-29", "2024-02-29", "1900-02-28", "1900-03-01",
@@ -2265,7 +2265,7 @@ def t_duration(draw, ctx: TContext, depth: int) -> TValue:
     if choice == 2:
         return TValue("dur", f"(- {a.text})", f"(- {a.sql})", lambda cols, n: pc.negate(a.pc(cols, n)))
     if choice == 3:
-        k = draw(st.sampled_from([0, 1, -1, 2, 3, 1000]))
+        k = draw(st.sampled_from([0, 1, -1, 2, 3]))
         return TValue("dur", f"({a.text} * {k})", f"({a.sql} * {k})",
                       lambda cols, n: _python(arrow, lambda v: v * k, a.pc(cols, n)))
     return TValue("dur", f"abs({a.text})", f"abs({a.sql})", lambda cols, n: pc.abs(a.pc(cols, n)))
@@ -2383,8 +2383,8 @@ def _t_other(draw, ctx: TContext, depth: int, family: str, strategy: Callable) -
         value = Decimal(text)  # RULE: the exact decimal the literal spells
         exponent = -value.as_tuple().exponent
         scale = max(exponent, 0)
-        return TValue(f"dec:38:{scale}", text, f"CAST('{text}' AS DECIMAL(38, {scale}))" if scale <= 38
-                      else text, lambda cols, n: pa.array([value] * n, pa.decimal128(38, scale)), literal=True)
+        return TValue(f"dec:38:{scale}", text, f"CAST('{value:f}' AS DECIMAL(38, {scale}))",
+                      lambda cols, n: pa.array([value] * n, pa.decimal128(38, scale)), literal=True)
     if family == "date_ts":  # a date against a timestamp without zone: the date's midnight
         return draw(t_timestamp(ctx, depth, "ts"))
     return draw(strategy())
@@ -2402,6 +2402,22 @@ def _t_compare(symbol: str, a: pa.Array, b: pa.Array) -> pa.Array:
         return pa.array([None if x is None or y is None else COMPARE_PY[symbol](x, y)
                          for x, y in zip(a.to_pylist(), b.to_pylist())], pa.bool_())
     return COMPARE_PC[symbol](a, b)
+
+
+# RULE: DuckDB compares two decimals in their common type and raises when a value does not fit
+# it (DECIMAL(38, 0) against DECIMAL(5, 2): 38 integer digits at scale 2); arrowjit compares
+# exactly. Compared as whole parts (HUGEINT, toward zero), then signed fractions (DECIMAL(38, 37)).
+T_DEC_CMP = """CREATE OR REPLACE MACRO dec_cmp(a, b) AS CASE WHEN a IS NULL OR b IS NULL THEN NULL
+  WHEN trunc(a)::HUGEINT <> trunc(b)::HUGEINT THEN (CASE WHEN trunc(a)::HUGEINT < trunc(b)::HUGEINT
+    THEN -1 ELSE 1 END)
+  WHEN (a - trunc(a))::DECIMAL(38, 37) < (b - trunc(b))::DECIMAL(38, 37) THEN -1
+  WHEN (a - trunc(a))::DECIMAL(38, 37) > (b - trunc(b))::DECIMAL(38, 37) THEN 1 ELSE 0 END"""
+
+
+def t_sql_compare(symbol: str, a: TValue, b: TValue) -> str:
+    if a.t.startswith("dec:"):
+        return f"(dec_cmp({a.sql}, {b.sql}) {COMPARE_SQL[symbol]} 0)"
+    return f"({a.sql} {COMPARE_SQL[symbol]} {b.sql})"
 
 
 @dataclass(frozen=True)
@@ -2429,7 +2445,8 @@ def t_predicate(draw, ctx: TContext, depth: int) -> TPred:
                                   _t_compare("<=", a.pc(cols, n), hi.pc(cols, n)))
                 return pc.invert(r) if negate else r
             return TPred(f"({a.text} {word} {lo.text} and {hi.text})",
-                         f"({'NOT ' if negate else ''}({a.sql} >= {lo.sql} AND {a.sql} <= {hi.sql}))", between)
+                         f"({'NOT ' if negate else ''}({t_sql_compare('>=', a, lo)} AND "
+                         f"{t_sql_compare('<=', a, hi)}))", between)
         if choice == 2:  # in: one equality per item
             items = [_t_other(draw, ctx, min(depth, 2), family, strategy) for _ in range(draw(st.integers(1, 4)))]
             negate = draw(st.booleans())
@@ -2439,13 +2456,13 @@ def t_predicate(draw, ctx: TContext, depth: int) -> TPred:
                 for item in items[1:]:
                     r = pc.or_kleene(r, _t_compare("==", a.pc(cols, n), item.pc(cols, n)))
                 return pc.invert(r) if negate else r
-            sql = " OR ".join(f"{a.sql} = {i.sql}" for i in items)
+            sql = " OR ".join(t_sql_compare("==", a, i) for i in items)
             return TPred(f"({a.text} {'not in' if negate else 'in'} ({', '.join(i.text for i in items)}))",
                          f"({'NOT ' if negate else ''}({sql}))", in_list)
         b = _t_other(draw, ctx, min(depth, 3), family, strategy)
         if family == "date_ts" and draw(st.booleans()):
             a, b = b, a
-        return TPred(f"({a.text} {spelled} {b.text})", f"({a.sql} {COMPARE_SQL[symbol]} {b.sql})",
+        return TPred(f"({a.text} {spelled} {b.text})", t_sql_compare(symbol, a, b),
                      lambda cols, n: _t_compare(symbol, a.pc(cols, n), b.pc(cols, n)))
     if choice == 4:
         strategy, _ = _t_family(draw, ctx, min(depth, 3))
@@ -2565,6 +2582,7 @@ def t_sql_oracle(case: TCase, batch: pa.RecordBatch) -> list:
     con = _T_DUCK.get("con")
     if con is None:
         con = _T_DUCK["con"] = duckdb.connect()
+        con.execute(T_DEC_CMP)
     con.execute(f"SET TimeZone = '{case.zone}'")
     columns = {name: (batch.column(name).view(pa.int64()) if case.types[name] == "dur" else batch.column(name))
                for name in case.types}
