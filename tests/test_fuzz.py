@@ -1804,7 +1804,7 @@ def test_fuzz() -> None:
     assert "PASSED" in result.stdout and "1 passed" in result.stdout, result.stdout[-2000:]
 
 
-FUZZ_STATS = {"cases": 0, "rows": 0}
+FUZZ_STATS = {"cases": 0, "rows": 0, "temporal cases": 0}
 
 
 def _case_record(case: Case) -> dict:
@@ -1847,8 +1847,10 @@ def fuzz_worker(seconds: float, results: str) -> None:
     start = time.monotonic()
     with open(results, "a") as out:
         run = batch(given(cases())(lambda case: _fuzz_body(case, out)))
+        run_temporal = batch(given(temporal_cases())(lambda case: temporal_fuzz_body(case, out)))
         while time.monotonic() - start < seconds:
             run()
+            run_temporal()
             print(f"fuzz: {FUZZ_STATS['cases']} cases in this worker", flush=True)
         out.write(json.dumps({"done": True, **FUZZ_STATS}) + "\n")
 
@@ -1868,7 +1870,7 @@ def test_fuzz_long(tmp_path) -> None:
     seconds = float(os.environ["FUZZ_SECONDS"])
     tests = os.path.dirname(os.path.abspath(__file__))
     start = time.monotonic()
-    cases_run, rows, crashes, mismatches = 0, 0, [], []
+    cases_run, rows, crashes, mismatches, temporal = 0, 0, [], [], 0
     while (left := seconds - (time.monotonic() - start)) > 5:
         results, trace = tmp_path / f"results-{len(crashes)}.jsonl", tmp_path / "trace.json"
         env = {**os.environ, "FUZZ_TRACE": str(trace), "ARROWJIT_CACHE_DIR": str(tmp_path / "cache")}
@@ -1880,6 +1882,7 @@ def test_fuzz_long(tmp_path) -> None:
         done = [line for line in lines if "done" in line]
         if done:
             cases_run, rows = cases_run + done[0]["cases"], rows + done[0]["rows"]
+            temporal += done[0].get("temporal cases", 0)
         else:
             in_flight = json.loads(trace.read_text()) if trace.exists() else {}
             cases_run += in_flight.pop("cases", 0)
@@ -1891,7 +1894,8 @@ def test_fuzz_long(tmp_path) -> None:
         print(f"fuzz: {cases_run} cases ({rows} rows) in {time.monotonic() - start:.0f} s, "
               f"{len(mismatches)} mismatches, {len(crashes)} crashes", file=sys.__stderr__, flush=True)
     failures = crashes + mismatches
-    summary = (f"FUZZ SUMMARY: {cases_run} cases, {rows} rows, {time.monotonic() - start:.0f} s, "
+    summary = (f"FUZZ SUMMARY: {cases_run} cases ({temporal} of dates, timestamps, durations and decimals), "
+               f"{rows} rows, {time.monotonic() - start:.0f} s, "
                f"{len(mismatches)} mismatches ({len({m.get('expression') for m in mismatches})} distinct "
                f"expressions), {len(crashes)} crashes")
     print("\n" + summary, file=sys.__stderr__, flush=True)
@@ -1931,8 +1935,8 @@ def test_fuzz_long(tmp_path) -> None:
 # ===========================================================================
 
 import zoneinfo  # noqa: E402 - kept with the section that uses it
-from decimal import Decimal  # noqa: E402
-from decimal import localcontext  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
+from decimal import Decimal, localcontext  # noqa: E402
 
 T_ZONES = ("UTC", "America/New_York")
 US_DAY = 86_400_000_000
@@ -1974,9 +1978,8 @@ def add_months_days(days: int, months: int) -> int:
     return days_from_civil(y2, m0 + 1, min(d, last))
 
 
-def _utc_epoch():
-    from datetime import datetime, timezone
-    return datetime(1970, 1, 1, tzinfo=timezone.utc)
+def _utc_epoch() -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def to_local_us(us: int, zone: str) -> int:
@@ -1993,9 +1996,8 @@ def from_local_us(local: int, zone: str) -> int:
     a skipped time read with the offset before the change (zoneinfo's fold=0)."""
     if zone == "UTC":
         return local
-    from datetime import timezone
     wall = _utc_epoch().replace(tzinfo=None) + timedelta(microseconds=local)
-    moment = wall.replace(tzinfo=zoneinfo.ZoneInfo(zone), fold=0).astimezone(timezone.utc)
+    moment = wall.replace(tzinfo=zoneinfo.ZoneInfo(zone), fold=0).astimezone(UTC)
     return (moment - _utc_epoch()) // timedelta(microseconds=1)
 
 
@@ -2158,7 +2160,8 @@ def t_date(draw, ctx: TContext, depth: int) -> TValue:
     if choice == 5:
         base = draw(t_date(ctx, depth - 1))
         unit = draw(st.sampled_from(T_UNITS[:5]))
-        return TValue("date", f"date_trunc('{unit}', {base.text})", f"CAST(date_trunc('{unit}', {base.sql}) AS DATE)",
+        return TValue("date", f"date_trunc('{unit}', {base.text})",
+                      f"CAST(date_trunc('{unit}', {base.sql}) AS DATE)",
                       lambda cols, n: pc.floor_temporal(base.pc(cols, n), unit=unit, week_starts_monday=True))
     # cast(timestamp as date32): a zoned timestamp's local date
     t = draw(st.sampled_from(["ts", "tsz"]))
@@ -2194,7 +2197,8 @@ def t_timestamp(draw, ctx: TContext, depth: int, t: str) -> TValue:
         text, us = draw(st.sampled_from(FIXED_INTERVALS))
         sign = draw(st.sampled_from(["+", "-"]))
         us2 = us if sign == "+" else -us
-        return TValue(t, f"({base.text} {sign} interval '{text}')", f"({base.sql} + to_microseconds({us2}::BIGINT))",
+        return TValue(t, f"({base.text} {sign} interval '{text}')",
+                      f"({base.sql} + to_microseconds({us2}::BIGINT))",
                       lambda cols, n: _python(arrow, lambda v: v + us2, base.pc(cols, n)))
     if choice == 3:  # +- calendar months, in local time
         base = _t_base(draw, ctx, depth - 1, t)
@@ -2212,7 +2216,8 @@ def t_timestamp(draw, ctx: TContext, depth: int, t: str) -> TValue:
         dur = draw(t_duration(ctx, 0))
         sign = draw(st.sampled_from(["+", "-"]))
         fn = pc.add if sign == "+" else pc.subtract
-        return TValue(t, f"({base.text} {sign} {dur.text})", f"({base.sql} {sign} to_microseconds({dur.sql}))",
+        return TValue(t, f"({base.text} {sign} {dur.text})",
+                      f"({base.sql} {sign} to_microseconds({dur.sql}))",
                       lambda cols, n: fn(base.pc(cols, n), dur.pc(cols, n)))
     if choice in (4, 5):  # date_trunc
         base = _t_base(draw, ctx, depth - 1, t)
@@ -2231,7 +2236,8 @@ def t_timestamp(draw, ctx: TContext, depth: int, t: str) -> TValue:
         target = "timestamp[us]" if t == "ts" else f"timestamp[us, tz={ctx.zone}]"
         sql_type = "TIMESTAMP" if t == "ts" else "TIMESTAMPTZ"
         return TValue(t, f"cast({base.text} as {target})", f"CAST({base.sql} AS {sql_type})",
-                      lambda cols, n: _python(arrow, lambda d: from_local_us(d * US_DAY, zone), base.pc(cols, n)))
+                      lambda cols, n: _python(arrow, lambda d: from_local_us(d * US_DAY, zone),
+                                              base.pc(cols, n)))
     if t == "ts":  # date +- a sub-day interval: a timestamp
         base = draw(t_date(ctx, depth - 1))
         text, us = draw(st.sampled_from(FIXED_INTERVALS[2:6]))
@@ -2284,8 +2290,8 @@ def t_int(draw, ctx: TContext, depth: int) -> TValue:
     source = draw(st.sampled_from(["date", "ts", "tsz"]))
     base = draw(t_date(ctx, depth - 1)) if source == "date" else draw(t_timestamp(ctx, depth - 1, source))
     if field_ == "hour" and source == "date":  # a date gives 0
-        oracle = lambda cols, n: pc.multiply(pc.cast(pc.is_valid(base.pc(cols, n)), pa.int64()), 0)  # noqa: E731
-        oracle = (lambda o: lambda cols, n: pc.if_else(pc.is_valid(base.pc(cols, n)), o(cols, n), None))(oracle)
+        oracle = lambda cols, n: pc.if_else(pc.is_valid(base.pc(cols, n)), pa.scalar(0),  # noqa: E731
+                                            pa.scalar(None, pa.int64()))
     else:
         oracle = lambda cols, n: T_PC_FIELD[field_](base.pc(cols, n))  # noqa: E731
     return TValue("i64", f"{field_}({base.text})", T_SQL_FIELD[field_].format(base.sql), oracle)
@@ -2448,7 +2454,8 @@ def t_predicate(draw, ctx: TContext, depth: int) -> TPred:
                          f"({'NOT ' if negate else ''}({t_sql_compare('>=', a, lo)} AND "
                          f"{t_sql_compare('<=', a, hi)}))", between)
         if choice == 2:  # in: one equality per item
-            items = [_t_other(draw, ctx, min(depth, 2), family, strategy) for _ in range(draw(st.integers(1, 4)))]
+            count = draw(st.integers(1, 4))
+            items = [_t_other(draw, ctx, min(depth, 2), family, strategy) for _ in range(count)]
             negate = draw(st.booleans())
 
             def in_list(cols, n):
@@ -2468,7 +2475,8 @@ def t_predicate(draw, ctx: TContext, depth: int) -> TPred:
         strategy, _ = _t_family(draw, ctx, min(depth, 3))
         a = draw(strategy())
         negate = draw(st.booleans())
-        return TPred(f"({a.text} is {'not ' if negate else ''}null)", f"({a.sql} IS {'NOT ' if negate else ''}NULL)",
+        return TPred(f"({a.text} is {'not ' if negate else ''}null)",
+                     f"({a.sql} IS {'NOT ' if negate else ''}NULL)",
                      lambda cols, n: (pc.is_valid if negate else pc.is_null)(a.pc(cols, n)))
     if choice <= 6:
         parts = [draw(t_predicate(ctx, depth - 1)) for _ in range(draw(st.integers(2, 3)))]
@@ -2484,7 +2492,8 @@ def t_predicate(draw, ctx: TContext, depth: int) -> TPred:
                      "(" + f" {word.upper()} ".join(p.sql for p in parts) + ")", logic)
     if choice == 7:
         inner = draw(t_predicate(ctx, depth - 1))
-        return TPred(f"(not {inner.text})", f"(NOT {inner.sql})", lambda cols, n: pc.invert(inner.pc(cols, n)))
+        return TPred(f"(not {inner.text})", f"(NOT {inner.sql})",
+                     lambda cols, n: pc.invert(inner.pc(cols, n)))
     return draw(t_predicate(ctx, depth - 1))
 
 
@@ -2493,8 +2502,10 @@ def _t_random_days(rng, n: int, lo: int, hi: int) -> list[int]:
 
 
 DATE_BOUNDARIES = [days_from_civil(*map(int, d.split("-"))) for d in DATE_LITERALS]
+# New York's DST changes (2024-03-10 07:00Z and the microsecond before; 2024-11-03 05:30Z .. 07:00Z, the
+# repeated hour; 2023-11-05 06:00Z), the epoch and the microsecond before, the end of 2024-02-29 (UTC).
 NY_TRANSITIONS = [1710054000000000, 1710053999999999, 1730613600000000, 1730611800000000, 1730615400000000,
-                  1730617200000000, 1699164000000000, -1, 0, 1709251199999999]  # 2024-03-10 07:00Z, 2024-11-03 ...
+                  1730617200000000, 1699164000000000, -1, 0, 1709251199999999]
 
 
 def t_values(rng, t: str, zone: str, n: int) -> list:
@@ -2507,21 +2518,24 @@ def t_values(rng, t: str, zone: str, n: int) -> list:
     if t in ("ts", "tsz"):
         if t == "tsz" and zone != "UTC":
             lo_day, hi_day = days_from_civil(1900, 1, 1), days_from_civil(2100, 12, 31)
-            special = NY_TRANSITIONS + [d * US_DAY + us for d in (19791, 18321) for us in (0, 5 * 3_600_000_000)]
+            special = NY_TRANSITIONS + [d * US_DAY + us for d in (19791, 18321)  # leap days 2024, 2020
+                                        for us in (0, 5 * 3_600_000_000)]
         else:
             special = [0, -1, 1, US_DAY * DATE_BOUNDARIES[2] + US_DAY - 1, lo_day * US_DAY,
                        (hi_day + 1) * US_DAY - 1] + [d * US_DAY for d in DATE_BOUNDARIES]
-        pool = (rng.integers(lo_day * US_DAY, (hi_day + 1) * US_DAY, n) // rng.choice([1, 1_000_000, 3_600_000_000],
-                n) * 1).tolist() + special
+        grain = rng.choice([1, 1_000_000, 3_600_000_000], n)  # whole seconds and hours too
+        pool = (rng.integers(lo_day * US_DAY, (hi_day + 1) * US_DAY, n) // grain * grain).tolist() + special
         return [pool[i] for i in rng.integers(0, len(pool), n)] if n else []
     if t == "dur":
-        pool = rng.integers(-400 * US_DAY, 400 * US_DAY, n).tolist() + [0, 1, -1, US_DAY, -US_DAY, 3_600_000_000]
+        pool = rng.integers(-400 * US_DAY, 400 * US_DAY, n).tolist() + [0, 1, -1, US_DAY, -US_DAY,
+                                                                         3_600_000_000]
         return [pool[i] for i in rng.integers(0, len(pool), n)] if n else []
     p, s = dec_type(t)
     out = []
-    for k in range(n):
+    for _ in range(n):
         digits = int(rng.integers(0, p + 1))
-        unscaled = int(rng.integers(-(10 ** min(digits, 18)) + 1, 10 ** min(digits, 18))) * 10 ** max(digits - 18, 0)
+        head = int(rng.integers(-(10 ** min(digits, 18)) + 1, 10 ** min(digits, 18)))
+        unscaled = head * 10 ** max(digits - 18, 0)
         if rng.random() < 0.2:
             unscaled = int(rng.choice([0, 1, -1, 10**p - 1, -(10**p - 1), 10**s]))
         with localcontext() as context:
@@ -2584,7 +2598,7 @@ def t_sql_oracle(case: TCase, batch: pa.RecordBatch) -> list:
         con = _T_DUCK["con"] = duckdb.connect()
         con.execute(T_DEC_CMP)
     con.execute(f"SET TimeZone = '{case.zone}'")
-    columns = {name: (batch.column(name).view(pa.int64()) if case.types[name] == "dur" else batch.column(name))
+    columns = {name: batch.column(name).view(pa.int64()) if case.types[name] == "dur" else batch.column(name)
                for name in case.types}
     data = pa.table(columns)  # noqa: F841 - read by DuckDB by name
     con.register("tdata", data)
@@ -2602,14 +2616,16 @@ def t_forms(case: TCase) -> list[tuple[str, pa.RecordBatch | pa.Table]]:
     off, n = case.offset, case.n
     whole = pa.RecordBatch.from_arrays([pa.concat_arrays([a.slice(off)]) for a in arrays.values()]
                                        + [pa.array(np.arange(n, dtype=np.int64))], names=names + ["__row"])
-    sliced = pa.RecordBatch.from_arrays(list(arrays.values()) + [pa.array(np.arange(-off, n, dtype=np.int64))],
+    padded_rows = pa.array(np.arange(-off, n, dtype=np.int64))
+    sliced = pa.RecordBatch.from_arrays(list(arrays.values()) + [padded_rows],
                                         names=names + ["__row"]).slice(off)
     chunked = []
     for name, a in arrays.items():
         bounds = [0, *case.cuts[name], n]
         chunked.append(pa.chunked_array([a.slice(off + lo, hi - lo) for lo, hi in zip(bounds, bounds[1:])],
                                         type=a.type))
-    table = pa.Table.from_arrays(chunked + [pa.chunked_array([whole.column("__row")])], names=names + ["__row"])
+    table = pa.Table.from_arrays(chunked + [pa.chunked_array([whole.column("__row")])],
+                                 names=names + ["__row"])
     forms = [("batch", whole), (f"slice(offset={off})", sliced), ("chunked table", table)]
     if n == 0:
         forms.append(("table without chunks", pa.Table.from_batches([], schema=whole.schema)))
@@ -2655,7 +2671,35 @@ def run_temporal_case(case: TCase) -> list:
     return from_pc
 
 
-@pytest.mark.skipif("ARROWJIT_FUZZ_CHILD" not in os.environ, reason="run by test_fuzz_temporal in a subprocess")
+def temporal_fuzz_body(case: TCase, out) -> None:
+    """One temporal/decimal case of the long run (see _fuzz_body): mismatches go to ``out``."""
+    FUZZ_STATS["cases"] += 1
+    FUZZ_STATS["temporal cases"] += 1
+    FUZZ_STATS["rows"] += case.n
+    record = {"cases": FUZZ_STATS["cases"], "rows": FUZZ_STATS["rows"], "expression": case.pred.text,
+              "sql": case.pred.sql, "zone": case.zone, "types": case.types, "n": case.n}
+    if case.n <= 8:
+        record["data"] = {name: values[case.offset:] for name, values in case.data.items()}
+    with open(os.environ["FUZZ_TRACE"], "w") as trace:
+        json.dump(record, trace, default=repr)
+    try:
+        run_temporal_case(case)
+        return
+    except OraclesDisagree as e:
+        kind, detail = "the oracles disagree", str(e)
+    except Mismatch as e:
+        kind, detail = "arrowjit differs from the oracles", str(e)
+    except Exception as e:  # noqa: BLE001 - anything arrowjit (or an oracle) raised
+        kind, detail = f"exception {type(e).__name__}", str(e)
+    record = {"kind": kind, "detail": detail[-3000:],
+              **{k: v for k, v in record.items() if k not in ("cases", "rows")}}
+    out.write(json.dumps(record, default=repr) + "\n")
+    out.flush()
+    print("\nMISMATCH " + json.dumps(record, default=repr), file=sys.__stderr__, flush=True)
+
+
+@pytest.mark.skipif("ARROWJIT_FUZZ_CHILD" not in os.environ,
+                    reason="run by test_fuzz_temporal in a subprocess")
 @settings(CI_SETTINGS, max_examples=int(os.environ.get("ARROWJIT_FUZZ_TEMPORAL_EXAMPLES", "150")))
 @given(temporal_cases())
 def test_fuzz_temporal_cases(case: TCase) -> None:
@@ -2665,8 +2709,9 @@ def test_fuzz_temporal_cases(case: TCase) -> None:
 def test_fuzz_temporal() -> None:
     """The bounded run of the temporal/decimal generator (in a subprocess, as test_fuzz)."""
     env = {**os.environ, "ARROWJIT_FUZZ_CHILD": "1"}
-    result = subprocess.run([sys.executable, "-m", "pytest", f"{__file__}::test_fuzz_temporal_cases", "-x",
-                             "-rA", "-p", "no:cacheprovider"], capture_output=True, text=True, env=env, timeout=900)
+    command = [sys.executable, "-m", "pytest", f"{__file__}::test_fuzz_temporal_cases", "-x", "-rA", "-p",
+               "no:cacheprovider"]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
     assert result.returncode == 0, (f"the fuzz run failed (exit {result.returncode}; negative: killed by "
                                     f"a signal)\n{result.stdout[-20000:]}\n{result.stderr[-5000:]}")
     assert "1 passed" in result.stdout, result.stdout[-2000:]
