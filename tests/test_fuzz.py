@@ -2230,7 +2230,14 @@ def t_timestamp(draw, ctx: TContext, depth: int, t: str) -> TValue:
                     return trunc_local(v, unit)
                 return from_local_us(trunc_local(to_local_us(v, zone), unit), zone)
             oracle = lambda cols, n: _python(arrow, trunc, base.pc(cols, n))  # noqa: E731
-        return TValue(t, f"date_trunc('{unit}', {base.text})", f"date_trunc('{unit}', {base.sql})", oracle)
+        sql = f"date_trunc('{unit}', {base.sql})"
+        if zone != "UTC" and unit in ("hour", "minute", "second"):
+            # RULE: the repeated hour keeps t's own offset (01:30 EDT gives 01:00 EDT); DuckDB gives
+            # the later 01:00 EST. The zone's offsets are whole hours: truncate the instant.
+            step = {"hour": 3_600_000_000, "minute": 60_000_000, "second": 1_000_000}[unit]
+            us = f"epoch_us({base.sql})"
+            sql = f"make_timestamptz({us} - ({us} % {step} + {step}) % {step})"
+        return TValue(t, f"date_trunc('{unit}', {base.text})", sql, oracle)
     if choice == 6:  # a date's midnight (in the zone)
         base = draw(t_date(ctx, depth - 1))
         target = "timestamp[us]" if t == "ts" else f"timestamp[us, tz={ctx.zone}]"
@@ -2244,6 +2251,12 @@ def t_timestamp(draw, ctx: TContext, depth: int, t: str) -> TValue:
         return TValue(t, f"({base.text} + interval '{text}')",
                       f"(CAST({base.sql} AS TIMESTAMP) + to_microseconds({us}::BIGINT))",
                       lambda cols, n: _python(arrow, lambda d: d * US_DAY + us, base.pc(cols, n)))
+    if t == "tsz" and zone == "UTC":  # cast(naive as zoned) keeps the value (read as UTC), as Arrow's cast
+        # (not for New York: its values stay in 1900..2100, where its offsets are whole hours)
+        base = draw(t_timestamp(ctx, depth - 1, "ts"))
+        return TValue(t, f"cast({base.text} as timestamp[us, tz={ctx.zone}])",
+                      f"make_timestamptz(epoch_us({base.sql}))",  # RULE: DuckDB reads it in the session zone
+                      lambda cols, n: pc.cast(base.pc(cols, n), arrow))
     return draw(t_timestamp(ctx, depth - 1, t))
 
 
@@ -2286,6 +2299,14 @@ def t_int(draw, ctx: TContext, depth: int) -> TValue:
         return TValue("i64", f"({a.text} - {b.text})", f"({a.sql} - {b.sql})",
                       lambda cols, n: pc.subtract(pc.cast(pc.cast(a.pc(cols, n), pa.int32()), pa.int64()),
                                                   pc.cast(pc.cast(b.pc(cols, n), pa.int32()), pa.int64())))
+    if choice == 1 and draw(st.booleans()):  # RULE: truncates toward zero, null out of range (DuckDB rounds)
+        a = draw(t_decimal(ctx, depth - 1))
+        lo, hi = int_range("int64")
+
+        def to_int(cols, n):
+            values = [None if v is None else int(v) for v in a.pc(cols, n).to_pylist()]
+            return pa.array([v if v is not None and lo <= v <= hi else None for v in values], pa.int64())
+        return TValue("i64", f"cast({a.text} as int64)", f"TRY_CAST(trunc({a.sql}) AS BIGINT)", to_int)
     field_ = draw(st.sampled_from(T_FIELDS))
     source = draw(st.sampled_from(["date", "ts", "tsz"]))
     base = draw(t_date(ctx, depth - 1)) if source == "date" else draw(t_timestamp(ctx, depth - 1, source))
@@ -2345,6 +2366,16 @@ def t_decimal(draw, ctx: TContext, depth: int) -> TValue:
         name = draw(st.sampled_from(names))
         return TValue(ctx.columns[name], name, f'"{name}"', lambda cols, n: cols[name])
     a = draw(t_decimal(ctx, depth - 1))
+    if choice == 4 and draw(st.booleans()):  # a larger scale: null where 38 digits do not hold it
+        _, sa = dec_type(a.t)
+        scale = min(sa + draw(st.sampled_from([1, 2, 10, 30])), 37)
+
+        def rescale(cols, n):
+            values = a.pc(cols, n).to_pylist()
+            fits = [v is not None and abs(v.scaleb(scale)) < Decimal(10) ** 38 for v in values]
+            return pa.array([v if ok else None for v, ok in zip(values, fits)], pa.decimal128(38, scale))
+        return TValue(f"dec:38:{scale}", f"cast({a.text} as decimal128(38, {scale}))",
+                      f"try(CAST({a.sql} AS DECIMAL(38, {scale})))", rescale)
     if choice == 4:
         return TValue(a.t, f"(- {a.text})", f"(- {a.sql})", lambda cols, n: pc.negate(a.pc(cols, n)))
     op = draw(st.sampled_from(["+", "-", "*"]))
