@@ -1926,9 +1926,9 @@ def test_fuzz_long(tmp_path) -> None:
 # * ``dayofweek`` is Monday 0 (DuckDB: ``isodow - 1``);
 # * month arithmetic, ``date_trunc`` of a zoned timestamp and ``timestamp '...'`` read in a zone
 #   are computed in Python (zoneinfo; pyarrow has no month arithmetic and its floor_temporal and
-#   assume_timezone raise on repeated or skipped local times): a wall-clock time that is repeated
-#   is the earlier instant, a skipped one is read with the offset before the change (fold=0);
-#   the SQL oracle is given the instant of a zoned literal;
+#   assume_timezone raise on repeated or skipped local times by default): a wall-clock time that
+#   is repeated is the earlier instant, a skipped one the last microsecond before the change
+#   (assume_timezone with "earliest"); the SQL oracle is given the instant of a zoned literal;
 # * decimal ``+ - *`` whose exact value passes 38 digits is null (pyarrow raises when the result
 #   precision passes 38: Python's Decimal there; DuckDB raises: ``try()`` around operands cast to
 #   DECIMAL(38, s)); a float literal compared with a decimal is the exact decimal it spells.
@@ -1992,13 +1992,14 @@ def to_local_us(us: int, zone: str) -> int:
 
 
 def from_local_us(local: int, zone: str) -> int:
-    """RULE: the instant of wall-clock time ``local`` in ``zone``: the earlier of a repeated time,
-    a skipped time read with the offset before the change (zoneinfo's fold=0)."""
+    """RULE: the instant of wall-clock time ``local`` in ``zone`` as docs/semantics.md says: pyarrow's
+    ``assume_timezone(ambiguous="earliest", nonexistent="earliest")`` at microseconds (a repeated time
+    is the earlier instant; a skipped one the last microsecond before the change)."""
     if zone == "UTC":
         return local
-    wall = _utc_epoch().replace(tzinfo=None) + timedelta(microseconds=local)
-    moment = wall.replace(tzinfo=zoneinfo.ZoneInfo(zone), fold=0).astimezone(UTC)
-    return (moment - _utc_epoch()) // timedelta(microseconds=1)
+    wall = pa.array([local], pa.timestamp("us"))
+    moment = pc.assume_timezone(wall, zone, ambiguous="earliest", nonexistent="earliest")
+    return moment.view(pa.int64())[0].as_py()
 
 
 def trunc_local(local: int, unit: str) -> int:
@@ -2112,7 +2113,7 @@ def t_ts_literal(draw, ctx: TContext, t: str) -> TValue:
     if t == "ts":
         return TValue(t, text, f"TIMESTAMP '{day} {clock}'",
                       lambda cols, n, v=local: _from_storage([v] * n, pa.timestamp("us")), literal=True)
-    instant = from_local_us(local, ctx.zone)  # RULE: read in the zone (fold=0)
+    instant = from_local_us(local, ctx.zone)  # RULE: read in the zone
     return TValue(t, text, f"make_timestamptz({instant}::BIGINT)",
                   lambda cols, n, v=instant: _from_storage([v] * n, ctx.arrow("tsz")), literal=True)
 
@@ -2240,6 +2241,12 @@ def t_timestamp(draw, ctx: TContext, depth: int, t: str) -> TValue:
         return TValue(t, f"date_trunc('{unit}', {base.text})", sql, oracle)
     if choice == 6:  # a date's midnight (in the zone)
         base = draw(t_date(ctx, depth - 1))
+        if zone != "UTC":  # New York's values stay in 1900..2100 (whole-hour offsets, Python's range)
+            text = draw(st.sampled_from([d for d in DATE_LITERALS if "1900" < d < "2100"]))
+            y, m, d = map(int, text.split("-"))
+            days = days_from_civil(y, m, d)
+            base = TValue("date", f"date '{text}'", f"DATE '{text}'",
+                          lambda cols, n, v=days: _from_storage([v] * n, pa.date32()), literal=True)
         target = "timestamp[us]" if t == "ts" else f"timestamp[us, tz={ctx.zone}]"
         sql_type = "TIMESTAMP" if t == "ts" else "TIMESTAMPTZ"
         return TValue(t, f"cast({base.text} as {target})", f"CAST({base.sql} AS {sql_type})",
