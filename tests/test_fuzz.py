@@ -1927,8 +1927,9 @@ def test_fuzz_long(tmp_path) -> None:
 # * month arithmetic, ``date_trunc`` of a zoned timestamp and ``timestamp '...'`` read in a zone
 #   are computed in Python (zoneinfo; pyarrow has no month arithmetic and its floor_temporal and
 #   assume_timezone raise on repeated or skipped local times by default): a wall-clock time that
-#   is repeated is the earlier instant, a skipped one the last microsecond before the change
-#   (assume_timezone with "earliest"); the SQL oracle is given the instant of a zoned literal;
+#   is repeated is the earlier instant; a skipped one is, for a literal, the last microsecond
+#   before the change (assume_timezone with "earliest"), and after month arithmetic read with the
+#   offset before the change (as DuckDB); the SQL oracle is given the instant of a zoned literal;
 # * decimal ``+ - *`` whose exact value passes 38 digits is null (pyarrow raises when the result
 #   precision passes 38: Python's Decimal there; DuckDB raises: ``try()`` around operands cast to
 #   DECIMAL(38, s)); a float literal compared with a decimal is the exact decimal it spells.
@@ -1992,9 +1993,22 @@ def to_local_us(us: int, zone: str) -> int:
 
 
 def from_local_us(local: int, zone: str) -> int:
-    """RULE: the instant of wall-clock time ``local`` in ``zone`` as docs/semantics.md says: pyarrow's
-    ``assume_timezone(ambiguous="earliest", nonexistent="earliest")`` at microseconds (a repeated time
-    is the earlier instant; a skipped one the last microsecond before the change)."""
+    """RULE: the instant of wall-clock time ``local`` in ``zone`` after month arithmetic or
+    ``date_trunc``: a repeated time is the earlier instant, a skipped one is read with the offset
+    before the change (02:30 on 2024-03-10 in New York is 07:30Z, 03:30 EDT), as arrowjit and
+    DuckDB do; pyarrow's assume_timezone raises there by default (zoneinfo's fold=0)."""
+    if zone == "UTC":
+        return local
+    wall = _utc_epoch().replace(tzinfo=None) + timedelta(microseconds=local)
+    moment = wall.replace(tzinfo=zoneinfo.ZoneInfo(zone), fold=0).astimezone(UTC)
+    return (moment - _utc_epoch()) // timedelta(microseconds=1)
+
+
+def literal_instant(local: int, zone: str) -> int:
+    """RULE: a ``timestamp '...'`` literal without zone read in ``zone``, as docs/semantics.md
+    says: pyarrow's ``assume_timezone(ambiguous="earliest", nonexistent="earliest")`` at
+    microseconds (a skipped time is the last microsecond before the change, 06:59:59.999999Z
+    for 02:30 on 2024-03-10 in New York; month arithmetic reads it otherwise: from_local_us)."""
     if zone == "UTC":
         return local
     wall = pa.array([local], pa.timestamp("us"))
@@ -2113,7 +2127,7 @@ def t_ts_literal(draw, ctx: TContext, t: str) -> TValue:
     if t == "ts":
         return TValue(t, text, f"TIMESTAMP '{day} {clock}'",
                       lambda cols, n, v=local: _from_storage([v] * n, pa.timestamp("us")), literal=True)
-    instant = from_local_us(local, ctx.zone)  # RULE: read in the zone
+    instant = literal_instant(local, ctx.zone)  # RULE: read in the zone
     return TValue(t, text, f"make_timestamptz({instant}::BIGINT)",
                   lambda cols, n, v=instant: _from_storage([v] * n, ctx.arrow("tsz")), literal=True)
 
