@@ -2121,7 +2121,7 @@ def t_ts_literal(draw, ctx: TContext, t: str) -> TValue:
     seconds = Decimal(rest[0]) if rest else Decimal(0)
     local = (days_from_civil(y, m, d) * US_DAY + int(hh) * 3_600_000_000 + int(mm) * 60_000_000
              + int(seconds * 1_000_000))
-    if t == "tsz" and ctx.zone != "UTC" and not 1900 <= y <= 2100:
+    if t == "tsz" and ctx.zone != "UTC" and not 1900 <= y <= 2037:
         day, local = "2024-03-10", days_from_civil(2024, 3, 10) * US_DAY + (local % US_DAY)
     text = f"timestamp '{day} {clock}'"
     if t == "ts":
@@ -2255,8 +2255,8 @@ def t_timestamp(draw, ctx: TContext, depth: int, t: str) -> TValue:
         return TValue(t, f"date_trunc('{unit}', {base.text})", sql, oracle)
     if choice == 6:  # a date's midnight (in the zone)
         base = draw(t_date(ctx, depth - 1))
-        if zone != "UTC":  # New York's values stay in 1900..2100 (whole-hour offsets, Python's range)
-            text = draw(st.sampled_from([d for d in DATE_LITERALS if "1900" < d < "2100"]))
+        if zone != "UTC":  # New York's values stay in 1900..2037 (whole-hour offsets, Python's range)
+            text = draw(st.sampled_from([d for d in DATE_LITERALS if "1900" < d < "2037"]))
             y, m, d = map(int, text.split("-"))
             days = days_from_civil(y, m, d)
             base = TValue("date", f"date '{text}'", f"DATE '{text}'",
@@ -2273,7 +2273,7 @@ def t_timestamp(draw, ctx: TContext, depth: int, t: str) -> TValue:
                       f"(CAST({base.sql} AS TIMESTAMP) + to_microseconds({us}::BIGINT))",
                       lambda cols, n: _python(arrow, lambda d: d * US_DAY + us, base.pc(cols, n)))
     if t == "tsz" and zone == "UTC":  # cast(naive as zoned) keeps the value (read as UTC), as Arrow's cast
-        # (not for New York: its values stay in 1900..2100, where its offsets are whole hours)
+        # (not for New York: its values stay in 1900..2037, where its offsets are whole hours)
         base = draw(t_timestamp(ctx, depth - 1, "ts"))
         return TValue(t, f"cast({base.text} as timestamp[us, tz={ctx.zone}])",
                       f"make_timestamptz(epoch_us({base.sql}))",  # RULE: DuckDB reads it in the session zone
@@ -2330,7 +2330,7 @@ def t_int(draw, ctx: TContext, depth: int) -> TValue:
         return TValue("i64", f"cast({a.text} as int64)", f"TRY_CAST(trunc({a.sql}) AS BIGINT)", to_int)
     field_ = draw(st.sampled_from(T_FIELDS))
     source = draw(st.sampled_from(["date", "ts", "tsz"]))
-    base = draw(t_date(ctx, depth - 1)) if source == "date" else draw(t_timestamp(ctx, depth - 1, source))
+    base = draw(t_date(ctx, depth - 1)) if source == "date" else _t_base(draw, ctx, depth - 1, source)
     if field_ == "hour" and source == "date":  # a date gives 0
         oracle = lambda cols, n: pc.if_else(pc.is_valid(base.pc(cols, n)), pa.scalar(0),  # noqa: E731
                                             pa.scalar(None, pa.int64()))
@@ -2562,14 +2562,17 @@ NY_TRANSITIONS = [1710054000000000, 1710053999999999, 1730613600000000, 17306118
 
 def t_values(rng, t: str, zone: str, n: int) -> list:
     """Storage values: random over the range plus boundaries (epoch, pre-1970, leap days, years 1
-    and 9999; for New York 1900..2100 and its DST changes)."""
+    and 9999; for New York 1900..2037 and its DST changes)."""
     lo_day, hi_day = days_from_civil(1, 1, 1), days_from_civil(9999, 12, 31)
     if t == "date":
         pool = _t_random_days(rng, n, lo_day, hi_day + 1) + DATE_BOUNDARIES
         return [pool[i] for i in rng.integers(0, len(pool), n)] if n else []
     if t in ("ts", "tsz"):
         if t == "tsz" and zone != "UTC":
-            lo_day, hi_day = days_from_civil(1900, 1, 1), days_from_civil(2100, 12, 31)
+            # Not after 2037: there pyarrow and arrowjit (whose zone table comes from Arrow's time
+            # zone database) have New York on EST all year; Python's zoneinfo and DuckDB keep DST
+            # (an open bug: docs/semantics.md, test_datetime.test_dst_after_2037).
+            lo_day, hi_day = days_from_civil(1900, 1, 1), days_from_civil(2037, 12, 31)
             special = NY_TRANSITIONS + [d * US_DAY + us for d in (19791, 18321)  # leap days 2024, 2020
                                         for us in (0, 5 * 3_600_000_000)]
         else:
