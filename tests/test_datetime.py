@@ -733,3 +733,15 @@ def test_string_to_zoned_timestamp_examples():
     f = arrowjit.compile_filter("cast(s as timestamp[ms, tz=Europe/Paris]) < timestamp '2024-01-31 12:00:00'",
                                 data.schema)  # the literal: 12:00 in Paris, 11:00 UTC
     assert f.mask(data).to_pylist() == [True, False, False, False]
+
+
+@pytest.mark.xfail(strict=True, reason="open: the zone table has no DST after 2037 (as pyarrow's hour); "
+                   "Python's zoneinfo and DuckDB keep New York's DST rule")
+def test_dst_after_2037():
+    # Found by the fuzzer (tests/test_fuzz.py, temporal generator): 2056-10-15 04:57:26Z is
+    # 00:57:26 EDT in New York (zoneinfo, DuckDB); arrowjit and pyarrow.compute say 23:57:26 on
+    # the 14th (EST), so hour(), day() and dayofweek() are off by an hour or a day.
+    zoned = pa.array([2738811446000000], pa.timestamp("us", tz="America/New_York"))
+    batch = pa.record_batch({"t": zoned})
+    out = arrowjit.compile_projection(["hour(t)", "day(t)"], batch.schema)(batch)
+    assert out.column(0).to_pylist() == [0] and out.column(1).to_pylist() == [15]

@@ -281,3 +281,45 @@ def test_cast_string_to_decimal_in_a_filter():
                                 data.schema)
     parsed = _safe_cast(texts, pa.decimal128(6, 2))
     assert f.mask(data).to_pylist() == [v is None or 0 <= v <= 5 for v in parsed]
+
+
+def test_decimals_without_a_common_type_compare_exactly():
+    # Found by the fuzzer (tests/test_fuzz.py, temporal/decimal generator): decimal128(38, 0)
+    # against decimal128(5, 2) met at the capped decimal128(38, 2), and 3.3e37 * 100 wrapped in
+    # 128 bits: `a > b` was false, `a > 1.5` false, `-1e37 > 2.25` true. Exact now (256 bits).
+    big = Decimal("3" * 38)
+    data = pa.record_batch({"a": pa.array([big, Decimal(-10**37), Decimal(1), None], pa.decimal128(38, 0)),
+                            "b": pa.array([Decimal("1.5"), Decimal("2.25"), Decimal("1.00"), Decimal(1)],
+                                          pa.decimal128(5, 2))})
+    assert mask("a > b", data) == [True, False, False, False]
+    assert mask("a < b", data) == [False, True, False, False]
+    assert mask("a == b", data) == [False, False, True, False]
+    assert mask("a > 1.5", data) == [True, False, False, False]
+    assert mask("a between 1.5 and b", data) == [False, False, False, False]
+    assert mask("a in (1.0, b)", data) == [False, False, True, False]
+    assert mask("(a > b) is null", data) == [False, False, False, True]
+
+
+def test_rescaling_that_passes_128_bits_is_null():
+    # cast(int64 as decimal128(38, 30)) multiplied by 10**30 in 128 bits before the range check:
+    # 10**9 gave -20847100.76...; a decimal128(38, 0) rescaled to scale 2 likewise.
+    data = pa.record_batch({"i": pa.array([10**9, 5, -3, None]),
+                            "a": pa.array([Decimal("3" * 38), Decimal(7), Decimal(-10**36), None],
+                                          pa.decimal128(38, 0))})
+    assert project("cast(i as decimal(38, 30))", data).to_pylist() == [
+        None, Decimal("5").scaleb(0), Decimal("-3"), None]
+    assert project("cast(a as decimal(38, 2))", data).to_pylist() == [None, Decimal("7.00"), None, None]
+
+
+def test_sum_of_decimals_without_a_common_type_is_exact():
+    # decimal128(38, 0) + decimal128(38, 10): no decimal128 holds both operands at scale 10, but
+    # 10**28 - 0.5 fits 38 digits; the operands were cast to decimal128(38, 10) first (null).
+    data = pa.record_batch({"a": pa.array([Decimal(10**28), Decimal(-10**28), Decimal(10**37)],
+                                          pa.decimal128(38, 0)),
+                            "b": pa.array([Decimal("-0.5"), Decimal("0.25"), Decimal(1)],
+                                          pa.decimal128(38, 10))})
+    assert project("a + b", data).type == pa.decimal128(38, 10)
+    assert project("a + b", data).to_pylist() == [Decimal("9" * 28 + ".5"), Decimal("-" + "9" * 28 + ".75"),
+                                                  None]
+    assert project("b + a", data).to_pylist() == project("a + b", data).to_pylist()
+    assert project("a - b", data).to_pylist() == [None, None, None]  # 10**28 + 0.5: 39 digits

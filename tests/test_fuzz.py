@@ -1913,7 +1913,7 @@ def test_fuzz() -> None:
     assert "PASSED" in result.stdout and "1 passed" in result.stdout, result.stdout[-2000:]
 
 
-FUZZ_STATS = {"cases": 0, "rows": 0}
+FUZZ_STATS = {"cases": 0, "rows": 0, "temporal cases": 0}
 
 
 def _case_record(case: Case) -> dict:
@@ -1956,8 +1956,10 @@ def fuzz_worker(seconds: float, results: str) -> None:
     start = time.monotonic()
     with open(results, "a") as out:
         run = batch(given(cases())(lambda case: _fuzz_body(case, out)))
+        run_temporal = batch(given(temporal_cases())(lambda case: temporal_fuzz_body(case, out)))
         while time.monotonic() - start < seconds:
             run()
+            run_temporal()
             print(f"fuzz: {FUZZ_STATS['cases']} cases in this worker", flush=True)
         out.write(json.dumps({"done": True, **FUZZ_STATS}) + "\n")
 
@@ -1977,7 +1979,7 @@ def test_fuzz_long(tmp_path) -> None:
     seconds = float(os.environ["FUZZ_SECONDS"])
     tests = os.path.dirname(os.path.abspath(__file__))
     start = time.monotonic()
-    cases_run, rows, crashes, mismatches = 0, 0, [], []
+    cases_run, rows, crashes, mismatches, temporal = 0, 0, [], [], 0
     while (left := seconds - (time.monotonic() - start)) > 5:
         results, trace = tmp_path / f"results-{len(crashes)}.jsonl", tmp_path / "trace.json"
         env = {**os.environ, "FUZZ_TRACE": str(trace), "ARROWJIT_CACHE_DIR": str(tmp_path / "cache")}
@@ -1989,6 +1991,7 @@ def test_fuzz_long(tmp_path) -> None:
         done = [line for line in lines if "done" in line]
         if done:
             cases_run, rows = cases_run + done[0]["cases"], rows + done[0]["rows"]
+            temporal += done[0].get("temporal cases", 0)
         else:
             in_flight = json.loads(trace.read_text()) if trace.exists() else {}
             cases_run += in_flight.pop("cases", 0)
@@ -2000,7 +2003,8 @@ def test_fuzz_long(tmp_path) -> None:
         print(f"fuzz: {cases_run} cases ({rows} rows) in {time.monotonic() - start:.0f} s, "
               f"{len(mismatches)} mismatches, {len(crashes)} crashes", file=sys.__stderr__, flush=True)
     failures = crashes + mismatches
-    summary = (f"FUZZ SUMMARY: {cases_run} cases, {rows} rows, {time.monotonic() - start:.0f} s, "
+    summary = (f"FUZZ SUMMARY: {cases_run} cases ({temporal} of dates, timestamps, durations and decimals), "
+               f"{rows} rows, {time.monotonic() - start:.0f} s, "
                f"{len(mismatches)} mismatches ({len({m.get('expression') for m in mismatches})} distinct "
                f"expressions), {len(crashes)} crashes")
     print("\n" + summary, file=sys.__stderr__, flush=True)
@@ -2010,3 +2014,868 @@ def test_fuzz_long(tmp_path) -> None:
             json.dump({"summary": summary, "cases": cases_run, "rows": rows, "crashes": crashes,
                        "mismatches": mismatches}, out, indent=1, default=repr)
     assert not failures, summary + "\n" + "\n".join(json.dumps(m, default=repr) for m in failures[:20])
+
+
+# ===========================================================================
+# Dates, timestamps (with and without a zone), durations and decimals.
+#
+# A second generator, separate from the numeric one above (its own typed values, oracles and
+# tests), over date32, timestamp[us], timestamp[us, tz=ZONE] (ZONE: UTC or America/New_York, one
+# per case), duration[us] and decimal128(p, s) columns. Each generated value carries its
+# arrowjit text, a pyarrow.compute evaluation (Python only where Arrow has no kernel with the
+# language's semantics, noted at each place) and DuckDB SQL. The DuckDB session's TimeZone is
+# the case's zone, so DuckDB reads TIMESTAMPTZ fields in the column's zone, as arrowjit does.
+# RULEs where DuckDB or pyarrow differ from docs/language.md:
+#
+# * durations reach DuckDB as BIGINT microseconds (an Arrow duration becomes an INTERVAL, whose
+#   ``1 day`` is a calendar day on TIMESTAMPTZ); a fixed interval (weeks and shorter) is a fixed
+#   number of microseconds (``to_microseconds``), never a calendar day;
+# * ``date +- interval`` of days or months is a date (DuckDB gives a TIMESTAMP: cast back);
+#   ``date - date`` is int64 days (pyarrow gives a duration: storage integers subtracted);
+# * ``dayofweek`` is Monday 0 (DuckDB: ``isodow - 1``);
+# * month arithmetic, ``date_trunc`` of a zoned timestamp and ``timestamp '...'`` read in a zone
+#   are computed in Python (zoneinfo; pyarrow has no month arithmetic and its floor_temporal and
+#   assume_timezone raise on repeated or skipped local times by default): a wall-clock time that
+#   is repeated is the earlier instant; a skipped one is, for a literal, the last microsecond
+#   before the change (assume_timezone with "earliest"), and after month arithmetic read with the
+#   offset before the change (as DuckDB); the SQL oracle is given the instant of a zoned literal;
+# * decimal ``+ - *`` whose exact value passes 38 digits is null (pyarrow raises when the result
+#   precision passes 38: Python's Decimal there; DuckDB raises: ``try()`` around operands cast to
+#   DECIMAL(38, s)); a float literal compared with a decimal is the exact decimal it spells.
+# ===========================================================================
+
+import zoneinfo  # noqa: E402 - kept with the section that uses it
+from datetime import UTC, datetime  # noqa: E402
+from decimal import Decimal, localcontext  # noqa: E402
+
+T_ZONES = ("UTC", "America/New_York")
+US_DAY = 86_400_000_000
+T_UNITS = ("year", "quarter", "month", "week", "day", "hour", "minute", "second")
+T_FIELDS = ("year", "quarter", "month", "day", "hour", "dayofweek", "dayofyear")
+T_PC_FIELD = {"year": pc.year, "quarter": pc.quarter, "month": pc.month, "day": pc.day, "hour": pc.hour,
+              "dayofweek": pc.day_of_week, "dayofyear": pc.day_of_year}
+T_SQL_FIELD = {"year": "year({})", "quarter": "quarter({})", "month": "month({})", "day": "day({})",
+               "hour": "hour(CAST({} AS TIMESTAMP))", "dayofweek": "(isodow({}) - 1)",  # RULE: Monday 0
+               "dayofyear": "dayofyear({})"}
+
+
+def days_from_civil(y: int, m: int, d: int) -> int:
+    """Days since 1970-01-01 of a proleptic Gregorian date (any year; Hinnant's algorithm)."""
+    y -= m <= 2
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
+    return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+
+
+def civil_from_days(z: int) -> tuple[int, int, int]:
+    z += 719468
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    d = doy - (153 * mp + 2) // 5 + 1
+    m = mp + (3 if mp < 10 else -9)
+    return yoe + era * 400 + (m <= 2), m, d
+
+
+def add_months_days(days: int, months: int) -> int:
+    """Calendar months, the day clamped to the month's end (docs/language.md)."""
+    y, m, d = civil_from_days(days)
+    y2, m0 = divmod(y * 12 + (m - 1) + months, 12)
+    last = days_from_civil(y2 + (m0 == 11), 1 if m0 == 11 else m0 + 2, 1) - days_from_civil(y2, m0 + 1, 1)
+    return days_from_civil(y2, m0 + 1, min(d, last))
+
+
+def _utc_epoch() -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_local_us(us: int, zone: str) -> int:
+    """The wall-clock microseconds (as if UTC) of instant ``us`` in ``zone``."""
+    if zone == "UTC":
+        return us
+    moment = _utc_epoch() + timedelta(microseconds=us)
+    local = moment.astimezone(zoneinfo.ZoneInfo(zone)).replace(tzinfo=None)
+    return (local - _utc_epoch().replace(tzinfo=None)) // timedelta(microseconds=1)
+
+
+def from_local_us(local: int, zone: str) -> int:
+    """RULE: the instant of wall-clock time ``local`` in ``zone`` after month arithmetic or
+    ``date_trunc``: a repeated time is the earlier instant, a skipped one is read with the offset
+    before the change (02:30 on 2024-03-10 in New York is 07:30Z, 03:30 EDT), as arrowjit and
+    DuckDB do; pyarrow's assume_timezone raises there by default (zoneinfo's fold=0)."""
+    if zone == "UTC":
+        return local
+    wall = _utc_epoch().replace(tzinfo=None) + timedelta(microseconds=local)
+    moment = wall.replace(tzinfo=zoneinfo.ZoneInfo(zone), fold=0).astimezone(UTC)
+    return (moment - _utc_epoch()) // timedelta(microseconds=1)
+
+
+def literal_instant(local: int, zone: str) -> int:
+    """RULE: a ``timestamp '...'`` literal without zone read in ``zone``, as docs/semantics.md
+    says: pyarrow's ``assume_timezone(ambiguous="earliest", nonexistent="earliest")`` at
+    microseconds (a skipped time is the last microsecond before the change, 06:59:59.999999Z
+    for 02:30 on 2024-03-10 in New York; month arithmetic reads it otherwise: from_local_us)."""
+    if zone == "UTC":
+        return local
+    wall = pa.array([local], pa.timestamp("us"))
+    moment = pc.assume_timezone(wall, zone, ambiguous="earliest", nonexistent="earliest")
+    return moment.view(pa.int64())[0].as_py()
+
+
+def trunc_local(local: int, unit: str) -> int:
+    """date_trunc of wall-clock microseconds (weeks start on Monday)."""
+    days, rest = divmod(local, US_DAY)
+    if unit in ("hour", "minute", "second"):
+        step = {"hour": 3_600_000_000, "minute": 60_000_000, "second": 1_000_000}[unit]
+        return days * US_DAY + rest - rest % step
+    return trunc_days(days, unit) * US_DAY
+
+
+def trunc_days(days: int, unit: str) -> int:
+    y, m, _ = civil_from_days(days)
+    if unit == "year":
+        return days_from_civil(y, 1, 1)
+    if unit == "quarter":
+        return days_from_civil(y, m - (m - 1) % 3, 1)
+    if unit == "month":
+        return days_from_civil(y, m, 1)
+    if unit == "week":
+        return days - (days + 3) % 7  # 1970-01-01 was a Thursday
+    return days
+
+
+@dataclass(frozen=True)
+class TValue:
+    """A typed value of the temporal/decimal generator. ``t``: date, ts, tsz, dur, i64 or
+    ``dec:p:s``; ``pc(columns, n)`` gives a pyarrow array of ``t``; ``sql`` is DuckDB text."""
+
+    t: str
+    text: str
+    sql: str
+    pc: Callable
+    literal: bool = False
+
+
+@dataclass(frozen=True)
+class TContext:
+    zone: str
+    columns: dict  # name -> type
+
+    def arrow(self, t: str) -> pa.DataType:
+        return t_arrow(t, self.zone)
+
+    def of(self, t: str) -> list[str]:
+        return [name for name, ct in self.columns.items() if ct == t]
+
+
+def t_arrow(t: str, zone: str) -> pa.DataType:
+    if t.startswith("dec:"):
+        _, p, s = t.split(":")
+        return pa.decimal128(int(p), int(s))
+    return {"date": pa.date32(), "ts": pa.timestamp("us"), "tsz": pa.timestamp("us", tz=zone),
+            "dur": pa.duration("us"), "i64": pa.int64(), "bool": pa.bool_()}[t]
+
+
+def _storage(a: pa.Array) -> list:
+    """The storage integers (None for null) of a date, timestamp or duration array."""
+    width = pa.int32() if a.type == pa.date32() else pa.int64()
+    return a.view(width).to_pylist() if len(a) else []
+
+
+def _from_storage(values: list, t: pa.DataType) -> pa.Array:
+    width = pa.int32() if t == pa.date32() else pa.int64()
+    return pa.array(values, width).view(t)
+
+
+def _python(t: pa.DataType, fn: Callable, *arrays: pa.Array) -> pa.Array:
+    """Row by row over storage integers: a null in any argument gives null; RULE: int64 wraps."""
+    rows = zip(*map(_storage, arrays))
+    return _from_storage([None if None in row else wrap(fn(*row), "int64") for row in rows], t)
+
+
+DATE_LITERALS = ["1970-01-01", "1969-12-31", "2000-02-29", "2024-02-29", "1900-02-28", "1900-03-01",
+                 "0001-01-01", "9999-12-31", "1582-10-15", "2024-03-10", "2024-11-03", "2023-12-31"]
+TIME_LITERALS = ["00:00:00", "23:59:59", "12:00", "02:30:00", "01:30:00", "23:59:59.999999", "00:00:00.5",
+                 "06:59:59.999999", "01:00:00"]
+FIXED_INTERVALS = [("1 day", US_DAY), ("-1 day", -US_DAY), ("90 minutes", 5_400_000_000),
+                   ("2 hours 30 minutes", 9_000_000_000), ("1.5 s", 1_500_000), ("-1 week", -7 * US_DAY),
+                   ("1 us", 1), ("1 hour", 3_600_000_000), ("365 days", 365 * US_DAY), ("0 seconds", 0)]
+DAY_INTERVALS = [("1 day", 1), ("-1 day", -1), ("2 weeks", 14), ("366 days", 366), ("-30 days", -30)]
+MONTH_INTERVALS = [("1 month", 1), ("-1 month", -1), ("3 months", 3), ("1 year", 12), ("-1 year", -12),
+                   ("13 months", 13), ("-11 months", -11)]
+
+
+def _add_days(a: pa.Array, k: int) -> pa.Array:
+    days = pc.add(pc.cast(a, pa.int32()), pa.scalar(k, pa.int32()))
+    return pc.cast(days, pa.date32())
+
+
+def t_date_literal(draw) -> TValue:
+    text = draw(st.sampled_from(DATE_LITERALS))
+    y, m, d = map(int, text.split("-"))
+    days = days_from_civil(y, m, d)
+    return TValue("date", f"date '{text}'", f"DATE '{text}'",
+                  lambda cols, n, days=days: _from_storage([days] * n, pa.date32()), literal=True)
+
+
+def t_ts_literal(draw, ctx: TContext, t: str) -> TValue:
+    """A timestamp literal without zone; against a zoned value it is a wall-clock time in the zone."""
+    day = draw(st.sampled_from(DATE_LITERALS))
+    clock = draw(st.sampled_from(TIME_LITERALS))
+    y, m, d = map(int, day.split("-"))
+    hh, mm, *rest = clock.split(":")
+    seconds = Decimal(rest[0]) if rest else Decimal(0)
+    local = (days_from_civil(y, m, d) * US_DAY + int(hh) * 3_600_000_000 + int(mm) * 60_000_000
+             + int(seconds * 1_000_000))
+    if t == "tsz" and ctx.zone != "UTC" and not 1900 <= y <= 2037:
+        day, local = "2024-03-10", days_from_civil(2024, 3, 10) * US_DAY + (local % US_DAY)
+    text = f"timestamp '{day} {clock}'"
+    if t == "ts":
+        return TValue(t, text, f"TIMESTAMP '{day} {clock}'",
+                      lambda cols, n, v=local: _from_storage([v] * n, pa.timestamp("us")), literal=True)
+    instant = literal_instant(local, ctx.zone)  # RULE: read in the zone
+    return TValue(t, text, f"make_timestamptz({instant}::BIGINT)",
+                  lambda cols, n, v=instant: _from_storage([v] * n, ctx.arrow("tsz")), literal=True)
+
+
+def t_column(draw, ctx: TContext, t: str) -> TValue | None:
+    names = ctx.of(t)
+    if not names:
+        return None
+    name = draw(st.sampled_from(names))
+    return TValue(t, name, f'"{name}"', lambda cols, n, name=name: cols[name])
+
+
+@st.composite
+def t_date(draw, ctx: TContext, depth: int) -> TValue:
+    choice = draw(st.integers(0, 7 if depth > 0 else 1))
+    if choice == 0:
+        col = t_column(draw, ctx, "date")
+        if col:
+            return col
+    if choice <= 1:
+        return t_date_literal(draw)
+    if choice == 2:  # date +- interval of whole days
+        base = draw(t_date(ctx, depth - 1))
+        text, k = draw(st.sampled_from(DAY_INTERVALS))
+        sign = draw(st.sampled_from(["+", "-"]))
+        k = k if sign == "+" else -k
+        return TValue("date", f"({base.text} {sign} interval '{text}')",
+                      f"CAST({base.sql} {sign} INTERVAL '{text}' AS DATE)",  # RULE: a date
+                      lambda cols, n: _add_days(base.pc(cols, n), k))
+    if choice == 3:  # date +- calendar months: Python (Arrow has no month arithmetic)
+        base = draw(t_date(ctx, depth - 1))
+        text, k = draw(st.sampled_from(MONTH_INTERVALS))
+        sign = draw(st.sampled_from(["+", "-"]))
+        k = k if sign == "+" else -k
+        return TValue("date", f"({base.text} {sign} interval '{text}')",
+                      f"CAST({base.sql} {sign} INTERVAL '{text}' AS DATE)",
+                      lambda cols, n: _python(pa.date32(), lambda d: add_months_days(d, k), base.pc(cols, n)))
+    if choice == 4:  # date +- integer days
+        base = draw(t_date(ctx, depth - 1))
+        k = draw(st.sampled_from([0, 1, 7, 31, 365, 1000]))
+        sign = draw(st.sampled_from(["+", "-"]))
+        k2 = k if sign == "+" else -k
+        return TValue("date", f"({base.text} {sign} {k})", f"({base.sql} {sign} {k})",
+                      lambda cols, n: _add_days(base.pc(cols, n), k2))
+    if choice == 5:
+        base = draw(t_date(ctx, depth - 1))
+        unit = draw(st.sampled_from(T_UNITS[:5]))
+        return TValue("date", f"date_trunc('{unit}', {base.text})",
+                      f"CAST(date_trunc('{unit}', {base.sql}) AS DATE)",
+                      lambda cols, n: pc.floor_temporal(base.pc(cols, n), unit=unit, week_starts_monday=True))
+    # cast(timestamp as date32): a zoned timestamp's local date
+    t = draw(st.sampled_from(["ts", "tsz"]))
+    base = _t_base(draw, ctx, depth - 1, t)
+    if t == "ts" or ctx.zone == "UTC":
+        oracle = lambda cols, n: pc.cast(pc.cast(base.pc(cols, n), pa.timestamp("us")), pa.date32())  # noqa: E731
+    else:
+        oracle = lambda cols, n: pc.cast(pc.local_timestamp(base.pc(cols, n)), pa.date32())  # noqa: E731
+    return TValue("date", f"cast({base.text} as date32)", f"CAST({base.sql} AS DATE)", oracle)
+
+
+def _t_base(draw, ctx: TContext, depth: int, t: str) -> TValue:
+    """An operand for timestamp arithmetic: a literal without zone is read in a zone only where it
+    meets a zoned value directly, so under a zoned operation it becomes a zoned column."""
+    base = draw(t_timestamp(ctx, depth, t))
+    return t_column(draw, ctx, t) if t == "tsz" and base.literal else base
+
+
+@st.composite
+def t_timestamp(draw, ctx: TContext, depth: int, t: str) -> TValue:
+    """A timestamp[us] value; ``t`` "tsz": in the case's zone."""
+    zone = ctx.zone if t == "tsz" else "UTC"
+    arrow = ctx.arrow(t)
+    choice = draw(st.integers(0, 7 if depth > 0 else 1))
+    if choice == 0:
+        col = t_column(draw, ctx, t)
+        if col:
+            return col
+    if choice <= 1:
+        return t_ts_literal(draw, ctx, t)
+    if choice == 2:  # +- a fixed interval: a fixed number of microseconds
+        base = _t_base(draw, ctx, depth - 1, t)
+        text, us = draw(st.sampled_from(FIXED_INTERVALS))
+        sign = draw(st.sampled_from(["+", "-"]))
+        us2 = us if sign == "+" else -us
+        return TValue(t, f"({base.text} {sign} interval '{text}')",
+                      f"({base.sql} + to_microseconds({us2}::BIGINT))",
+                      lambda cols, n: _python(arrow, lambda v: v + us2, base.pc(cols, n)))
+    if choice == 3:  # +- calendar months, in local time
+        base = _t_base(draw, ctx, depth - 1, t)
+        text, k = draw(st.sampled_from(MONTH_INTERVALS))
+        sign = draw(st.sampled_from(["+", "-"]))
+        k2 = k if sign == "+" else -k
+
+        def months(v: int) -> int:
+            days, rest = divmod(to_local_us(v, zone), US_DAY)
+            return from_local_us(add_months_days(days, k2) * US_DAY + rest, zone)
+        return TValue(t, f"({base.text} {sign} interval '{text}')", f"({base.sql} {sign} INTERVAL '{text}')",
+                      lambda cols, n: _python(arrow, months, base.pc(cols, n)))
+    if choice == 4 and ctx.of("dur"):  # +- a duration column
+        base = _t_base(draw, ctx, depth - 1, t)
+        dur = draw(t_duration(ctx, 0))
+        sign = draw(st.sampled_from(["+", "-"]))
+        fn = pc.add if sign == "+" else pc.subtract
+        return TValue(t, f"({base.text} {sign} {dur.text})",
+                      f"({base.sql} {sign} to_microseconds({dur.sql}))",
+                      lambda cols, n: fn(base.pc(cols, n), dur.pc(cols, n)))
+    if choice in (4, 5):  # date_trunc
+        base = _t_base(draw, ctx, depth - 1, t)
+        unit = draw(st.sampled_from(T_UNITS))
+        if zone == "UTC":
+            oracle = lambda cols, n: pc.floor_temporal(base.pc(cols, n), unit=unit, week_starts_monday=True)  # noqa: E731
+        else:  # RULE: pyarrow raises on repeated or skipped local times; New York's offsets are whole hours
+            def trunc(v: int) -> int:
+                if unit in ("hour", "minute", "second"):
+                    return trunc_local(v, unit)
+                return from_local_us(trunc_local(to_local_us(v, zone), unit), zone)
+            oracle = lambda cols, n: _python(arrow, trunc, base.pc(cols, n))  # noqa: E731
+        sql = f"date_trunc('{unit}', {base.sql})"
+        if zone != "UTC" and unit in ("hour", "minute", "second"):
+            # RULE: the repeated hour keeps t's own offset (01:30 EDT gives 01:00 EDT); DuckDB gives
+            # the later 01:00 EST. The zone's offsets are whole hours: truncate the instant.
+            step = {"hour": 3_600_000_000, "minute": 60_000_000, "second": 1_000_000}[unit]
+            us = f"epoch_us({base.sql})"
+            sql = f"make_timestamptz({us} - ({us} % {step} + {step}) % {step})"
+        return TValue(t, f"date_trunc('{unit}', {base.text})", sql, oracle)
+    if choice == 6:  # a date's midnight (in the zone)
+        base = draw(t_date(ctx, depth - 1))
+        if zone != "UTC":  # New York's values stay in 1900..2037 (whole-hour offsets, Python's range)
+            text = draw(st.sampled_from([d for d in DATE_LITERALS if "1900" < d < "2037"]))
+            y, m, d = map(int, text.split("-"))
+            days = days_from_civil(y, m, d)
+            base = TValue("date", f"date '{text}'", f"DATE '{text}'",
+                          lambda cols, n, v=days: _from_storage([v] * n, pa.date32()), literal=True)
+        target = "timestamp[us]" if t == "ts" else f"timestamp[us, tz={ctx.zone}]"
+        sql_type = "TIMESTAMP" if t == "ts" else "TIMESTAMPTZ"
+        return TValue(t, f"cast({base.text} as {target})", f"CAST({base.sql} AS {sql_type})",
+                      lambda cols, n: _python(arrow, lambda d: from_local_us(d * US_DAY, zone),
+                                              base.pc(cols, n)))
+    if t == "ts":  # date +- a sub-day interval: a timestamp
+        base = draw(t_date(ctx, depth - 1))
+        text, us = draw(st.sampled_from(FIXED_INTERVALS[2:5]))
+        return TValue(t, f"({base.text} + interval '{text}')",
+                      f"(CAST({base.sql} AS TIMESTAMP) + to_microseconds({us}::BIGINT))",
+                      lambda cols, n: _python(arrow, lambda d: d * US_DAY + us, base.pc(cols, n)))
+    if t == "tsz" and zone == "UTC":  # cast(naive as zoned) keeps the value (read as UTC), as Arrow's cast
+        # (not for New York: its values stay in 1900..2037, where its offsets are whole hours)
+        base = draw(t_timestamp(ctx, depth - 1, "ts"))
+        return TValue(t, f"cast({base.text} as timestamp[us, tz={ctx.zone}])",
+                      f"make_timestamptz(epoch_us({base.sql}))",  # RULE: DuckDB reads it in the session zone
+                      lambda cols, n: pc.cast(base.pc(cols, n), arrow))
+    return draw(t_timestamp(ctx, depth - 1, t))
+
+
+@st.composite
+def t_duration(draw, ctx: TContext, depth: int) -> TValue:
+    choice = draw(st.integers(0, 5 if depth > 0 else 0))
+    arrow = pa.duration("us")
+    if choice == 0 or choice == 5:
+        col = t_column(draw, ctx, "dur")
+        if col and choice == 0:
+            return col
+        t = draw(st.sampled_from(["ts", "tsz"]))
+        a, b = draw(t_timestamp(ctx, max(depth - 1, 0), t)), draw(t_timestamp(ctx, max(depth - 1, 0), t))
+        if a.literal and b.literal:
+            b = t_column(draw, ctx, t) or b
+        return TValue("dur", f"({a.text} - {b.text})", f"(epoch_us({a.sql}) - epoch_us({b.sql}))",
+                      lambda cols, n: pc.subtract(a.pc(cols, n), b.pc(cols, n)))
+    a = draw(t_duration(ctx, depth - 1))
+    if choice == 1:
+        b = draw(t_duration(ctx, depth - 1))
+        sign = draw(st.sampled_from(["+", "-"]))
+        fn = pc.add if sign == "+" else pc.subtract
+        return TValue("dur", f"({a.text} {sign} {b.text})", f"({a.sql} {sign} {b.sql})",
+                      lambda cols, n: fn(a.pc(cols, n), b.pc(cols, n)))
+    if choice == 2:
+        return TValue("dur", f"(- {a.text})", f"(- {a.sql})", lambda cols, n: pc.negate(a.pc(cols, n)))
+    if choice == 3:
+        k = draw(st.sampled_from([0, 1, -1, 2, 3]))
+        return TValue("dur", f"({a.text} * {k})", f"({a.sql} * {k})",
+                      lambda cols, n: _python(arrow, lambda v: v * k, a.pc(cols, n)))
+    return TValue("dur", f"abs({a.text})", f"abs({a.sql})", lambda cols, n: pc.abs(a.pc(cols, n)))
+
+
+@st.composite
+def t_int(draw, ctx: TContext, depth: int) -> TValue:
+    """int64 values of dates and timestamps: fields and ``date - date``."""
+    choice = draw(st.integers(0, 3))
+    if choice == 0:  # RULE: date - date is int64 days (pyarrow: a duration)
+        a, b = draw(t_date(ctx, depth - 1)), draw(t_date(ctx, depth - 1))
+        return TValue("i64", f"({a.text} - {b.text})", f"({a.sql} - {b.sql})",
+                      lambda cols, n: pc.subtract(pc.cast(pc.cast(a.pc(cols, n), pa.int32()), pa.int64()),
+                                                  pc.cast(pc.cast(b.pc(cols, n), pa.int32()), pa.int64())))
+    if choice == 1 and draw(st.booleans()):  # RULE: truncates toward zero, null out of range (DuckDB rounds)
+        a = draw(t_decimal(ctx, depth - 1))
+        lo, hi = int_range("int64")
+
+        def to_int(cols, n):
+            values = [None if v is None else int(v) for v in a.pc(cols, n).to_pylist()]
+            return pa.array([v if v is not None and lo <= v <= hi else None for v in values], pa.int64())
+        return TValue("i64", f"cast({a.text} as int64)", f"TRY_CAST(trunc({a.sql}) AS BIGINT)", to_int)
+    field_ = draw(st.sampled_from(T_FIELDS))
+    source = draw(st.sampled_from(["date", "ts", "tsz"]))
+    base = draw(t_date(ctx, depth - 1)) if source == "date" else _t_base(draw, ctx, depth - 1, source)
+    if field_ == "hour" and source == "date":  # a date gives 0
+        oracle = lambda cols, n: pc.if_else(pc.is_valid(base.pc(cols, n)), pa.scalar(0),  # noqa: E731
+                                            pa.scalar(None, pa.int64()))
+    else:
+        oracle = lambda cols, n: T_PC_FIELD[field_](base.pc(cols, n))  # noqa: E731
+    return TValue("i64", f"{field_}({base.text})", T_SQL_FIELD[field_].format(base.sql), oracle)
+
+
+DEC_SHAPES = [(5, 2), (10, 2), (18, 0), (38, 10), (38, 0), (9, 8), (20, 4), (3, 0)]
+DEC_INT_LITERALS = ["0", "1", "-1", "7", "100", "-250", "99999", "1000000000000000000",
+                    "9223372036854775807", "-9223372036854775808"]
+DEC_FLOAT_LITERALS = ["0.5", "1.1", "-0.01", "123.456", "0.125", "-99999.99", "1e3", "2.5e-3",
+                      "0.000000001", "12345678901234567890.5"]
+
+
+def dec_type(t: str) -> tuple[int, int]:
+    _, p, s = t.split(":")
+    return int(p), int(s)
+
+
+def _dec_result(op: str, a: str, b: str) -> str:
+    (p1, s1), (p2, s2) = dec_type(a), dec_type(b)
+    if op == "*":
+        return f"dec:{min(38, p1 + p2 + 1)}:{s1 + s2}"
+    s = max(s1, s2)
+    return f"dec:{min(38, max(p1 - s1, p2 - s2) + s + 1)}:{s}"
+
+
+def _int_dec(text: str) -> str:
+    digits = len(text.lstrip("-"))
+    return f"dec:{max(digits, 1)}:0"
+
+
+def _py_decimal(op: str, t: str, a: pa.Array, b: pa.Array) -> pa.Array:
+    """RULE: exact; null where the value passes 38 digits at the result's scale."""
+    _, s = dec_type(t)
+    out = []
+    with localcontext() as context:
+        context.prec = 200
+        for x, y in zip(a.to_pylist(), b.to_pylist()):
+            if x is None or y is None:
+                out.append(None)
+                continue
+            v = x + y if op == "+" else x - y if op == "-" else x * y
+            out.append(v if abs(v.scaleb(s)) < Decimal(10) ** 38 else None)
+    return pa.array(out, pa.decimal128(38, s))
+
+
+@st.composite
+def t_decimal(draw, ctx: TContext, depth: int) -> TValue:
+    names = [n for n, t in ctx.columns.items() if t.startswith("dec:")]
+    choice = draw(st.integers(0, 4 if depth > 0 else 0))
+    if choice == 0:
+        name = draw(st.sampled_from(names))
+        return TValue(ctx.columns[name], name, f'"{name}"', lambda cols, n: cols[name])
+    a = draw(t_decimal(ctx, depth - 1))
+    if choice == 4 and draw(st.booleans()):  # a larger scale: null where 38 digits do not hold it
+        _, sa = dec_type(a.t)
+        scale = min(sa + draw(st.sampled_from([1, 2, 10, 30])), 37)
+
+        def rescale(cols, n):
+            values = a.pc(cols, n).to_pylist()
+            fits = [v is not None and abs(v.scaleb(scale)) < Decimal(10) ** 38 for v in values]
+            return pa.array([v if ok else None for v, ok in zip(values, fits)], pa.decimal128(38, scale))
+        return TValue(f"dec:38:{scale}", f"cast({a.text} as decimal128(38, {scale}))",
+                      f"try(CAST({a.sql} AS DECIMAL(38, {scale})))", rescale)
+    if choice == 4:
+        return TValue(a.t, f"(- {a.text})", f"(- {a.sql})", lambda cols, n: pc.negate(a.pc(cols, n)))
+    op = draw(st.sampled_from(["+", "-", "*"]))
+    if choice == 3:  # with an integer literal
+        text = draw(st.sampled_from(DEC_INT_LITERALS))
+        value = Decimal(text)
+        b = TValue(_int_dec(text), text, f"CAST({text} AS DECIMAL(38, 0))",
+                   lambda cols, n: pa.array([value] * n, pa.decimal128(38, 0)), literal=True)
+    else:
+        b = draw(t_decimal(ctx, depth - 1))
+    if dec_type(a.t)[1] + dec_type(b.t)[1] > 30 and op == "*":
+        op = "+"
+    t = _dec_result(op, a.t, b.t)
+    _, sa = dec_type(a.t)
+    _, sb = dec_type(b.t)
+    sql = f"try(CAST({a.sql} AS DECIMAL(38, {sa})) {op} CAST({b.sql} AS DECIMAL(38, {sb})))"
+    return TValue(t, f"({a.text} {op} {b.text})", sql,
+                  lambda cols, n: _py_decimal(op, t, a.pc(cols, n), b.pc(cols, n)))
+
+
+def _t_family(draw, ctx: TContext, depth: int) -> tuple[Callable, str]:
+    """A strategy for values of one comparable family, and its name."""
+    family = draw(st.sampled_from(["date", "ts", "tsz", "dur", "i64", "dec", "date_ts"]))
+    if family in ("date", "date_ts"):
+        return (lambda: t_date(ctx, depth)), family
+    if family in ("ts", "tsz"):
+        return (lambda: t_timestamp(ctx, depth, family)), family
+    if family == "dur":
+        return (lambda: t_duration(ctx, depth)), family
+    if family == "i64":
+        return (lambda: t_int(ctx, depth)), family
+    return (lambda: t_decimal(ctx, depth)), family
+
+
+def _t_other(draw, ctx: TContext, depth: int, family: str, strategy: Callable) -> TValue:
+    """A second operand for ``family``: a value, or a literal of that family."""
+    if family == "i64" and draw(st.booleans()):
+        k = draw(st.sampled_from([0, 1, 2, 3, 6, 12, 31, 53, 59, 366, 1970, 2024, 9999, -1, 1900]))
+        return TValue("i64", str(k), str(k), lambda cols, n: pa.array([k] * n, pa.int64()), literal=True)
+    if family == "dec" and draw(st.booleans()):
+        text = draw(st.sampled_from(DEC_INT_LITERALS + DEC_FLOAT_LITERALS))
+        value = Decimal(text)  # RULE: the exact decimal the literal spells
+        exponent = -value.as_tuple().exponent
+        scale = max(exponent, 0)
+        return TValue(f"dec:38:{scale}", text, f"CAST('{value:f}' AS DECIMAL(38, {scale}))",
+                      lambda cols, n: pa.array([value] * n, pa.decimal128(38, scale)), literal=True)
+    if family == "date_ts":  # a date against a timestamp without zone: the date's midnight
+        return draw(t_timestamp(ctx, depth, "ts"))
+    return draw(strategy())
+
+
+def _t_as_comparable(a: pa.Array, b: pa.Array) -> tuple[pa.Array, pa.Array]:
+    if pa.types.is_date(a.type) and pa.types.is_timestamp(b.type):
+        a = pc.cast(a, b.type)
+    return a, b
+
+
+def _t_compare(symbol: str, a: pa.Array, b: pa.Array) -> pa.Array:
+    a, b = _t_as_comparable(a, b)
+    if pa.types.is_decimal(a.type):  # pyarrow casts decimals of two scales lossily: compare exactly
+        return pa.array([None if x is None or y is None else COMPARE_PY[symbol](x, y)
+                         for x, y in zip(a.to_pylist(), b.to_pylist())], pa.bool_())
+    return COMPARE_PC[symbol](a, b)
+
+
+# RULE: DuckDB compares two decimals in their common type and raises when a value does not fit
+# it (DECIMAL(38, 0) against DECIMAL(5, 2): 38 integer digits at scale 2); arrowjit compares
+# exactly. Compared as whole parts (HUGEINT, toward zero), then signed fractions (DECIMAL(38, 37)).
+T_DEC_CMP = """CREATE OR REPLACE MACRO dec_cmp(a, b) AS CASE WHEN a IS NULL OR b IS NULL THEN NULL
+  WHEN trunc(a)::HUGEINT <> trunc(b)::HUGEINT THEN (CASE WHEN trunc(a)::HUGEINT < trunc(b)::HUGEINT
+    THEN -1 ELSE 1 END)
+  WHEN (a - trunc(a))::DECIMAL(38, 37) < (b - trunc(b))::DECIMAL(38, 37) THEN -1
+  WHEN (a - trunc(a))::DECIMAL(38, 37) > (b - trunc(b))::DECIMAL(38, 37) THEN 1 ELSE 0 END"""
+
+
+def t_sql_compare(symbol: str, a: TValue, b: TValue) -> str:
+    if a.t.startswith("dec:"):
+        return f"(dec_cmp({a.sql}, {b.sql}) {COMPARE_SQL[symbol]} 0)"
+    return f"({a.sql} {COMPARE_SQL[symbol]} {b.sql})"
+
+
+@dataclass(frozen=True)
+class TPred:
+    text: str
+    sql: str
+    pc: Callable
+
+
+@st.composite
+def t_predicate(draw, ctx: TContext, depth: int) -> TPred:
+    choice = draw(st.integers(0, 9 if depth > 1 else 4))
+    if choice <= 3:
+        strategy, family = _t_family(draw, ctx, min(depth, 3))
+        a = draw(strategy())
+        symbol, spelled = draw(compare_symbol())
+        if choice == 3:  # between: `>= and <=` (docs/language.md), negated by `not`
+            lo = _t_other(draw, ctx, min(depth, 2), family, strategy)
+            hi = _t_other(draw, ctx, min(depth, 2), family, strategy)
+            negate = draw(st.booleans())
+            word = "not between" if negate else "between"
+
+            def between(cols, n):
+                r = pc.and_kleene(_t_compare(">=", a.pc(cols, n), lo.pc(cols, n)),
+                                  _t_compare("<=", a.pc(cols, n), hi.pc(cols, n)))
+                return pc.invert(r) if negate else r
+            return TPred(f"({a.text} {word} {lo.text} and {hi.text})",
+                         f"({'NOT ' if negate else ''}({t_sql_compare('>=', a, lo)} AND "
+                         f"{t_sql_compare('<=', a, hi)}))", between)
+        if choice == 2:  # in: one equality per item
+            count = draw(st.integers(1, 4))
+            items = [_t_other(draw, ctx, min(depth, 2), family, strategy) for _ in range(count)]
+            negate = draw(st.booleans())
+
+            def in_list(cols, n):
+                r = _t_compare("==", a.pc(cols, n), items[0].pc(cols, n))
+                for item in items[1:]:
+                    r = pc.or_kleene(r, _t_compare("==", a.pc(cols, n), item.pc(cols, n)))
+                return pc.invert(r) if negate else r
+            sql = " OR ".join(t_sql_compare("==", a, i) for i in items)
+            return TPred(f"({a.text} {'not in' if negate else 'in'} ({', '.join(i.text for i in items)}))",
+                         f"({'NOT ' if negate else ''}({sql}))", in_list)
+        b = _t_other(draw, ctx, min(depth, 3), family, strategy)
+        if family == "date_ts" and draw(st.booleans()):
+            a, b = b, a
+        return TPred(f"({a.text} {spelled} {b.text})", t_sql_compare(symbol, a, b),
+                     lambda cols, n: _t_compare(symbol, a.pc(cols, n), b.pc(cols, n)))
+    if choice == 4:
+        strategy, _ = _t_family(draw, ctx, min(depth, 3))
+        a = draw(strategy())
+        negate = draw(st.booleans())
+        return TPred(f"({a.text} is {'not ' if negate else ''}null)",
+                     f"({a.sql} IS {'NOT ' if negate else ''}NULL)",
+                     lambda cols, n: (pc.is_valid if negate else pc.is_null)(a.pc(cols, n)))
+    if choice <= 6:
+        parts = [draw(t_predicate(ctx, depth - 1)) for _ in range(draw(st.integers(2, 3)))]
+        word = "and" if choice == 5 else "or"
+        fn = pc.and_kleene if choice == 5 else pc.or_kleene
+
+        def logic(cols, n):
+            r = parts[0].pc(cols, n)
+            for p in parts[1:]:
+                r = fn(r, p.pc(cols, n))
+            return r
+        return TPred("(" + f" {word} ".join(p.text for p in parts) + ")",
+                     "(" + f" {word.upper()} ".join(p.sql for p in parts) + ")", logic)
+    if choice == 7:
+        inner = draw(t_predicate(ctx, depth - 1))
+        return TPred(f"(not {inner.text})", f"(NOT {inner.sql})",
+                     lambda cols, n: pc.invert(inner.pc(cols, n)))
+    return draw(t_predicate(ctx, depth - 1))
+
+
+def _t_random_days(rng, n: int, lo: int, hi: int) -> list[int]:
+    return rng.integers(lo, hi, n).tolist()
+
+
+DATE_BOUNDARIES = [days_from_civil(*map(int, d.split("-"))) for d in DATE_LITERALS]
+# New York's DST changes (2024-03-10 07:00Z and the microsecond before; 2024-11-03 05:30Z .. 07:00Z, the
+# repeated hour; 2023-11-05 06:00Z), the epoch and the microsecond before, the end of 2024-02-29 (UTC).
+NY_TRANSITIONS = [1710054000000000, 1710053999999999, 1730613600000000, 1730611800000000, 1730615400000000,
+                  1730617200000000, 1699164000000000, -1, 0, 1709251199999999]
+
+
+def t_values(rng, t: str, zone: str, n: int) -> list:
+    """Storage values: random over the range plus boundaries (epoch, pre-1970, leap days, years 1
+    and 9999; for New York 1900..2037 and its DST changes)."""
+    lo_day, hi_day = days_from_civil(1, 1, 1), days_from_civil(9999, 12, 31)
+    if t == "date":
+        pool = _t_random_days(rng, n, lo_day, hi_day + 1) + DATE_BOUNDARIES
+        return [pool[i] for i in rng.integers(0, len(pool), n)] if n else []
+    if t in ("ts", "tsz"):
+        if t == "tsz" and zone != "UTC":
+            # Not after 2037: there pyarrow and arrowjit (whose zone table comes from Arrow's time
+            # zone database) have New York on EST all year; Python's zoneinfo and DuckDB keep DST
+            # (an open bug: docs/semantics.md, test_datetime.test_dst_after_2037).
+            lo_day, hi_day = days_from_civil(1900, 1, 1), days_from_civil(2037, 12, 31)
+            special = NY_TRANSITIONS + [d * US_DAY + us for d in (19791, 18321)  # leap days 2024, 2020
+                                        for us in (0, 5 * 3_600_000_000)]
+        else:
+            special = [0, -1, 1, US_DAY * DATE_BOUNDARIES[2] + US_DAY - 1, lo_day * US_DAY,
+                       (hi_day + 1) * US_DAY - 1] + [d * US_DAY for d in DATE_BOUNDARIES]
+        grain = rng.choice([1, 1_000_000, 3_600_000_000], n)  # whole seconds and hours too
+        pool = (rng.integers(lo_day * US_DAY, (hi_day + 1) * US_DAY, n) // grain * grain).tolist() + special
+        return [pool[i] for i in rng.integers(0, len(pool), n)] if n else []
+    if t == "dur":
+        pool = rng.integers(-400 * US_DAY, 400 * US_DAY, n).tolist() + [0, 1, -1, US_DAY, -US_DAY,
+                                                                         3_600_000_000]
+        return [pool[i] for i in rng.integers(0, len(pool), n)] if n else []
+    p, s = dec_type(t)
+    out = []
+    for _ in range(n):
+        digits = int(rng.integers(0, p + 1))
+        head = int(rng.integers(-(10 ** min(digits, 18)) + 1, 10 ** min(digits, 18)))
+        unscaled = head * 10 ** max(digits - 18, 0)
+        if rng.random() < 0.2:
+            unscaled = int(rng.choice([0, 1, -1, 10**p - 1, -(10**p - 1), 10**s]))
+        with localcontext() as context:
+            context.prec = 100
+            out.append(Decimal(unscaled).scaleb(-s))
+    return out
+
+
+@dataclass(frozen=True)
+class TCase:
+    pred: TPred
+    zone: str
+    types: dict
+    data: dict  # name -> list of values (None for null)
+    n: int
+    offset: int
+    cuts: dict
+    parameterize: bool
+    threads: int | None
+
+    def arrays(self) -> dict[str, pa.Array]:
+        out = {}
+        for name, t in self.types.items():
+            arrow = t_arrow(t, self.zone)
+            values = self.data[name]
+            out[name] = pa.array(values, arrow) if t.startswith("dec:") else _from_storage(values, arrow)
+        return out
+
+
+@st.composite
+def temporal_cases(draw) -> TCase:
+    zone = draw(st.sampled_from(T_ZONES))
+    decs = draw(st.lists(st.sampled_from(DEC_SHAPES), min_size=1, max_size=2))
+    types = {"d1": "date", "d2": "date", "t1": "ts", "t2": "ts", "z1": "tsz", "z2": "tsz", "u1": "dur"}
+    types.update({f"e{i}": f"dec:{p}:{s}" for i, (p, s) in enumerate(decs)})
+    ctx = TContext(zone, types)
+    depth = draw(st.sampled_from([1, 2, 3, 4, 5, 6]))
+    pred = draw(t_predicate(ctx, depth))
+    n = draw(st.sampled_from(LENGTHS) | st.integers(0, 200))
+    offset = draw(st.sampled_from([1, 3, 5, 7]))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    nulls = draw(st.sampled_from([0.0, 0.1, 1.0]))
+    data = {}
+    for name, t in types.items():
+        values = t_values(rng, t, zone, n + offset)
+        if nulls:
+            values = [None if rng.random() < nulls else v for v in values]
+        data[name] = values
+    cuts = {name: sorted(draw(st.lists(st.integers(0, n), max_size=3))) for name in types}
+    return TCase(pred, zone, types, data, n, offset, cuts, parameterize=draw(st.booleans()),
+                 threads=draw(st.sampled_from([None, 1, 2])))
+
+
+_T_DUCK: dict = {}
+
+
+def t_sql_oracle(case: TCase, batch: pa.RecordBatch) -> list:
+    con = _T_DUCK.get("con")
+    if con is None:
+        con = _T_DUCK["con"] = duckdb.connect()
+        con.execute(T_DEC_CMP)
+    con.execute(f"SET TimeZone = '{case.zone}'")
+    columns = {name: batch.column(name).view(pa.int64()) if case.types[name] == "dur" else batch.column(name)
+               for name in case.types}
+    data = pa.table(columns)  # noqa: F841 - read by DuckDB by name
+    con.register("tdata", data)
+    try:
+        relation = con.sql(f"SELECT {case.pred.sql} AS m FROM tdata")
+        result = relation.to_arrow_table() if hasattr(relation, "to_arrow_table") else relation.arrow()
+    finally:
+        con.unregister("tdata")
+    return result.column("m").to_pylist()
+
+
+def t_forms(case: TCase) -> list[tuple[str, pa.RecordBatch | pa.Table]]:
+    arrays = case.arrays()
+    names = list(arrays)
+    off, n = case.offset, case.n
+    whole = pa.RecordBatch.from_arrays([pa.concat_arrays([a.slice(off)]) for a in arrays.values()]
+                                       + [pa.array(np.arange(n, dtype=np.int64))], names=names + ["__row"])
+    padded_rows = pa.array(np.arange(-off, n, dtype=np.int64))
+    sliced = pa.RecordBatch.from_arrays(list(arrays.values()) + [padded_rows],
+                                        names=names + ["__row"]).slice(off)
+    chunked = []
+    for name, a in arrays.items():
+        bounds = [0, *case.cuts[name], n]
+        chunked.append(pa.chunked_array([a.slice(off + lo, hi - lo) for lo, hi in zip(bounds, bounds[1:])],
+                                        type=a.type))
+    table = pa.Table.from_arrays(chunked + [pa.chunked_array([whole.column("__row")])],
+                                 names=names + ["__row"])
+    forms = [("batch", whole), (f"slice(offset={off})", sliced), ("chunked table", table)]
+    if n == 0:
+        forms.append(("table without chunks", pa.Table.from_batches([], schema=whole.schema)))
+    return forms
+
+
+def t_describe(case: TCase, i: int | None = None) -> str:
+    lines = [f"expression: {case.pred.text}", f"zone: {case.zone}", f"types: {case.types}",
+             f"SQL: {case.pred.sql}"]
+    if i is not None:
+        whole = t_forms(case)[0][1]
+        used = [name for name in case.types if re.search(rf"\b{name}\b", case.pred.text)]
+        lines.append(f"row {i}: {({name: whole.column(name)[i].as_py() for name in used})}")
+    return "\n".join(lines)
+
+
+def run_temporal_case(case: TCase) -> list:
+    forms = t_forms(case)
+    whole = forms[0][1]
+    columns = {name: whole.column(name) for name in case.types}
+    from_pc = case.pred.pc(columns, case.n).to_pylist()
+    from_sql = t_sql_oracle(case, whole)
+    disagree = [i for i, (a, b) in enumerate(zip(from_pc, from_sql)) if a != b]
+    if disagree:
+        i = disagree[0]
+        raise OraclesDisagree(f"the oracles disagree on {len(disagree)} rows, e.g. row {i}: pc {from_pc[i]}, "
+                              f"SQL {from_sql[i]}\n{t_describe(case, i)}")
+    schema = whole.schema
+    f = arrowjit.compile_filter(case.pred.text, schema, parameterize=case.parameterize, threads=case.threads)
+    g = arrowjit.compile_filter(f"({case.pred.text}) is null", schema, parameterize=case.parameterize,
+                                threads=case.threads)
+    open_rows = np.zeros(case.n, dtype=bool)
+    for name, data in forms:
+        where = f"{t_describe(case)}\non the {name}"
+        for label, filt, want in (("P", f, [v is True for v in from_pc]), ("(P) is null", g,
+                                                                          [v is None for v in from_pc])):
+            try:
+                check_outputs(filt, want, open_rows, label, data, where, {})
+            except Mismatch as e:
+                row = e.args[1] if len(e.args) > 1 else None
+                raise Mismatch(e.args[0] + ("" if row is None else f"\n{t_describe(case, row)}"
+                                            f"\noracle value there: {from_pc[row]}")) from None
+    return from_pc
+
+
+def temporal_fuzz_body(case: TCase, out) -> None:
+    """One temporal/decimal case of the long run (see _fuzz_body): mismatches go to ``out``."""
+    FUZZ_STATS["cases"] += 1
+    FUZZ_STATS["temporal cases"] += 1
+    FUZZ_STATS["rows"] += case.n
+    record = {"cases": FUZZ_STATS["cases"], "rows": FUZZ_STATS["rows"], "expression": case.pred.text,
+              "sql": case.pred.sql, "zone": case.zone, "types": case.types, "n": case.n}
+    if case.n <= 8:
+        record["data"] = {name: values[case.offset:] for name, values in case.data.items()}
+    with open(os.environ["FUZZ_TRACE"], "w") as trace:
+        json.dump(record, trace, default=repr)
+    try:
+        run_temporal_case(case)
+        return
+    except OraclesDisagree as e:
+        kind, detail = "the oracles disagree", str(e)
+    except Mismatch as e:
+        kind, detail = "arrowjit differs from the oracles", str(e)
+    except Exception as e:  # noqa: BLE001 - anything arrowjit (or an oracle) raised
+        kind, detail = f"exception {type(e).__name__}", str(e)
+    record = {"kind": kind, "detail": detail[-3000:],
+              **{k: v for k, v in record.items() if k not in ("cases", "rows")}}
+    out.write(json.dumps(record, default=repr) + "\n")
+    out.flush()
+    print("\nMISMATCH " + json.dumps(record, default=repr), file=sys.__stderr__, flush=True)
+
+
+@pytest.mark.skipif("ARROWJIT_FUZZ_CHILD" not in os.environ,
+                    reason="run by test_fuzz_temporal in a subprocess")
+@settings(CI_SETTINGS, max_examples=int(os.environ.get("ARROWJIT_FUZZ_TEMPORAL_EXAMPLES", "150")))
+@given(temporal_cases())
+def test_fuzz_temporal_cases(case: TCase) -> None:
+    run_temporal_case(case)
+
+
+def test_fuzz_temporal() -> None:
+    """The bounded run of the temporal/decimal generator (in a subprocess, as test_fuzz)."""
+    env = {**os.environ, "ARROWJIT_FUZZ_CHILD": "1"}
+    command = [sys.executable, "-m", "pytest", f"{__file__}::test_fuzz_temporal_cases", "-x", "-rA", "-p",
+               "no:cacheprovider"]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
+    assert result.returncode == 0, (f"the fuzz run failed (exit {result.returncode}; negative: killed by "
+                                    f"a signal)\n{result.stdout[-20000:]}\n{result.stderr[-5000:]}")
+    assert "1 passed" in result.stdout, result.stdout[-2000:]

@@ -74,6 +74,8 @@ def row(name: str, arg_types: tuple[DType, ...]) -> FunctionSpec | None:
         symbol = COMPARISONS[name]
         return FunctionSpec(name, arg_types, T.BOOL, NN,
                             lambda b, x, y: b.icmp_signed(symbol, x, y, name="cmp"))
+    if name in COMPARISONS and len(arg_types) == 2:
+        return _wide_comparison(name, arg_types[0], arg_types[1])
     if name == "negate" and len(arg_types) == 1:
         return FunctionSpec(name, arg_types, arg_types[0], NN, lambda b, x: b.neg(x, name="neg"))
     if name == "abs" and len(arg_types) == 1:
@@ -84,6 +86,27 @@ def row(name: str, arg_types: tuple[DType, ...]) -> FunctionSpec | None:
         model = BUILTINS.lookup(name, (T.INT64,))
         return FunctionSpec(name, arg_types, T.BOOL, model.nulls, model.emit, model.doc)
     return None
+
+
+def exceeds_common(a: DType, b: DType) -> bool:
+    """Whether decimals ``a`` and ``b`` have no common decimal128 type (it would need more than
+    38 digits), so that converting either to the capped one could overflow."""
+    scale = max(a.scale, b.scale)
+    return max(a.precision - a.scale, b.precision - b.scale) + scale > MAX_PRECISION
+
+
+def _wide_comparison(name: str, a: DType, b: DType) -> FunctionSpec:
+    """Decimals of two scales compared exactly: both at the larger scale in 256 bits (10**38 times
+    10**38 is below 2**255), where the capped common type could not hold them."""
+    symbol = COMPARISONS[name]
+    scale = max(a.scale, b.scale)
+
+    def emit(bd: ir.IRBuilder, x, y):
+        wide = ir.IntType(256)
+        x = bd.mul(bd.sext(x, wide), ir.Constant(wide, 10**(scale - a.scale)), name="x_wide")
+        y = bd.mul(bd.sext(y, wide), ir.Constant(wide, 10**(scale - b.scale)), name="y_wide")
+        return bd.icmp_signed(symbol, x, y, name="cmp")
+    return FunctionSpec(name, (a, b), T.BOOL, NN, emit, "exact, in 256 bits")
 
 
 def arithmetic_row(op: ast.Arith, a: DType, b: DType) -> FunctionSpec:
@@ -99,6 +122,16 @@ def arithmetic_row(op: ast.Arith, a: DType, b: DType) -> FunctionSpec:
 
     def emit(bd: ir.IRBuilder, x, y, x_valid, y_valid):
         valid = bd.and_(x_valid, y_valid, name="valid")
+        if method != "mul" and a != b:
+            # Operands with no common decimal128 (see binary): exact in 256 bits, then checked.
+            wide = ir.IntType(256)
+            xw = bd.mul(bd.sext(x, wide), ir.Constant(wide, 10**(scale - a.scale)), name="x_wide")
+            yw = bd.mul(bd.sext(y, wide), ir.Constant(wide, 10**(scale - b.scale)), name="y_wide")
+            exact = getattr(bd, method)(xw, yw, name=method)
+            limit = 10**MAX_PRECISION
+            fits = bd.and_(bd.icmp_signed("<", exact, ir.Constant(wide, limit)),
+                           bd.icmp_signed(">", exact, ir.Constant(wide, -limit)), name="fits_precision")
+            return bd.trunc(exact, I128, name="narrow"), bd.and_(valid, fits, name="result_valid")
         if method == "mul" and a.precision + b.precision > MAX_PRECISION:
             # |x| * |y| < 10**38 <=> |x| <= (10**38 - 1) // |y|: decided before multiplying.
             ax = bd.select(bd.icmp_signed("<", x, const(0)), bd.neg(x), x, name="abs_x")
@@ -133,11 +166,15 @@ def cast_row(source: DType, target: DType) -> FunctionSpec | None:
     if divides and not runtime_available():
         return None
     if source.is_decimal and target.is_decimal:
+        shift = target.scale - source.scale
+
         def emit(b, x, x_valid):
             value = _rescale(b, x, source, target)
             valid = x_valid
             if target.precision - target.scale < source.precision - source.scale:
-                valid = b.and_(valid, _fits(b, value, target.precision), name="valid")
+                # Scaling up is checked before it multiplies: times 10**shift may pass 128 bits.
+                checked, digits = (x, target.precision - shift) if shift > 0 else (value, target.precision)
+                valid = b.and_(valid, _fits(b, checked, digits), name="valid")
             return value, valid
         doc = "a smaller scale truncates toward zero (as pyarrow with safe=False); null when it does not fit"
         return FunctionSpec(f"cast_{target.name}", (source,), target, NINT, emit, doc)
@@ -159,7 +196,9 @@ def cast_row(source: DType, target: DType) -> FunctionSpec | None:
         def from_int(b, x, x_valid):
             wide = b.sext(x, I128) if source.is_signed else b.zext(x, I128)
             value = b.mul(wide, const(10**target.scale), name="scaled")
-            return value, b.and_(x_valid, _fits(b, value, target.precision), name="valid")
+            # Checked before scaling: an int64 times 10**scale may pass 128 bits.
+            fits = _fits(b, wide, target.precision - target.scale)
+            return value, b.and_(x_valid, fits, name="valid")
         return FunctionSpec(f"cast_{target.name}", (source,), target, NINT, from_int,
                             "null when it does not fit")
     if source.is_float and target.is_decimal:
@@ -219,7 +258,9 @@ def binary(node: ast.BinaryOp, left: tir.TypedNode, right: tir.TypedNode,
         return tir.Call(T.FLOAT64, node.span, function, (a, b))
     left, right = _as_decimal(left, context), _as_decimal(right, context)
     a, b = left.dtype, right.dtype
-    if node.op is not ast.Arith.MULTIPLY:
+    if node.op is not ast.Arith.MULTIPLY and exceeds_common(a, b):
+        pass  # no decimal128 holds both operands: arithmetic_row computes in 256 bits
+    elif node.op is not ast.Arith.MULTIPLY:
         scale = max(a.scale, b.scale)
         digits = max(a.precision - a.scale, b.precision - b.scale)
         common = T.decimal_type(min(digits + scale, MAX_PRECISION), scale)

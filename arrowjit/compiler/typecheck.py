@@ -226,6 +226,10 @@ def _comparison_types(a: DType, b: DType) -> tuple[DType, DType] | None:
     """
     if a.is_integer and b.is_integer and a.kind is not b.kind and T.UINT64 in (a, b):
         return (T.INT64, T.UINT64) if a.is_signed else (T.UINT64, T.INT64)
+    if (a.is_decimal or b.is_decimal) and all(t.is_decimal or t.is_integer for t in (a, b)):
+        a, b = (t if t.is_decimal else T.integer_as_decimal(t) for t in (a, b))
+        if temporal_check.decimals.exceeds_common(a, b):
+            return a, b  # no decimal128 holds both: compared exactly in 256 bits
     common = T.common_type(a, b)
     if common is None:
         return None
