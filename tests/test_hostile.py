@@ -373,7 +373,10 @@ CASES: list[Hostile] = [
     # -- other arguments --------------------------------------------------------------------------
     expect_error("params not a mapping", 'cf("x > :p", S, params=42)', "ParameterError"),
     expect_error("params a list", 'cf("x > :p", S, params=["p"])', "ParameterError"),
-    expect_error("params of an unknown type", 'cf("x > :p", S, params={"p": "date32"})', "ParameterError"),
+    expect_error("params of an unknown type", 'cf("x > :p", S, params={"p": "no_such_type"})',
+                 "ParameterError"),
+    expect_error("params of a type the comparison refuses", 'cf("x > :p", S, params={"p": "date32"})',
+                 "ExpressionTypeError", match="cannot compare"),
     expect_error("threads 0", 'cf("x > 1", S, threads=0)', match="threads"),
     expect_error("threads at call time", 'cf("x > 1", S).count(BATCH, threads=-1)', match="threads"),
     expect_error("float parameter 10**400", 'cf("f > :p", S).count(BATCH, p=10**400)', "ParameterError"),
