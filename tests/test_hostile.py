@@ -211,12 +211,7 @@ CASES: list[Hostile] = [
             error="ArrowJitError", result={"mask": [True, True, False, False], "indices": [0, 1],
                                            "count": 2, "rows": [{"x": 1, "f": 1.0, "b": True},
                                                                 {"x": 5, "f": 2.0, "b": False}]},
-            timeout=20,
-            bug="compile time grows quadratically or worse with the number of terms: a legal "
-                "~1 MB expression does not finish in 20 s (10,000 `x > 1` terms, 200 KB, take "
-                "about 3 minutes; the AST's `_chain` copies the operand tuple per term, "
-                "`_with_parens` slices the text per comparison, and LLVM's O3 is superlinear "
-                "in the hidden literal parameters)"),
+            timeout=20),
     # -- nested 20,000 levels deep -----------------------------------------------------------
     expect_error("20000 parentheses", 'cf("(" * 20_000 + "x > 1" + ")" * 20_000, S)', "ParseError",
                  r"256"),

@@ -602,3 +602,21 @@ def test_the_shipped_parse_tables_are_current():
 def test_the_shipped_tables_are_what_the_parser_uses():
     from arrowjit.grammar import parser
     assert parser._load_tables(parser.GRAMMAR_PATH.read_text()) is not None
+
+
+def test_too_many_tokens_is_a_clear_error_at_once():
+    # Compile time grows faster than the expression: past the limits, an error, not minutes of LLVM.
+    from arrowjit.grammar.parser import MAX_TOKENS
+    text = " or ".join(f"x == {i}" for i in range(MAX_TOKENS // 4 + 1))
+    with pytest.raises(ParseError, match=f"more than {MAX_TOKENS:,} tokens") as e:
+        parse_tree(text)
+    assert e.value.span.start == text.index(f"x == {MAX_TOKENS // 4}")  # the token past the limit
+
+
+def test_too_many_nodes_is_a_clear_error():
+    from arrowjit.compiler.ast import MAX_NODES, build_ast
+    text = "x in (" + ", ".join(str(i) for i in range(MAX_NODES)) + ")"  # the list plus x: one too many
+    with pytest.raises(ParseError, match=f"more than {MAX_NODES:,} operands"):
+        build_ast(parse_tree(text), text)
+    fits = "x in (" + ", ".join(str(i) for i in range(MAX_NODES - 2)) + ")"
+    build_ast(parse_tree(fits), fits)

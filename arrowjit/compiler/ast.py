@@ -508,6 +508,11 @@ class _AstBuilder(lark.visitors.Transformer_NonRecursive):
 # Deeper expressions are rejected with a clear error: the later stages walk
 # the tree recursively (a chain of `and` or `or` counts as one level).
 MAX_DEPTH = 256
+# Bigger ones too: LLVM's O3 takes time growing faster than the kernel
+# (an `in` list of 1,000 values: 1.5 s; 2,000: 5 s), so past this many
+# nodes (operands, operators, list items) a compile would not end in
+# reasonable time.
+MAX_NODES = 2048
 
 
 def children(node: Node) -> tuple[Node, ...]:
@@ -560,4 +565,19 @@ def build_ast(tree: lark.Tree, text: str) -> Node:
     if levels > MAX_DEPTH:
         raise ParseError(f"the expression nests {levels} levels deep; the limit is {MAX_DEPTH}",
                          text, deepest.span)
+    count, past = size(node, MAX_NODES)
+    if count > MAX_NODES:
+        raise ParseError(f"the expression is too big to compile: more than {MAX_NODES:,} operands, "
+                         "operators and list items (compile time grows faster than that); "
+                         "this is where the limit is passed", text, past.span)
     return node
+
+
+def size(node: Node, limit: int) -> tuple[int, Node]:
+    """How many nodes the tree has (counting stops past ``limit``), and the last node counted."""
+    count, stack, last = 0, [node], node
+    while stack and count <= limit:
+        last = stack.pop()
+        count += 1
+        stack.extend(reversed(children(last)))
+    return count, last

@@ -122,6 +122,21 @@ def _check_nesting(text: str) -> None:
             depth -= 1
 
 
+# More tokens than this cannot make a tree within the compiler's limit on nodes
+# (arrowjit.compiler.ast.MAX_NODES, 2,048); counting them first is linear, where
+# building a huge tree is not.
+MAX_TOKENS = 16_384
+
+
+def _check_size(text: str) -> None:
+    for count, token in enumerate(_parser().lex(text), start=1):
+        if count > MAX_TOKENS:
+            span = Span(token.start_pos, token.start_pos + len(token.value))
+            raise ParseError(f"the expression is too big to compile: more than {MAX_TOKENS:,} tokens "
+                             "(compile time grows faster than the expression); this is where the "
+                             "limit is passed", text, span)
+
+
 def parse_tree(text: str) -> lark.Tree:
     """Parse an expression into a Lark tree (rules named by the grammar's aliases)."""
     if not isinstance(text, str):
@@ -132,6 +147,7 @@ def parse_tree(text: str) -> lark.Tree:
         raise ParseError("the expression is empty", text, Span(0, max(1, len(text))))
     _check_nesting(text)
     try:
+        _check_size(text)
         return _parser().parse(text)
     except UnexpectedCharacters as e:
         raise ParseError(f"unexpected character {text[e.pos_in_stream]!r}", text,
