@@ -565,12 +565,16 @@ def build_ast(tree: lark.Tree, text: str) -> Node:
     if levels > MAX_DEPTH:
         raise ParseError(f"the expression nests {levels} levels deep; the limit is {MAX_DEPTH}",
                          text, deepest.span)
+    return node
+
+
+def check_size(node: Node, text: str) -> None:
+    """Refuse a tree too big to compile in reasonable time (see :data:`MAX_NODES`)."""
     count, past = size(node, MAX_NODES)
     if count > MAX_NODES:
         raise ParseError(f"the expression is too big to compile: more than {MAX_NODES:,} operands, "
                          "operators and list items (compile time grows faster than that); "
                          "this is where the limit is passed", text, past.span)
-    return node
 
 
 def size(node: Node, limit: int) -> tuple[int, Node]:

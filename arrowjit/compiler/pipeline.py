@@ -42,6 +42,7 @@ def front_end(text: str, columns: dict[str, DType | str],
     t0 = time.perf_counter()
     tree = parse_tree(text)
     syntax = ast.build_ast(tree, text)
+    ast.check_size(syntax, text)
     t1 = time.perf_counter()
     typed = check_predicate(syntax, Context(text, columns, registry, parameters=dict(parameters or {})))
     t2 = time.perf_counter()
@@ -57,6 +58,7 @@ def front_end_values(texts: Sequence[str], columns: dict[str, DType | str],
     for text in texts:
         t0 = time.perf_counter()
         syntax = ast.build_ast(parse_tree(text), text)
+        ast.check_size(syntax, text)
         t1 = time.perf_counter()
         typed = check_value(syntax, Context(text, columns, registry, parameters=shared))
         timings = {"parse": t1 - t0, "typecheck": time.perf_counter() - t1}
