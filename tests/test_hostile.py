@@ -224,15 +224,18 @@ CASES: list[Hostile] = [
                  r"256"),
     expect_error("20000 in lists", 'cf("x in (" * 20_000 + "1" + ")" * 20_000, S)', "ParseError", r"256"),
     expect_error("20000 casts", 'cf("x" + "::int64" * 20_000 + " > 1", S)', "ParseError", r"limit is 256"),
-    expect_error("20000 case nestings",
+    expect_error("20000 case nestings",  # (80,000 tokens: the size limit comes before the depth's)
                  'cf("case when b then " * 20_000 + "x" + " end" * 20_000 + " > 1", S)',
-                 "ParseError", r"limit is 256"),
+                 "ParseError", r"more than 65,536 tokens"),
     expect_error("20000 unbalanced", 'cf(")" * 20_000 + "(" * 20_000, S)', "ParseError"),
     # Signs on a literal fold into the literal as they are read: no nesting, the right value.
     expect_result("20000 minus signs on a literal", run_expr('"x > " + "-" * 20_000 + "1"'), X_GT_1),
     expect_result("20001 spaced minus signs", run_expr('"x > " + "- " * 20_001 + "-1"'), X_GT_1),
     expect_result("20000 plus signs", run_expr('"x > " + "+" * 20_000 + "x"'), NOTHING),
-    expect_result("10000 alternating and/or", run_expr('"b and b or " * 10_000 + "x > 1"'),
+    # Too big to compile in reasonable time (30,000 nodes): a clear error, where the limit is passed.
+    expect_error("10000 alternating and/or", 'cf("b and b or " * 10_000 + "x > 1", S)', "ParseError",
+                 r"more than 2,048 operands"),
+    expect_result("600 alternating and/or", run_expr('"b and b or " * 600 + "x > 1"'),
                   {"mask": [True, True, False, True], "indices": [0, 1, 3], "count": 3,
                    "rows": [{"x": 1, "f": 1.0, "b": True}, {"x": 5, "f": 2.0, "b": False},
                             {"x": None, "f": None, "b": True}]}),
