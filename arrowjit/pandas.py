@@ -88,8 +88,22 @@ class ArrowJitAccessor:
         ``local_dict`` / ``global_dict``) as ``DataFrame.query`` does, and
         compare as pandas compares them (see ``_pandas_types``).
         """
+        return self._compiled(lambda schema, params=None: compile_filter(expr, schema, params=params),
+                              frame, local_dict, global_dict, given)
+
+    def compiled_projection(self, body: str, frame, local_dict: Mapping[str, Any] | None = None,
+                            global_dict: Mapping[str, Any] | None = None,
+                            given: Mapping[str, Any] | None = None) -> tuple[Projection, dict[str, Any]]:
+        """As :meth:`compiled_filter`, for the value expression ``body``."""
+        return self._compiled(lambda schema, params=None: compile_projection([body], schema, params=params),
+                              frame, local_dict, global_dict, given)
+
+    def _compiled(self, compile, frame, local_dict, global_dict, given):
+        """``compile(schema, params=None)`` for the frame's columns, and its parameters' values
+        (given, or taken from the caller's scope), compiled again with pandas' wider types
+        where the values need them."""
         schema, repeated = self._schema()
-        compiled = compile_filter(expr, schema)
+        compiled = compile(schema)
         _check_repeated(compiled.columns, repeated)
         values: dict[str, Any] = {}
         if compiled.parameters:
@@ -97,24 +111,8 @@ class ArrowJitAccessor:
                 compiled.parameters, frame, local_dict, global_dict)
             widened = _pandas_types(compiled.parameters, values)
             if widened:
-                compiled = compile_filter(expr, schema, params=widened)
+                compiled = compile(schema, params=widened)
         return compiled, values
-
-    def compiled_projection(self, body: str, frame, local_dict: Mapping[str, Any] | None = None,
-                            global_dict: Mapping[str, Any] | None = None,
-                            given: Mapping[str, Any] | None = None) -> tuple[Projection, dict[str, Any]]:
-        """As :meth:`compiled_filter`, for the value expression ``body``."""
-        schema, repeated = self._schema()
-        projection = compile_projection([body], schema)
-        _check_repeated(projection.columns, repeated)
-        values: dict[str, Any] = {}
-        if projection.parameters:
-            values = dict(given) if given is not None else _resolve(
-                projection.parameters, frame, local_dict, global_dict)
-            widened = _pandas_types(projection.parameters, values)
-            if widened:
-                projection = compile_projection([body], schema, params=widened)
-        return projection, values
 
     def _bitmap_mask(self, expr: str, frame, local_dict: Mapping[str, Any] | None,
                      global_dict: Mapping[str, Any] | None) -> np.ndarray:
