@@ -36,13 +36,22 @@ class FrontEnd:
     timings: dict[str, float]
 
 
+def parse(text: str) -> ast.Node:
+    """Text -> AST (parse_tree, then build_ast), or the AST kept on disk for this text."""
+    syntax = diskcache.load_syntax(text) if isinstance(text, str) else None
+    if isinstance(syntax, ast.Node):
+        return syntax
+    syntax = ast.build_ast(parse_tree(text), text)
+    ast.check_size(syntax, text)
+    diskcache.store_syntax(text, syntax)
+    return syntax
+
+
 def front_end(text: str, columns: dict[str, DType | str],
               parameters: dict[str, DType] | None = None, registry: Registry = BUILTINS) -> FrontEnd:
     """Parse and type-check ``text`` against the column types (and any given parameter types)."""
     t0 = time.perf_counter()
-    tree = parse_tree(text)
-    syntax = ast.build_ast(tree, text)
-    ast.check_size(syntax, text)
+    syntax = parse(text)
     t1 = time.perf_counter()
     typed = check_predicate(syntax, Context(text, columns, registry, parameters=dict(parameters or {})))
     t2 = time.perf_counter()
@@ -57,8 +66,7 @@ def front_end_values(texts: Sequence[str], columns: dict[str, DType | str],
     fronts = []
     for text in texts:
         t0 = time.perf_counter()
-        syntax = ast.build_ast(parse_tree(text), text)
-        ast.check_size(syntax, text)
+        syntax = parse(text)
         t1 = time.perf_counter()
         typed = check_value(syntax, Context(text, columns, registry, parameters=shared))
         timings = {"parse": t1 - t0, "typecheck": time.perf_counter() - t1}

@@ -129,6 +129,8 @@ MAX_TOKENS = 65_536
 
 
 def _check_size(text: str) -> None:
+    if len(text) <= MAX_TOKENS:  # a token is at least one character: nothing to count
+        return
     for count, token in enumerate(_parser().lex(text), start=1):
         if count > MAX_TOKENS:
             span = Span(token.start_pos, token.start_pos + len(token.value))
