@@ -10,6 +10,7 @@ kernel over every run of rows on the thread pool.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -47,6 +48,25 @@ KERNELS: LRUCache[Kernel] = LRUCache(capacity=512)
 def _background() -> ThreadPoolExecutor:
     """One thread that compiles the exact kernel variants calls will want next."""
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="arrowjit-compile")
+
+
+@lru_cache(maxsize=1)
+def _tier_up() -> ThreadPoolExecutor:
+    """One thread that compiles at O3 the kernels that run quick code meanwhile.
+
+    (Apart from :func:`_background`: a variant compiled there may wait for a
+    kernel's O3 code, which must not be queued behind it.)
+    """
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="arrowjit-optimize")
+
+
+def tiered() -> bool:
+    """Whether new kernels start as quick code (``ARROWJIT_TIERED=0``: compile O3 at once)."""
+    return os.environ.get("ARROWJIT_TIERED", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def _optimize(kernel: Kernel, build: Callable[[], Kernel]) -> None:
+    kernel.upgrade(build().compiled)
 
 
 @dataclass(frozen=True)
@@ -89,7 +109,8 @@ class Compiled:
         self._kernels: dict[Nulls, Kernel] = {}
         self._pending: set[Nulls] = set()  # variants being compiled in the background
         self._lock = threading.Lock()
-        self._kernel(self._default_nulls)
+        # Quick code at once when the expression is new; O3 code replaces it in the background.
+        self._kernel(self._default_nulls, quick=tiered())
 
     def _kernel_stage(self, stage: str, annotate: bool = False) -> str:
         """The default kernel's LLVM IR (before or after optimization) or assembly.
@@ -182,17 +203,32 @@ class Compiled:
                                    self.parameters, stages)
 
     # -- compiling --------------------------------------------------------
-    def _back_end(self, nulls: Nulls) -> Kernel:  # pragma: no cover - every subclass has one
-        raise NotImplementedError
+    def _back_end(self, nulls: Nulls, quick: bool = False,
+                  source: str | None = None) -> Kernel:  # pragma: no cover
+        """The kernel for ``nulls``: O3 code, or (``quick``) quick code unless the disk has O3 code;
+        ``source`` is its IR when generated before."""
+        raise NotImplementedError  # every subclass has one
 
-    def _kernel(self, nulls: Nulls) -> Kernel:
+    def _kernel(self, nulls: Nulls, quick: bool = False) -> Kernel:
+        """The kernel for inputs holding nulls as ``nulls`` says, compiled if need be.
+
+        Unless ``quick``, it runs O3 code (waiting for its compile); a quick
+        kernel is one that runs now, and runs O3 code as soon as it is ready.
+        """
         kernel = self._kernels.get(nulls)
         if kernel is None:
             key = (type(self).__name__, tuple(tir.canonical(s) for s in self._shapes),
                    tuple(self.columns.items()), nulls, self._target)
-            kernel = KERNELS.get_or_create(key, lambda: self._back_end(nulls))
+            kernel = KERNELS.get_or_create(key, lambda: self._new_kernel(nulls, quick))
             with self._lock:
-                self._kernels.setdefault(nulls, kernel)
+                kernel = self._kernels.setdefault(nulls, kernel)
+        return kernel if quick else kernel.wait_optimized()
+
+    def _new_kernel(self, nulls: Nulls, quick: bool) -> Kernel:
+        kernel = self._back_end(nulls, quick)
+        if not kernel.optimized:  # quick code: O3 in the background (two tiers, see jit.py)
+            build = partial(self._back_end, nulls, source=kernel.compiled.source)
+            kernel.pending = _tier_up().submit(_optimize, kernel, build)
         return kernel
 
     def _kernel_for(self, wanted: Nulls) -> Kernel:
@@ -209,7 +245,7 @@ class Compiled:
             return kernel
         general = self._kernels.get(replace(self._default_nulls, parameters=wanted.parameters))
         if general is None or not wanted.columns <= self._default_nulls.columns:
-            return self._kernel(wanted)
+            return self._kernel(wanted, quick=tiered())
         with self._lock:
             start = wanted not in self._pending
             self._pending.add(wanted)

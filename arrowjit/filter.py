@@ -115,8 +115,8 @@ class Filter(Compiled):
         return (compile_filter, (self.expression, self.schema, self._param_types or None,
                                  self._parameterize, self.threads))
 
-    def _back_end(self, nulls: Nulls) -> Kernel:
-        layout, compiled = back_end(self._shape, nulls, self._target)
+    def _back_end(self, nulls: Nulls, quick: bool = False, source: str | None = None) -> Kernel:
+        layout, compiled = back_end(self._shape, nulls, self._target, quick, source)
         return Kernel(compiled, layout)
 
     def _on_dictionary(self, segment: Segment, params: ParamValues, values: Mapping[str, Any],

@@ -68,8 +68,8 @@ class Projection(Compiled):
         self.output_schema = pa.schema([pa.field(name, front.typed.dtype.arrow)
                                         for name, front in zip(self.names, fronts)])
 
-    def _back_end(self, nulls: Nulls) -> Kernel:
-        layout, compiled = back_end_projection(self._shapes, nulls, self._target)
+    def _back_end(self, nulls: Nulls, quick: bool = False, source: str | None = None) -> Kernel:
+        layout, compiled = back_end_projection(self._shapes, nulls, self._target, quick, source)
         return Kernel(compiled, layout)
 
     def __reduce__(self):
@@ -226,8 +226,8 @@ class _SelectedProjection(Projection):
     def __reduce__(self):
         return (_selected_projection, super().__reduce__())
 
-    def _back_end(self, nulls: Nulls) -> Kernel:
-        layout, compiled = back_end_selected_projection(self._shapes, nulls, self._target)
+    def _back_end(self, nulls: Nulls, quick: bool = False, source: str | None = None) -> Kernel:
+        layout, compiled = back_end_selected_projection(self._shapes, nulls, self._target, quick, source)
         return Kernel(compiled, layout)
 
     def _compute(self, *args: Any, **kwargs: Any) -> Data:

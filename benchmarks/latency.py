@@ -22,7 +22,7 @@ SMALL_ROWS = 1000
 
 
 def _fresh(mode: str, cache_dir: str | Path) -> dict:
-    env = dict(os.environ, ARROWJIT_CACHE_DIR=str(cache_dir))
+    env = dict(os.environ, ARROWJIT_CACHE_DIR=str(cache_dir), ARROWJIT_TIERED="1")  # the default
     env.pop("ARROWJIT_CACHE", None)
     out = subprocess.run([sys.executable, "-m", "benchmarks.fresh", mode], cwd=ROOT, check=True,
                          capture_output=True, text=True, env=env)
@@ -48,7 +48,10 @@ def _summary(timed: list[dict]) -> dict:
             "first_call_ms": _ms(t["first_call_s"] for t in timed),
             "first_call_stages_ms": _median_stages([t["first_call"]["stages"] for t in timed]),
             "first_call_variants": timed[0]["first_call"]["variants"],
-            "to_first_result_ms": _ms(t["s"] + t["first_call_s"] for t in timed)}
+            "to_first_result_ms": _ms(t["s"] + t["first_call_s"] for t in timed),
+            "tiers": sorted({t["tier"] for t in timed}),
+            "optimized_ms": _ms(t["optimized_s"] for t in timed),
+            "optimized_stages_ms": _median_stages([t["optimized_stages"] for t in timed])}
 
 
 def compile_section(repeats: int) -> dict:

@@ -16,6 +16,7 @@ import sys
 import time
 
 os.environ.setdefault("POLARS_MAX_THREADS", "1")
+os.environ.setdefault("ARROWJIT_TIERED", "0")  # time O3 code only
 
 import numpy as np  # noqa: E402
 import pyarrow as pa  # noqa: E402

@@ -84,9 +84,10 @@ class _Worker:
                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         return cls(process)
 
-    def machine_code(self, llvm_ir: str, target: jit.Target) -> tuple[diskcache.Entry, dict[str, float]]:
+    def machine_code(self, llvm_ir: str, target: jit.Target,
+                     level: int) -> tuple[diskcache.Entry, dict[str, float]]:
         try:
-            _send(self.process.stdin, (llvm_ir, target))
+            _send(self.process.stdin, (llvm_ir, target, level))
             reply = _receive(self.process.stdout)
         except (EOFError, BrokenPipeError, OSError):
             code = self.process.wait()
@@ -119,11 +120,12 @@ class Optimizer:
     _worker: _Worker | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def machine_code(self, llvm_ir: str, target: jit.Target) -> tuple[diskcache.Entry, dict[str, float]]:
+    def machine_code(self, llvm_ir: str, target: jit.Target,
+                     level: int = jit.OPTIMIZED) -> tuple[diskcache.Entry, dict[str, float]]:
         with self._lock:
             if self.in_process < self.in_process_budget:
                 self.in_process += 1
-                return jit.machine_code(llvm_ir, target)
+                return jit.machine_code(llvm_ir, target, level)
             t0 = time.perf_counter()
             if self._worker is None or self._worker.compiles >= max(1, self.worker_budget):
                 self.stop()
@@ -131,7 +133,7 @@ class Optimizer:
                 self.workers_started += 1
             worker = self._worker
             try:
-                entry, timings = worker.machine_code(llvm_ir, target)
+                entry, timings = worker.machine_code(llvm_ir, target, level)
             except CompilerError:
                 if worker.process.poll() is not None:
                     self._worker = None
@@ -171,11 +173,11 @@ def _serve(requests: BinaryIO, replies: BinaryIO) -> None:
     """The helper process: answer requests until stdin closes."""
     while True:
         try:
-            llvm_ir, target = _receive(requests)
+            llvm_ir, target, level = _receive(requests)
         except EOFError:
             return
         try:
-            entry, timings = jit.machine_code(llvm_ir, target)
+            entry, timings = jit.machine_code(llvm_ir, target, level)
             _send(replies, ("ok", entry, timings))
         except CompilerError as e:
             _send(replies, ("error", str(e)))

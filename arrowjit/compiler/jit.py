@@ -7,6 +7,13 @@ may get ``<8 x double>`` and zmm registers. The optimization pipeline is
 LLVM's O3 through the new pass manager (llvmlite's ``PassBuilder``) with loop
 and SLP vectorization on. Each compiled kernel owns its MCJIT execution
 engine; dropping the :class:`CompiledKernel` frees the machine code.
+
+Two tiers, as a JIT that must answer fast: O3 takes about 25 ms on a small
+kernel, so a new expression is first compiled ``quick`` (LLVM's O0 pipeline,
+which only inlines, and the fast instruction selector: about 3 ms), and the
+caller (compiled.py) has the same IR compiled at O3 in the background and
+swaps it in. Both tiers compile one IR, so they compute the same results;
+only O3 code is stored in the on-disk cache.
 """
 
 from __future__ import annotations
@@ -72,23 +79,26 @@ def int128_runtime() -> dict[str, int]:
     return {}
 
 
-def _new_target_machine(target: Target) -> llvm.TargetMachine:
+OPTIMIZED, QUICK = 3, 0  # the two tiers, as LLVM optimization levels
+
+
+def _new_target_machine(target: Target, level: int = OPTIMIZED) -> llvm.TargetMachine:
     _initialize_llvm()
     # The large code model: JIT memory can land anywhere in the address space,
     # so code must not assume its constants lie within 2 GB (a 32-bit
     # relocation there aborts the process inside LLVM's RuntimeDyld).
     return llvm.Target.from_triple(target.triple).create_target_machine(
-        cpu=target.cpu, features=target.features, opt=3, jit=True, codemodel="large")
+        cpu=target.cpu, features=target.features, opt=level, jit=True, codemodel="large")
 
 
-@lru_cache(maxsize=4)
-def _target_machine(target: Target) -> llvm.TargetMachine:
+@lru_cache(maxsize=8)
+def _target_machine(target: Target, level: int = OPTIMIZED) -> llvm.TargetMachine:
     """A shared target machine for optimizing and printing assembly.
 
     An execution engine takes ownership of the machine it is given, so each
     engine gets one of its own (:func:`_new_target_machine`).
     """
-    return _new_target_machine(target)
+    return _new_target_machine(target, level)
 
 
 # LLVM's pass managers and MCJIT are not documented as thread safe for one
@@ -107,6 +117,12 @@ class CompiledKernel:
     timings: dict[str, float]
     _engine: object = field(repr=False)
     _asm: str | None = field(default=None, repr=False)
+    level: int = OPTIMIZED  # OPTIMIZED (O3) or QUICK (O0, until the O3 code replaces it)
+    source: str | None = field(default=None, repr=False)  # the IR as generated (quick tier only)
+
+    @property
+    def optimized(self) -> bool:
+        return self.level == OPTIMIZED
 
     def assembly(self) -> str:
         """The kernel's machine code as assembly (generated on first request).
@@ -118,27 +134,28 @@ class CompiledKernel:
         """
         if self._asm is None:
             with _COMPILE_LOCK:
-                machine = _target_machine(self.target)
+                machine = _target_machine(self.target, self.level)
                 module = llvm.parse_assembly(self.llvm_ir)
                 module.triple = self.target.triple
                 module.data_layout = str(machine.target_data)
-                optimize(module, self.target)
+                optimize(module, self.target, self.level)
                 self._asm = machine.emit_assembly(module)
         return self._asm
 
 
-def optimize(module: llvm.ModuleRef, target: Target) -> None:
-    """Run LLVM's O3 pipeline with loop and SLP vectorization on ``module`` in place."""
-    tuning = llvm.create_pipeline_tuning_options(speed_level=3)
-    tuning.loop_vectorization = True
-    tuning.slp_vectorization = True
-    tuning.loop_unrolling = True
-    builder = llvm.create_pass_builder(_target_machine(target), tuning)
+def optimize(module: llvm.ModuleRef, target: Target, level: int = OPTIMIZED) -> None:
+    """Run LLVM's O3 pipeline with loop and SLP vectorization on ``module`` in place (or, for
+    the QUICK tier, the O0 pipeline: the always-inliner and little else)."""
+    tuning = llvm.create_pipeline_tuning_options(speed_level=level)
+    tuning.loop_vectorization = level == OPTIMIZED
+    tuning.slp_vectorization = level == OPTIMIZED
+    tuning.loop_unrolling = level == OPTIMIZED
+    builder = llvm.create_pass_builder(_target_machine(target, level), tuning)
     builder.getModulePassManager().run(module, builder)
 
 
 def _load_object(entry: diskcache.Entry, name: str | None, target: Target,
-                 timings: dict[str, float]) -> CompiledKernel:
+                 timings: dict[str, float], level: int = OPTIMIZED) -> CompiledKernel:
     """Put object code into memory with MCJIT and find ``name`` in it."""
     t0 = time.perf_counter()
     with _COMPILE_LOCK:
@@ -149,11 +166,11 @@ def _load_object(entry: diskcache.Entry, name: str | None, target: Target,
         engine.finalize_object()
         address = engine.get_function_address(name) if name else 0
     timings["load"] = time.perf_counter() - t0
-    return CompiledKernel(entry.llvm_ir, entry.optimized_ir, address, target, timings, engine)
+    return CompiledKernel(entry.llvm_ir, entry.optimized_ir, address, target, timings, engine, level=level)
 
 
 def compile_ir(source: str | Callable[[], str], entry: str | None, target: Target | None = None,
-               cache_key: str | None = None) -> CompiledKernel:
+               cache_key: str | None = None, quick: bool = False) -> CompiledKernel:
     """Parse, verify, optimize and compile a module to machine code in memory.
 
     ``source`` is the LLVM IR, or a function that generates it (called only
@@ -162,6 +179,9 @@ def compile_ir(source: str | Callable[[], str], entry: str | None, target: Targe
     code compiled before, by this process or another, comes from the on-disk
     cache, and new code is stored there. The optimization itself may run in
     a helper process (see :mod:`arrowjit.compiler.isolation`).
+
+    ``quick``: when the on-disk cache does not hold the O3 code, compile
+    at the QUICK level instead (not stored; the caller compiles O3 later).
     """
     target = target or host_target()
     if cache_key is not None:
@@ -172,21 +192,26 @@ def compile_ir(source: str | Callable[[], str], entry: str | None, target: Targe
     llvm_ir = source if isinstance(source, str) else source()
     timings = {"codegen": time.perf_counter() - t_generate}
     from .isolation import optimizer  # the module imports this one
-    compiled, optimizer_timings = optimizer().machine_code(llvm_ir, target)
+    level = QUICK if quick else OPTIMIZED
+    compiled, optimizer_timings = optimizer().machine_code(llvm_ir, target, level)
     timings.update(optimizer_timings)
-    if cache_key is not None:
+    if cache_key is not None and level == OPTIMIZED:
         diskcache.store(cache_key, compiled)
-    return _load_object(compiled, entry, target, timings)
+    kernel = _load_object(compiled, entry, target, timings, level)
+    if level == QUICK:  # the O3 compile starts from the same text (not generated again)
+        kernel.source = llvm_ir
+    return kernel
 
 
-def machine_code(llvm_ir: str, target: Target) -> tuple[diskcache.Entry, dict[str, float]]:
+def machine_code(llvm_ir: str, target: Target,
+                 level: int = OPTIMIZED) -> tuple[diskcache.Entry, dict[str, float]]:
     """LLVM IR text -> (the IR as parsed, the optimized IR, object code), with the time of each step.
 
     A pure function of its inputs: the same in this process or in a helper
     process. Raises :class:`CompilerError` when LLVM rejects the IR.
     """
-    machine = _target_machine(target)
     with _COMPILE_LOCK:
+        machine = _target_machine(target, level)
         t0 = time.perf_counter()
         try:
             module = llvm.parse_assembly(llvm_ir)
@@ -198,7 +223,7 @@ def machine_code(llvm_ir: str, target: Target) -> tuple[diskcache.Entry, dict[st
                                 f"{llvm_ir}") from None
         before = str(module)
         t1 = time.perf_counter()
-        optimize(module, target)
+        optimize(module, target, level)
         optimized = str(module)
         t2 = time.perf_counter()
         object_code = machine.emit_object(module)

@@ -74,37 +74,42 @@ def front_end_values(texts: Sequence[str], columns: dict[str, DType | str],
     return fronts
 
 
-def back_end_projection(outputs: Sequence[tir.TypedNode], nulls: Nulls,
-                        target: Target | None = None) -> tuple[KernelLayout, CompiledKernel]:
+def back_end_projection(outputs: Sequence[tir.TypedNode], nulls: Nulls, target: Target | None = None,
+                        quick: bool = False,
+                        source: str | None = None) -> tuple[KernelLayout, CompiledKernel]:
     """Generate, optimize and JIT the kernel computing every expression of ``outputs``."""
     target = target or host_target()
     layout = KernelLayout.plan(outputs, nulls)
     cache_key = diskcache.key("projection", [tir.canonical(o) for o in outputs], sorted(nulls.columns),
                               sorted(nulls.parameters), target)
-    compiled = compile_ir(lambda: str(generate_projection(outputs, layout)), PROJECTION_KERNEL_NAME,
-                          target, cache_key)
+    compiled = compile_ir(source or (lambda: str(generate_projection(outputs, layout))),
+                          PROJECTION_KERNEL_NAME, target, cache_key, quick)
     return layout, compiled
 
 
 def back_end_selected_projection(outputs: Sequence[tir.TypedNode], nulls: Nulls,
-                                 target: Target | None = None) -> tuple[KernelLayout, CompiledKernel]:
+                                 target: Target | None = None, quick: bool = False,
+                                 source: str | None = None) -> tuple[KernelLayout, CompiledKernel]:
     """Generate, optimize and JIT a projection kernel that writes only the rows a bitmap selects."""
     target = target or host_target()
     layout = KernelLayout.plan(outputs, nulls)
     has_bmi2 = "+bmi2" in target.features.split(",")
     cache_key = diskcache.key("selected-projection", [tir.canonical(o) for o in outputs],
                               sorted(nulls.columns), sorted(nulls.parameters), target)
-    compiled = compile_ir(lambda: str(generate_selected_projection(outputs, layout, has_bmi2)),
-                          PROJECTION_KERNEL_NAME, target, cache_key)
+    compiled = compile_ir(source or (lambda: str(generate_selected_projection(outputs, layout, has_bmi2))),
+                          PROJECTION_KERNEL_NAME, target, cache_key, quick)
     return layout, compiled
 
 
-def back_end(typed: tir.TypedNode, nulls: Nulls,
-             target: Target | None = None) -> tuple[KernelLayout, CompiledKernel]:
-    """Generate, optimize and JIT the kernel for ``typed``, specialized for which inputs have nulls."""
+def back_end(typed: tir.TypedNode, nulls: Nulls, target: Target | None = None, quick: bool = False,
+             source: str | None = None) -> tuple[KernelLayout, CompiledKernel]:
+    """Generate, optimize and JIT the kernel for ``typed``, specialized for which inputs have nulls
+    (``quick``: the quick tier, unless the on-disk cache has the O3 code; see jit.py; ``source``:
+    the kernel's IR, generated before, for the O3 compile of a quick kernel)."""
     target = target or host_target()
     layout = KernelLayout.plan(typed, nulls)
     # The layout follows from the typed IR and the nulls, so these name the kernel.
     cache_key = diskcache.key(tir.canonical(typed), sorted(nulls.columns), sorted(nulls.parameters), target)
-    compiled = compile_ir(lambda: str(generate(typed, layout)), KERNEL_NAME, target, cache_key)
+    compiled = compile_ir(source or (lambda: str(generate(typed, layout))), KERNEL_NAME, target, cache_key,
+                          quick)
     return layout, compiled

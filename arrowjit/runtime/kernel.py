@@ -16,6 +16,7 @@ import datetime as dt
 import decimal
 import threading
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
 from typing import Any
 
 import numpy as np
@@ -254,6 +255,27 @@ class Kernel:
         self.compiled = compiled
         self.layout = layout
         self._function = _KERNEL_TYPE(compiled.address)
+        # Every machine code this kernel has run, quick tier first: a morsel that started on
+        # the quick code may still be running it when the O3 code replaces it.
+        self.tiers: list[CompiledKernel] = [compiled]
+        self.pending: Future | None = None  # the O3 compile, while the quick code runs
+
+    @property
+    def optimized(self) -> bool:
+        return self.compiled.optimized
+
+    def upgrade(self, compiled: CompiledKernel) -> None:
+        """Run ``compiled``, the O3 code of the same IR (so the same layout), from the next morsel on."""
+        self.tiers.append(compiled)
+        self.compiled = compiled
+        self._function = _KERNEL_TYPE(compiled.address)
+
+    def wait_optimized(self) -> Kernel:
+        """This kernel once it runs O3 code (waiting for the background compile if need be)."""
+        pending = self.pending
+        if pending is not None:
+            pending.result()  # (raises what the compile raised)
+        return self
 
     def scratch(self, columns: Sequence[ColumnBuffers], rows: int) -> np.ndarray | None:
         """The scratch memory the kernel needs for these columns (None when it makes no strings).
