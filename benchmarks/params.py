@@ -163,6 +163,8 @@ def _sweep(variant: str) -> dict:
 def _child(args: list[str], cache_dir: Path) -> dict:
     env = dict(os.environ, ARROWJIT_CACHE_DIR=str(cache_dir))
     env.pop("ARROWJIT_CACHE", None)
+    # The kernel comparison times O3 code only; the sweep runs as users do (two tiers).
+    env["ARROWJIT_TIERED"] = "0" if args[0] == "kernel" else "1"
     out = subprocess.run([sys.executable, "-m", "benchmarks.params", *args], cwd=ROOT, check=True,
                          capture_output=True, text=True, env=env)
     return json.loads(out.stdout)
