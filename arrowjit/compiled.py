@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from functools import lru_cache, partial
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -44,20 +44,38 @@ ParamValues = Mapping[str, Any] | None
 KERNELS: LRUCache[Kernel] = LRUCache(capacity=512)
 
 
-@lru_cache(maxsize=1)
+# This process's compile threads, by (name, process id): a forked child has
+# the parent's executor objects but not their threads, so it starts its own.
+_EXECUTORS: dict[tuple[str, int], ThreadPoolExecutor] = {}
+_EXECUTORS_LOCK = threading.Lock()
+
+
+def _executor(name: str) -> ThreadPoolExecutor:
+    key = (name, os.getpid())
+    found = _EXECUTORS.get(key)
+    if found is None:
+        with _EXECUTORS_LOCK:
+            found = _EXECUTORS.get(key)
+            if found is None:
+                for other in [k for k in _EXECUTORS if k[1] != key[1]]:
+                    del _EXECUTORS[other]  # a parent's threads do not exist here
+                found = _EXECUTORS[key] = ThreadPoolExecutor(max_workers=1,
+                                                             thread_name_prefix=f"arrowjit-{name}")
+    return found
+
+
 def _background() -> ThreadPoolExecutor:
     """One thread that compiles the exact kernel variants calls will want next."""
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="arrowjit-compile")
+    return _executor("compile")
 
 
-@lru_cache(maxsize=1)
 def _tier_up() -> ThreadPoolExecutor:
     """One thread that compiles at O3 the kernels that run quick code meanwhile.
 
     (Apart from :func:`_background`: a variant compiled there may wait for a
     kernel's O3 code, which must not be queued behind it.)
     """
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="arrowjit-optimize")
+    return _executor("optimize")
 
 
 def tiered() -> bool:
@@ -67,6 +85,21 @@ def tiered() -> bool:
 
 def _optimize(kernel: Kernel, build: Callable[[], Kernel]) -> None:
     kernel.upgrade(build().compiled)
+
+
+def _start_optimizing(kernel: Kernel, build: Callable[[], Kernel]) -> None:
+    """Compile ``kernel``'s O3 code on the tier-up thread; it replaces the quick code when done."""
+    kernel.pending_origin = (os.getpid(), build)
+    kernel.pending = _tier_up().submit(_optimize, kernel, build)
+
+
+def _optimized(kernel: Kernel) -> Kernel:
+    """``kernel`` once it runs O3 code (waiting for it if need be)."""
+    origin = kernel.pending_origin
+    if origin is not None and origin[0] != os.getpid() and not kernel.pending.done():
+        # Forked while the parent compiled it: that compile never finishes here.
+        _start_optimizing(kernel, origin[1])
+    return kernel.wait_optimized()
 
 
 @dataclass(frozen=True)
@@ -222,13 +255,12 @@ class Compiled:
             kernel = KERNELS.get_or_create(key, lambda: self._new_kernel(nulls, quick))
             with self._lock:
                 kernel = self._kernels.setdefault(nulls, kernel)
-        return kernel if quick else kernel.wait_optimized()
+        return kernel if quick else _optimized(kernel)
 
     def _new_kernel(self, nulls: Nulls, quick: bool) -> Kernel:
         kernel = self._back_end(nulls, quick)
         if not kernel.optimized:  # quick code: O3 in the background (two tiers, see jit.py)
-            build = partial(self._back_end, nulls, source=kernel.compiled.source)
-            kernel.pending = _tier_up().submit(_optimize, kernel, build)
+            _start_optimizing(kernel, partial(self._back_end, nulls, source=kernel.compiled.source))
         return kernel
 
     def _kernel_for(self, wanted: Nulls) -> Kernel:

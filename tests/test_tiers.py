@@ -117,3 +117,33 @@ def test_a_projection_starts_quick_too_and_gives_the_same_values(monkeypatch):
     assert kernel.optimized
     assert p(BATCH).equals(first)
     assert first.column("z").equals(pc.add(pc.multiply(X, 2.5), Y))
+
+
+def _in_forked_child(expr: str, queue) -> None:
+    f = arrowjit.compile_filter(expr, BATCH.schema)  # the parent's Filter, from the cache
+    kernel = f._kernel(f._default_nulls)  # O3 code: the parent's compile cannot finish here
+    new = arrowjit.compile_filter("x > 1.0 or i = 999", BATCH.schema)  # a compile of the child's own
+    new._kernel(new._default_nulls)
+    queue.put((kernel.optimized, f.count(BATCH), new._kernel(new._default_nulls).optimized, new.count(BATCH)))
+
+
+def test_a_process_forked_while_the_o3_code_compiles_gets_o3_code_of_its_own(monkeypatch):
+    import multiprocessing
+
+    monkeypatch.setenv("ARROWJIT_CACHE", "0")
+    expr = "x > 0.5 and y > 0.5 and i > 5 and x * y < 40"
+    f = arrowjit.compile_filter(expr, BATCH.schema)
+    assert not f._kernel(f._default_nulls, quick=True).tiers[0].optimized
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_in_forked_child, args=(expr, queue))
+    child.start()  # (likely while the tier-up thread compiles O3 code: fork waits for it to finish)
+    try:
+        result = queue.get(timeout=120)
+    finally:
+        child.join(timeout=60)
+    expected = _expected(pc.and_kleene(pc.and_kleene(pc.and_kleene(pc.greater(X, 0.5), pc.greater(Y, 0.5)),
+                                                     pc.greater(INTS, 5)), pc.less(pc.multiply(X, Y), 40)))
+    other = _expected(pc.or_kleene(pc.greater(X, 1.0), pc.equal(INTS, 999)))
+    assert result == (True, sum(expected), True, sum(other))
+    assert child.exitcode == 0

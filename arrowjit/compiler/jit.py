@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -104,6 +105,26 @@ def _target_machine(target: Target, level: int = OPTIMIZED) -> llvm.TargetMachin
 # LLVM's pass managers and MCJIT are not documented as thread safe for one
 # context; compile under one lock (running compiled kernels needs no lock).
 _COMPILE_LOCK = threading.Lock()
+# llvmlite's own lock around every call into LLVM (a private attribute: None if it moves).
+_LLVMLITE_LOCK = getattr(getattr(llvm.ffi, "lib", None), "_lock", None)
+
+
+def _before_fork() -> None:
+    """A fork waits for a compile in progress (on a background thread, say) and for any call
+    into LLVM (freeing a module, say): the child must not start with LLVM halfway through
+    something, or with a lock held by a thread it does not have."""
+    _COMPILE_LOCK.acquire()
+    if _LLVMLITE_LOCK is not None:
+        _LLVMLITE_LOCK.__enter__()
+
+
+def _after_fork() -> None:
+    if _LLVMLITE_LOCK is not None:
+        _LLVMLITE_LOCK.__exit__(None, None, None)
+    _COMPILE_LOCK.release()
+
+
+os.register_at_fork(before=_before_fork, after_in_parent=_after_fork, after_in_child=_after_fork)
 
 
 @dataclass
@@ -228,4 +249,5 @@ def machine_code(llvm_ir: str, target: Target,
         t2 = time.perf_counter()
         object_code = machine.emit_object(module)
         timings = {"parse_ir": t1 - t0, "optimize": t2 - t1, "machine_code": time.perf_counter() - t2}
+        module.close()  # (freed under the lock, not whenever the garbage collector runs)
     return diskcache.Entry(object_code, before, optimized), timings

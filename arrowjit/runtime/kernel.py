@@ -15,7 +15,7 @@ import ctypes
 import datetime as dt
 import decimal
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from typing import Any
 
@@ -259,6 +259,7 @@ class Kernel:
         # the quick code may still be running it when the O3 code replaces it.
         self.tiers: list[CompiledKernel] = [compiled]
         self.pending: Future | None = None  # the O3 compile, while the quick code runs
+        self.pending_origin: tuple[int, Callable[[], Kernel]] | None = None  # (process id, how to build it)
 
     @property
     def optimized(self) -> bool:
