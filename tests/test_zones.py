@@ -73,6 +73,14 @@ def test_tables_match_pyarrow_to_2037_and_zoneinfo_always(zone):
     late = [t for t in changes if t < _seconds(9998, 1, 1)]
     late += rng.integers(_seconds(1800, 1, 1), _seconds(9998, 1, 1), 3000).tolist()
     assert [table.offset_at(t) for t in late] == [_zoneinfo_offset(t, zone) for t in late]
+    # The kernel's lookup (bucket index, then the boundaries inside the bucket) gives the same.
+    instants = early.tolist() + late
+    batch = pa.record_batch({"t": pa.array(instants, pa.timestamp("s", zone))})
+    out = arrowjit.compile_projection(["cast(t as int64) + 0", "hour(t) * 3600 + minute(t) * 60 + second(t)",
+                                       "day(t)"], batch.schema)(batch)
+    want = [dt.datetime(1970, 1, 1) + dt.timedelta(seconds=t + table.offset_at(t)) for t in instants]
+    assert out.column(1).to_pylist() == [w.hour * 3600 + w.minute * 60 + w.second for w in want]
+    assert out.column(2).to_pylist() == [w.day for w in want]
 
 
 def _later_reading(local: dt.datetime, zone: str) -> int:

@@ -10,8 +10,8 @@ A timestamp with a zone stores UTC instants; its fields are those of the
 local time in its zone, as pyarrow.compute reads them (and, after 2037, where
 Arrow's reader has no daylight saving time, as zoneinfo and DuckDB). The
 zone's UTC offsets come from a transition table built at compile time (the
-zone's TZif file and its POSIX rule: :mod:`.zones`) that the kernel
-binary-searches without branches. Past the table's end the zone's rule
+zone's TZif file and its POSIX rule: :mod:`.zones`) that the kernel reads
+without branches through an index of 194-day buckets. Past the table's end the zone's rule
 repeats every 400 years (the Gregorian cycle), which the kernel uses to fold
 later instants back into the table.
 """
@@ -312,65 +312,72 @@ def widen(b: ir.IRBuilder, x: ir.Value) -> ir.Value:
 
 @dataclass(frozen=True)
 class ZoneGlobals:
-    """A zone's table in a module: three private constant arrays padded to a power of two."""
+    """One of a zone's two tables in a module (UTC instants or local switch points, padded with
+    the int64 maximum), its bucket index and the offsets: private constant arrays."""
 
-    instants: ir.GlobalVariable
-    locals: ir.GlobalVariable
+    values: ir.GlobalVariable
+    buckets: ir.GlobalVariable
     offsets: ir.GlobalVariable
-    size: int
+    bucket_count: int
+    span: int
     end: int
 
 
-def _zone_tables(b: ir.IRBuilder, zone: str) -> ZoneGlobals:
-    """The zone's transition table (:class:`zones.ZoneTable`) as constant arrays of the module."""
+def _constant_array(module: ir.Module, name: str, ty: ir.IntType, values: list[int]) -> ir.GlobalVariable:
+    if name not in module.globals:
+        array = ir.ArrayType(ty, len(values))
+        variable = ir.GlobalVariable(module, array, name)
+        variable.global_constant = True
+        variable.linkage = "private"
+        variable.initializer = ir.Constant(array, [ir.Constant(ty, v) for v in values])
+    return module.globals[name]
+
+
+def _zone_tables(b: ir.IRBuilder, zone: str, local: bool) -> ZoneGlobals:
+    """The zone's table of UTC instants (or, ``local``, of local switch points) as constant
+    arrays of the module (:class:`zones.ZoneTable`); each is made once, when first used."""
     table = zone_transitions(zone)
-    size = 1 << max(0, (len(table.instants) - 1).bit_length())
     # (A stable digest, not hash(): names must be the same in every process, for the dumps.)
     key = "zone_" + "".join(c if c.isalnum() else "_" for c in zone) + f"_{zlib.crc32(zone.encode()):08x}"
+    name, values, buckets, span = ("locals", table.locals, table.local_buckets, table.local_span) if local \
+        else ("instants", table.instants, table.utc_buckets, table.utc_span)
     module = b.module
-    padding = [zones.INT64_MAX] * (size - len(table.instants))
-    columns = (("instants", I64, list(table.instants) + padding),
-               ("locals", I64, list(table.locals) + padding),
-               ("offsets", I32, list(table.offsets) + [table.offsets[-1]] * len(padding)))
-    for suffix, ty, values in columns:
-        if f"{key}_{suffix}" not in module.globals:
-            array = ir.ArrayType(ty, size)
-            variable = ir.GlobalVariable(module, array, f"{key}_{suffix}")
-            variable.global_constant = True
-            variable.linkage = "private"
-            variable.initializer = ir.Constant(array, [ir.Constant(ty, v) for v in values])
-    return ZoneGlobals(*(module.globals[f"{key}_{suffix}"] for suffix, _, _ in columns), size=size,
-                       end=table.end)
+    padded = list(values) + [zones.INT64_MAX] * span  # (read past the end from the last bucket)
+    return ZoneGlobals(_constant_array(module, f"{key}_{name}", I64, padded),
+                       _constant_array(module, f"{key}_{name}_buckets", I32, list(buckets)),
+                       _constant_array(module, f"{key}_offsets", I32, list(table.offsets)),
+                       len(buckets), span, table.end)
 
 
-def _offset_index(b: ir.IRBuilder, boundaries: ir.GlobalVariable, size: int, end: int,
-                  seconds: ir.Value) -> ir.Value:
-    """The index of the last boundary <= ``seconds`` (folded into the table by 400-year cycles
-    when past its end): a branch-free binary search, log2(size) steps of load and select."""
-    base = end - CYCLE_SECONDS
+def _offset(b: ir.IRBuilder, table: ZoneGlobals, seconds: ir.Value) -> ir.Value:
+    """The offset (i64 seconds) of the last boundary <= ``seconds``, folded into the table by
+    400-year cycles when past its end: the bucket of ``seconds`` gives the last boundary before
+    the bucket, and each of the (at most ``span``) next boundaries that is <= ``seconds`` adds
+    one. Branch-free: one load from the bucket index, then ``span`` independent loads."""
+    base = table.end - CYCLE_SECONDS
     folded = b.add(const(base), floor_mod(b, b.sub(seconds, const(base)), CYCLE_SECONDS), name="folded")
-    late = b.icmp_signed(">=", seconds, const(end), name="after_table")
+    late = b.icmp_signed(">=", seconds, const(table.end), name="after_table")
     seconds = b.select(late, folded, seconds, name="table_seconds")
-    index = const(0)
-    step = size // 2
-    while step >= 1:
-        candidate = b.add(index, const(step), name="candidate")
-        at = b.load(b.gep(boundaries, [const(0), candidate], source_etype=boundaries.value_type), typ=I64,
-                    name="transition")
-        index = b.select(b.icmp_signed("<=", at, seconds), candidate, index, name="index")
-        step //= 2
-    return index
-
-
-def _offset(b: ir.IRBuilder, tables: ZoneGlobals, index: ir.Value) -> ir.Value:
-    address = b.gep(tables.offsets, [const(0), index], source_etype=tables.offsets.value_type)
+    bucket = b.ashr(b.sub(seconds, const(zones.first_second())), const(zones.BUCKET_SHIFT), name="bucket")
+    bucket = b.select(b.icmp_signed("<", bucket, const(0)), const(0), bucket)
+    last = const(table.bucket_count - 1)
+    bucket = b.select(b.icmp_signed(">", bucket, last), last, bucket, name="bucket_clamped")
+    start = b.load(b.gep(table.buckets, [const(0), bucket], source_etype=table.buckets.value_type), typ=I32,
+                   name="bucket_start")
+    start = b.sext(start, I64)
+    index = start
+    for k in range(1, table.span + 1):
+        position = b.add(start, const(k))
+        address = b.gep(table.values, [const(0), position], source_etype=table.values.value_type)
+        at = b.load(address, typ=I64, name="boundary")
+        index = b.add(index, b.zext(b.icmp_signed("<=", at, seconds), I64), name="index")
+    address = b.gep(table.offsets, [const(0), index], source_etype=table.offsets.value_type)
     return b.sext(b.load(address, typ=I32, name="offset"), I64, name="utc_offset")
 
 
 def utc_offset(b: ir.IRBuilder, seconds: ir.Value, zone: str) -> ir.Value:
     """The zone's UTC offset in seconds (i64) at the UTC second ``seconds``."""
-    tables = _zone_tables(b, zone)
-    return _offset(b, tables, _offset_index(b, tables.instants, tables.size, tables.end, seconds))
+    return _offset(b, _zone_tables(b, zone, local=False), seconds)
 
 
 def to_local(b: ir.IRBuilder, t: ir.Value, dtype: DType) -> ir.Value:
@@ -383,15 +390,14 @@ def to_local(b: ir.IRBuilder, t: ir.Value, dtype: DType) -> ir.Value:
 
 
 def to_utc(b: ir.IRBuilder, local: ir.Value, dtype: DType) -> ir.Value:
-    """The UTC instant of a wall-clock time in the timestamp's zone: one search of the table of
+    """The UTC instant of a wall-clock time in the timestamp's zone: one lookup in the table of
     local switch points (:class:`zones.ZoneTable`). A time skipped when clocks go forward is read
     with the offset before the change, one repeated when they go back with the offset after it
     (the later reading, as PostgreSQL and DuckDB; :func:`local_to_utc` at compile time)."""
     if dtype.tz is None:
         return local
-    tables = _zone_tables(b, dtype.tz)
     seconds = floor_div(b, local, dtype.ticks, "local_seconds")
-    offset = _offset(b, tables, _offset_index(b, tables.locals, tables.size, tables.end, seconds))
+    offset = _offset(b, _zone_tables(b, dtype.tz, local=True), seconds)
     return b.sub(local, b.mul(offset, const(dtype.ticks)), name="utc")
 
 

@@ -40,6 +40,7 @@ SECONDS_PER_DAY = 86_400
 # The Gregorian calendar repeats every 400 years: 146097 days (20871 weeks).
 CYCLE_SECONDS = 146_097 * SECONDS_PER_DAY
 TABLE_FIRST_YEAR, TABLE_END_YEAR = 1800, 2400
+BUCKET_SHIFT = 24  # buckets of 2**24 seconds (194 days) index the tables
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 
@@ -56,6 +57,13 @@ class ZoneTable:
     offsets: tuple[int, ...]
     locals: tuple[int, ...]
     end: int
+    # The kernels' index of each table: bucket b holds the seconds FIRST + [b, b + 1) << BUCKET_SHIFT
+    # (clamped to the first and last bucket); ``*_buckets[b]`` is the index of the last boundary
+    # at or before the bucket's start, and at most ``*_span`` boundaries fall inside a bucket.
+    utc_buckets: tuple[int, ...] = (0,)
+    utc_span: int = 0
+    local_buckets: tuple[int, ...] = (0,)
+    local_span: int = 0
 
     def fold(self, seconds: int) -> int:
         """``seconds`` moved back by whole 400-year cycles into the table, when past its end."""
@@ -132,12 +140,21 @@ def _end(last: int | None) -> int:
     return epoch_days(year, 1, 1) * SECONDS_PER_DAY
 
 
+def first_second() -> int:
+    """The table's first second (1800-01-01): before it, the zone keeps the offset it had then."""
+    return epoch_days(TABLE_FIRST_YEAR, 1, 1) * SECONDS_PER_DAY
+
+
 def _table(instants: list[int], offsets: list[int], end: int) -> ZoneTable:
     """Transitions in time order, merged where they fall on the same second (the last one wins)
-    or keep the offset (a change of the zone's abbreviation only)."""
+    or keep the offset (a change of the zone's abbreviation only); those before 1800 set the
+    offset the table starts with (no zone lists one: the earliest is 1844)."""
+    first = first_second()
     kept_instants, kept_offsets = [INT64_MIN], [offsets[0]]
     for instant, offset in zip(instants[1:], offsets[1:], strict=True):
-        if instant == kept_instants[-1]:
+        if instant < first:
+            kept_offsets[0] = offset
+        elif instant == kept_instants[-1]:
             kept_offsets[-1] = offset
             if len(kept_offsets) > 1 and kept_offsets[-2] == offset:
                 del kept_instants[-1], kept_offsets[-1]
@@ -149,7 +166,25 @@ def _table(instants: list[int], offsets: list[int], end: int) -> ZoneTable:
     # Two changes closer together than their offsets could put the local switch points out of
     # order (no zone has such; the search needs them sorted).
     local = np.maximum.accumulate(local)
-    return ZoneTable(tuple(kept_instants), tuple(kept_offsets), tuple(int(x) for x in local), end)
+    utc_buckets, utc_span = _buckets(np.array(kept_instants, np.int64))
+    local_buckets, local_span = _buckets(local)
+    return ZoneTable(tuple(kept_instants), tuple(kept_offsets), tuple(int(x) for x in local), end,
+                     utc_buckets, utc_span, local_buckets, local_span)
+
+
+def _buckets(boundaries: np.ndarray) -> tuple[tuple[int, ...], int]:
+    """(the index of the last boundary at or before each bucket's start, the most boundaries
+    inside one bucket) for buckets from :func:`first_second` to the bucket of the last boundary
+    (a second before the first bucket or after the last one is searched from it)."""
+    first = first_second()
+    last = max(int(boundaries[-1]), first)
+    starts = first + (np.arange(((last - first) >> BUCKET_SHIFT) + 1, dtype=np.int64) << BUCKET_SHIFT)
+    base = np.searchsorted(boundaries, starts, "right") - 1
+    inside = np.searchsorted(boundaries, starts + ((1 << BUCKET_SHIFT) - 1), "right") - 1 - base
+    # The first bucket also holds the seconds before it (there are no boundaries there) and the
+    # last one the seconds after it (the boundaries after its start).
+    inside[-1] = len(boundaries) - 1 - base[-1]
+    return tuple(int(k) for k in base), int(inside.max())
 
 
 # ---------------------------------------------------------------------------
