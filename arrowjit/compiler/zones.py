@@ -25,6 +25,7 @@ kernels search as they search the UTC one.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import os
 import re
@@ -74,13 +75,11 @@ class ZoneTable:
 
     def offset_at(self, seconds: int) -> int:
         """The offset at the UTC second ``seconds``."""
-        index = int(np.searchsorted(np.array(self.instants, np.int64), self.fold(seconds), "right")) - 1
-        return self.offsets[index]
+        return self.offsets[bisect.bisect_right(self.instants, self.fold(seconds)) - 1]
 
     def offset_of_local(self, seconds: int) -> int:
         """The offset that reads the local second ``seconds`` (see the module docstring)."""
-        index = int(np.searchsorted(np.array(self.locals, np.int64), self.fold(seconds), "right")) - 1
-        return self.offsets[index]
+        return self.offsets[bisect.bisect_right(self.locals, self.fold(seconds)) - 1]
 
 
 def epoch_days(year: int, month: int, day: int) -> int:
@@ -319,8 +318,10 @@ class PosixRule:
         for year in range(first_year, last_year + 1):
             start = _rule_day(self.start, year) * SECONDS_PER_DAY + self.start_time - self.std
             end = _rule_day(self.end, year) * SECONDS_PER_DAY + self.end_time - self.dst
-            changes.extend(sorted([(start, self.dst), (end, self.std)], key=lambda change: change[0]))
-        return changes
+            changes.extend([(start, self.dst), (end, self.std)])
+        # (In time order; stable, so that of two changes at one instant the later year's wins:
+        # a rule with daylight time all year ends it where it starts it again.)
+        return sorted(changes, key=lambda change: change[0])
 
 
 def _rule_day(spec: str, year: int) -> int:
