@@ -538,7 +538,22 @@ WALL_CLOCK_CASES = [
     ("America/Sao_Paulo", "2018-11-04 00:30:00", "2018-11-04 03:30:00"),  # skipped midnight: -03
     ("America/Sao_Paulo", "2056-11-05 00:30:00", "2056-11-05 03:30:00"),  # no DST since 2019: -03
     ("Asia/Kolkata", "2300-06-01 12:00:00", "2300-06-01 06:30:00"),
+    ("America/Havana", "2024-11-03 00:30:00", "2024-11-03 05:30:00"),  # repeated midnight hour: CST
 ]
+
+
+def test_date_trunc_day_where_midnight_is_repeated():
+    """Havana goes back from 01:00 CDT to 00:00 CST: midnight is read with the offset after the
+    change (as DuckDB), so the day of 00:30 CDT starts at 00:00 CST, half an hour after it."""
+    duckdb = pytest.importorskip("duckdb")
+    utc = [dt.datetime(2024, 11, 3, 4, 30, tzinfo=dt.UTC), dt.datetime(2024, 11, 3, 5, 30, tzinfo=dt.UTC)]
+    data = pa.record_batch({"t": pa.array(utc, pa.timestamp("us", "America/Havana"))})
+    got = project("date_trunc('day', t)", data).cast(pa.int64()).to_pylist()
+    assert got == [_utc_us("2024-11-03 05:00:00")] * 2
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'America/Havana'")
+    con.register("data", pa.table({"t": data.column(0)}))
+    assert got == [r[0] for r in con.execute("select epoch_us(date_trunc('day', t)) from data").fetchall()]
 
 
 def _utc_us(text: str) -> int:
@@ -874,6 +889,7 @@ def test_dst_after_2037(utc, zone, hour, day):
     assert out.column(0).to_pylist() == [hour] and out.column(1).to_pylist() == [day]
 
 
+# (Not Havana: DuckDB's own zone data, ICU's, has Cuba on DST in December 2026, the system's not.)
 ORACLE_ZONES = ["America/New_York", "Europe/Berlin", "Australia/Sydney", "America/Sao_Paulo", "Asia/Kolkata"]
 
 
