@@ -9,6 +9,7 @@ of nanosecond timestamps, and the DST changes of the zones tested.
 
 import datetime as dt
 import os
+import zoneinfo
 from decimal import Decimal
 
 import numpy as np
@@ -61,6 +62,38 @@ def timestamps(unit: str, tz: str | None, rows: int = 701, seed: int = 5) -> pa.
     return pa.array(values, pa.timestamp(unit, tz), mask=rng.random(rows) < 0.1)
 
 
+# Arrow reads the changes tzdata files list (up to 2037) but not the zone's rule after them, so
+# pyarrow.compute has no DST after 2037; there the oracle is Python's zoneinfo (and DuckDB).
+ARROW_RIGHT_UNTIL = _seconds(2038, 1, 1)
+
+
+def _zoneinfo_offset(seconds: int, zone: str) -> int:
+    """The zone's UTC offset at a UTC second, from Python's zoneinfo."""
+    info = zoneinfo.ZoneInfo(zone)
+    try:
+        return int(dt.datetime.fromtimestamp(seconds, dt.UTC).astimezone(info).utcoffset().total_seconds())
+    except OverflowError:  # the local time is past the year 9999: no change that late
+        return int(info.utcoffset(dt.datetime.fromtimestamp(seconds - 86400, dt.UTC)
+                                  .replace(tzinfo=None)).total_seconds())
+
+
+def local_wall(array: pa.Array) -> pa.Array:
+    """The wall-clock times (naive) of a zoned array: pyarrow's ``local_timestamp`` before 2038,
+    Python's zoneinfo from then on."""
+    per = TICKS[array.type.unit]
+    arrow = pc.local_timestamp(array).cast(pa.int64()).to_pylist()
+    values = [None if v is None else a if v < ARROW_RIGHT_UNTIL * per
+              else v + _zoneinfo_offset(v // per, array.type.tz) * per
+              for v, a in zip(array.cast(pa.int64()).to_pylist(), arrow, strict=True)]
+    return pa.array(values, pa.int64()).cast(pa.timestamp(array.type.unit))
+
+
+def zoned_field(field: str, array: pa.Array) -> list:
+    """pyarrow's field of a timestamp array, of its local time (:func:`local_wall`) when zoned."""
+    named = array.type.tz not in (None, "UTC") and array.type.tz[0] not in "+-"  # (not a fixed offset)
+    return FIELDS[field](local_wall(array) if named else array).to_pylist()
+
+
 def dates(bits: int, rows: int = 701, seed: int = 6) -> pa.Array:
     rng = np.random.default_rng(seed)
     days = rng.integers(-719_162, 2_932_896, rows)  # 0001-01-01 .. 9999-12-31
@@ -108,7 +141,7 @@ FIELDS = {
 def test_timestamp_fields_against_pyarrow(field, unit, tz):
     array = timestamps(unit, tz)
     data = pa.record_batch({"t": array})
-    assert project(f"{field}(t)", data).to_pylist() == FIELDS[field](array).to_pylist()
+    assert project(f"{field}(t)", data).to_pylist() == zoned_field(field, array)
 
 
 @pytest.mark.parametrize("bits", [32, 64])
@@ -162,7 +195,9 @@ def test_date_trunc_against_pyarrow(unit, tz):
                 return True
             except pa.ArrowInvalid:
                 return False
+        # And before 2038, where pyarrow is right (later years: test_zoned_against_duckdb_and_zoneinfo).
         keep = pa.array([pyarrow_can(k) for k in range(len(array))])
+        keep = pc.and_(keep, pc.less(array.cast(pa.int64()), ARROW_RIGHT_UNTIL * 10**6))
         array = pc.if_else(keep, array, pa.scalar(None, array.type))
     data = pa.record_batch({"t": array})
     want = pc.floor_temporal(array, unit=unit, week_starts_monday=True)
@@ -186,12 +221,13 @@ def test_fields_on_slices_and_chunks():
     table = pa.Table.from_batches([pa.record_batch({"t": array.slice(0, 333)}),
                                    pa.record_batch({"t": array.slice(333, 400)}),
                                    pa.record_batch({"t": array.slice(733)})])
-    assert project("hour(t)", table).to_pylist() == pc.hour(array).to_pylist()
+    assert project("hour(t)", table).to_pylist() == zoned_field("hour", array)
     for offset, length in [(1, 0), (3, 61), (13, 300), (65, 129)]:
         part = array.slice(offset, length)
         data = pa.record_batch({"t": part})
+        days, months = zoned_field("day", part), zoned_field("month", part)
         assert project("day(t) + month(t)", data).to_pylist() == \
-            pc.add(pc.day(part), pc.month(part)).to_pylist()
+            [None if d is None else d + m for d, m in zip(days, months, strict=True)]
 
 
 # ---------------------------------------------------------------------------
@@ -483,14 +519,102 @@ def test_typed_ir_names_rows_gandiva_style():
     assert "year_timestamp_us" in typed and "day_timestamp_ms[Asia/Kolkata]" in typed
 
 
-def test_dst_literals_follow_assume_timezone_earliest():
-    """A wall-clock literal skipped (02:30 on 2024-03-10) or repeated (01:30 on 2024-11-03) in New York."""
-    ny = pa.timestamp("us", "America/New_York")
-    local = pa.array([dt.datetime(2024, 3, 10, 2, 30), dt.datetime(2024, 11, 3, 1, 30)], pa.timestamp("us"))
-    want = pc.assume_timezone(local, "America/New_York", ambiguous="earliest", nonexistent="earliest")
-    data = pa.record_batch({"t": want.cast(ny)})
-    assert mask("t == timestamp '2024-03-10 02:30'", data) == [True, False]
-    assert mask("t == timestamp '2024-11-03 01:30'", data) == [False, True]
+# A wall-clock time skipped or repeated by a change: (zone, local time, the instant, UTC).
+# Skipped: read with the offset before the change; repeated: the offset after it (the later of
+# the two readings), as PostgreSQL and DuckDB.
+WALL_CLOCK_CASES = [
+    ("America/New_York", "2024-03-10 02:30:00", "2024-03-10 07:30:00"),  # skipped: 02:30 EST = 03:30 EDT
+    ("America/New_York", "2024-11-03 01:30:00", "2024-11-03 06:30:00"),  # repeated: 01:30 EST
+    ("America/New_York", "2024-11-03 00:59:59", "2024-11-03 04:59:59"),  # before the repeated hour: EDT
+    ("America/New_York", "2056-03-12 02:30:00", "2056-03-12 07:30:00"),  # after 2037: the rule's DST
+    ("America/New_York", "2056-11-05 01:30:00", "2056-11-05 06:30:00"),
+    ("America/New_York", "2456-03-12 02:30:00", "2456-03-12 07:30:00"),  # past the table: folded
+    ("Europe/Berlin", "2024-03-31 02:30:00", "2024-03-31 01:30:00"),  # skipped: 02:30 CET = 03:30 CEST
+    ("Europe/Berlin", "2024-10-27 02:30:00", "2024-10-27 01:30:00"),  # repeated: 02:30 CET
+    ("Europe/Berlin", "2100-03-28 02:30:00", "2100-03-28 01:30:00"),
+    ("Australia/Sydney", "2024-10-06 02:30:00", "2024-10-05 16:30:00"),  # skipped: 02:30 AEST
+    ("Australia/Sydney", "2024-04-07 02:30:00", "2024-04-06 16:30:00"),  # repeated: 02:30 AEST
+    ("Australia/Sydney", "2300-04-02 02:30:00", "2300-04-01 16:30:00"),
+    ("America/Sao_Paulo", "2018-11-04 00:30:00", "2018-11-04 03:30:00"),  # skipped midnight: -03
+    ("America/Sao_Paulo", "2056-11-05 00:30:00", "2056-11-05 03:30:00"),  # no DST since 2019: -03
+    ("Asia/Kolkata", "2300-06-01 12:00:00", "2300-06-01 06:30:00"),
+    ("America/Havana", "2024-11-03 00:30:00", "2024-11-03 05:30:00"),  # repeated midnight hour: CST
+]
+
+
+def test_date_trunc_day_where_midnight_is_repeated():
+    """Havana goes back from 01:00 CDT to 00:00 CST: midnight is read with the offset after the
+    change (as DuckDB), so the day of 00:30 CDT starts at 00:00 CST, half an hour after it."""
+    duckdb = pytest.importorskip("duckdb")
+    utc = [dt.datetime(2024, 11, 3, 4, 30, tzinfo=dt.UTC), dt.datetime(2024, 11, 3, 5, 30, tzinfo=dt.UTC)]
+    data = pa.record_batch({"t": pa.array(utc, pa.timestamp("us", "America/Havana"))})
+    got = project("date_trunc('day', t)", data).cast(pa.int64()).to_pylist()
+    assert got == [_utc_us("2024-11-03 05:00:00")] * 2
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'America/Havana'")
+    con.register("data", pa.table({"t": data.column(0)}))
+    assert got == [r[0] for r in con.execute("select epoch_us(date_trunc('day', t)) from data").fetchall()]
+
+
+def _utc_us(text: str) -> int:
+    return int(dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC).timestamp()) * 10**6
+
+
+def _zoneinfo_rule_us(text: str, zone: str) -> int:
+    """The later of zoneinfo's two readings (fold=0 and fold=1) of a wall-clock time."""
+    local = dt.datetime.fromisoformat(text).replace(tzinfo=zoneinfo.ZoneInfo(zone))
+    return max(int(local.replace(fold=f).timestamp()) for f in (0, 1)) * 10**6
+
+
+def _duckdb_rule_us(texts: list[str], zone: str) -> list[int]:
+    duckdb = pytest.importorskip("duckdb")
+    con = duckdb.connect()
+    con.execute(f"SET TimeZone = '{zone}'")
+    locals_ = pa.table({"l": pa.array([dt.datetime.fromisoformat(t) for t in texts], pa.timestamp("us"))})
+    con.register("locals_", locals_)
+    return [row[0] for row in con.execute("select epoch_us(l::timestamptz) from locals_").fetchall()]
+
+
+@pytest.mark.parametrize("zone,local,utc", WALL_CLOCK_CASES)
+def test_wall_clock_literals_skipped_and_repeated(zone, local, utc):
+    want = _utc_us(utc)
+    assert _zoneinfo_rule_us(local, zone) == want and _duckdb_rule_us([local], zone) == [want]
+    ty = pa.timestamp("us", zone)
+    data = pa.record_batch({"t": pa.array([want - 3_600_000_000, want, want + 3_600_000_000], ty)})
+    assert mask(f"t == timestamp '{local}'", data) == [False, True, False]
+    assert mask(f"t < timestamp '{local} {zone}'", data) == [True, False, False]  # a zone name
+    f = arrowjit.compile_filter("t == :p", data.schema)  # a naive datetime parameter
+    assert f.mask(data, params={"p": dt.datetime.fromisoformat(local)}).to_pylist() == [False, True, False]
+
+
+def test_wall_clock_rule_matches_duckdb_around_every_change():
+    """Wall-clock times every 15 minutes around the changes of some years (1918..2456) as
+    literals (a template compiled once, values as parameters) against DuckDB and zoneinfo."""
+    for zone in ["America/New_York", "Europe/Berlin", "Australia/Sydney", "America/Sao_Paulo"]:
+        texts = []
+        for year in (1918, 1950, 1999, 2018, 2024, 2037, 2038, 2056, 2399, 2400, 2456):
+            for day in _change_days(zone, year):
+                for minutes in range(-4 * 60, 5 * 60, 15):
+                    texts.append(str(day + dt.timedelta(minutes=minutes)))
+        want = _duckdb_rule_us(texts, zone)
+        assert want == [_zoneinfo_rule_us(t, zone) for t in texts]
+        data = pa.record_batch({"t": pa.array(want, pa.timestamp("us", zone))})
+        f = arrowjit.compile_filter("t == :p", data.schema)
+        for k, text in enumerate(texts):
+            got = f.indices(data, params={"p": dt.datetime.fromisoformat(text)}).to_pylist()
+            assert k in got, (zone, text)
+
+
+def _change_days(zone: str, year: int) -> list[dt.datetime]:
+    """Local midnight of the days of ``year`` whose UTC offset changes (zoneinfo, sampled daily)."""
+    info = zoneinfo.ZoneInfo(zone)
+    days = []
+    for k in range(366):
+        day = dt.datetime(year, 1, 1) + dt.timedelta(days=k)
+        if day.year == year and (day.replace(tzinfo=info).utcoffset()
+                                 != (day + dt.timedelta(days=1)).replace(tzinfo=info).utcoffset()):
+            days.append(day + dt.timedelta(days=1))
+    return days
 
 
 def test_month_arithmetic_on_zoned_timestamps_is_in_local_time():
@@ -656,7 +780,10 @@ def test_threads_split_temporal_projections():
     data = pa.record_batch({"t": array})
     proj = arrowjit.compile_projection(["dayofyear(t)", "date_trunc('week', t)"], data.schema, threads=2)
     out = proj(data)
-    assert out.column(0).to_pylist() == pc.day_of_year(array).to_pylist()
+    assert out.column(0).to_pylist() == zoned_field("dayofyear", array)
+    array = pc.if_else(pc.less(array.cast(pa.int64()), ARROW_RIGHT_UNTIL * 10**9), array,
+                       pa.scalar(None, array.type))  # where pyarrow is right (before 2038)
+    out = proj(pa.record_batch({"t": array}))
     want = pc.floor_temporal(array, unit="week", week_starts_monday=True)
     # pyarrow's week floor misplaces a Monday whose UTC offset changes later that day
     # (1946-10-07 in Berlin: 01:00 local); arrowjit gives local midnight there.
@@ -735,13 +862,84 @@ def test_string_to_zoned_timestamp_examples():
     assert f.mask(data).to_pylist() == [True, False, False, False]
 
 
-@pytest.mark.xfail(strict=True, reason="open: the zone table has no DST after 2037 (as pyarrow's hour); "
-                   "Python's zoneinfo and DuckDB keep New York's DST rule")
-def test_dst_after_2037():
-    # Found by the fuzzer (tests/test_fuzz.py, temporal generator): 2056-10-15 04:57:26Z is
-    # 00:57:26 EDT in New York (zoneinfo, DuckDB); arrowjit and pyarrow.compute say 23:57:26 on
-    # the 14th (EST), so hour(), day() and dayofweek() are off by an hour or a day.
-    zoned = pa.array([2738811446000000], pa.timestamp("us", tz="America/New_York"))
-    batch = pa.record_batch({"t": zoned})
+# (UTC instant, zone, hour, day): DST after 2037 follows the zone's rule (zoneinfo, DuckDB), and
+# past the table's end the rule repeats every 400 years.
+AFTER_2037 = [
+    ("2056-10-15 04:57:26", "America/New_York", 0, 15),  # EDT (found by the fuzzer: pyarrow says EST)
+    ("2056-12-15 04:57:26", "America/New_York", 23, 14),  # EST
+    ("2100-07-01 12:00:00", "Europe/Berlin", 14, 1),  # CEST
+    ("2200-01-15 00:00:00", "Australia/Sydney", 11, 15),  # AEDT (southern summer)
+    ("2200-07-15 00:00:00", "Australia/Sydney", 10, 15),  # AEST
+    ("2100-01-15 12:00:00", "America/Sao_Paulo", 9, 15),  # -03: DST abolished in 2019
+    ("2300-06-01 00:00:00", "Asia/Kolkata", 5, 1),
+    ("2500-07-04 16:00:00", "America/New_York", 12, 4),  # folded: EDT
+    ("3000-01-01 12:00:00", "America/New_York", 7, 1),
+    ("2999-01-01 00:00:00", "Australia/Sydney", 11, 1),
+    ("9999-06-01 12:00:00", "America/New_York", 8, 1),
+]
+
+
+@pytest.mark.parametrize("utc,zone,hour,day", AFTER_2037)
+def test_dst_after_2037(utc, zone, hour, day):
+    instant = dt.datetime.fromisoformat(utc).replace(tzinfo=dt.UTC)
+    local = instant.astimezone(zoneinfo.ZoneInfo(zone))
+    assert (local.hour, local.day) == (hour, day)  # the oracle agrees with the inline values
+    batch = pa.record_batch({"t": pa.array([instant], pa.timestamp("us", tz=zone))})
     out = arrowjit.compile_projection(["hour(t)", "day(t)"], batch.schema)(batch)
-    assert out.column(0).to_pylist() == [0] and out.column(1).to_pylist() == [15]
+    assert out.column(0).to_pylist() == [hour] and out.column(1).to_pylist() == [day]
+
+
+# (Not Havana: DuckDB's own zone data, ICU's, has Cuba on DST in December 2026, the system's not.)
+ORACLE_ZONES = ["America/New_York", "Europe/Berlin", "Australia/Sydney", "America/Sao_Paulo", "Asia/Kolkata"]
+
+
+def _zone_instants(zone: str) -> pa.Array:
+    """Random instants over 1900..2400 and 2400..3200 (folded), and every 20 minutes around the
+    changes of some years, with nulls."""
+    rng = np.random.default_rng(11)
+    seconds = list(rng.integers(_seconds(1900, 1, 1), _seconds(2400, 1, 1), 1500))
+    seconds += list(rng.integers(_seconds(2400, 1, 1), _seconds(3200, 1, 1), 400))
+    for year in (1970, 2024, 2037, 2038, 2056, 2399, 2400, 2450):
+        for day in _change_days(zone, year):
+            start = int(day.replace(tzinfo=dt.UTC).timestamp())
+            seconds += list(range(start - 6 * 3600, start + 8 * 3600, 1200))
+    values = np.array(seconds, np.int64) * 10**6 + rng.integers(0, 10**6, len(seconds))
+    return pa.array(values, pa.timestamp("us", zone), mask=rng.random(len(seconds)) < 0.05)
+
+
+@pytest.mark.parametrize("zone", ORACLE_ZONES)
+def test_zoned_against_duckdb_and_zoneinfo(zone):
+    """Fields, date_trunc, month arithmetic and comparisons with wall-clock literals of zoned
+    timestamps, 1900..3200, against DuckDB (session zone) and zoneinfo."""
+    duckdb = pytest.importorskip("duckdb")
+    array = _zone_instants(zone)
+    data = pa.record_batch({"t": array})
+    con = duckdb.connect()
+    con.execute(f"SET TimeZone = '{zone}'")
+    con.register("data", pa.table({"t": array}))
+    sql = {"year(t)": "year(t)", "month(t)": "month(t)", "day(t)": "day(t)", "hour(t)": "hour(t)",
+           "minute(t)": "minute(t)", "dayofweek(t)": "isodow(t) - 1", "dayofyear(t)": "dayofyear(t)",
+           "date_trunc('day', t)": "epoch_us(date_trunc('day', t))",
+           "date_trunc('week', t)": "epoch_us(date_trunc('week', t))",
+           "date_trunc('month', t)": "epoch_us(date_trunc('month', t))",
+           "date_trunc('year', t)": "epoch_us(date_trunc('year', t))",
+           "t + interval '1 month'": "epoch_us(t + interval 1 month)",
+           "t - interval '13 months'": "epoch_us(t - interval 13 month)"}
+    want = con.sql("select " + ", ".join(sql.values()) + " from data").to_arrow_table()
+    out = arrowjit.compile_projection(list(sql), data.schema)(data)
+    for k, expr in enumerate(sql):
+        got = out.column(k)
+        got = got.cast(pa.int64()) if pa.types.is_timestamp(got.type) else got
+        assert got.to_pylist() == want.column(k).to_pylist(), expr
+    # zoneinfo: the local hour and day of every row.
+    info = zoneinfo.ZoneInfo(zone)
+    local = [None if v is None else v.astimezone(info) for v in array.to_pylist()]
+    assert out.column(3).to_pylist() == [None if v is None else v.hour for v in local]
+    assert out.column(2).to_pylist() == [None if v is None else v.day for v in local]
+    # Comparisons with wall-clock literals (the column's zone) against DuckDB's reading of them.
+    for text in ["1950-06-01 12:00:00", "2024-03-10 02:30:00", "2056-11-05 01:30:00", "2100-10-03 02:15:00",
+                 "2399-03-27 02:30:00", "2456-10-01 02:30:00", "3100-01-01 00:00:00"]:
+        expected = con.sql(f"select t < timestamp '{text}'::timestamptz, "
+                               f"t >= timestamp '{text}'::timestamptz from data").to_arrow_table()
+        assert mask(f"t < timestamp '{text}'", data) == fill(expected.column(0)), text
+        assert mask(f"t >= timestamp '{text}'", data) == fill(expected.column(1)), text

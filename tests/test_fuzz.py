@@ -2020,8 +2020,8 @@ def test_fuzz_long(tmp_path) -> None:
 # Dates, timestamps (with and without a zone), durations and decimals.
 #
 # A second generator, separate from the numeric one above (its own typed values, oracles and
-# tests), over date32, timestamp[us], timestamp[us, tz=ZONE] (ZONE: UTC or America/New_York, one
-# per case), duration[us] and decimal128(p, s) columns. Each generated value carries its
+# tests), over date32, timestamp[us], timestamp[us, tz=ZONE] (ZONE: UTC, America/New_York or
+# Australia/Sydney, one per case), duration[us] and decimal128(p, s) columns. Each generated value carries its
 # arrowjit text, a pyarrow.compute evaluation (Python only where Arrow has no kernel with the
 # language's semantics, noted at each place) and DuckDB SQL. The DuckDB session's TimeZone is
 # the case's zone, so DuckDB reads TIMESTAMPTZ fields in the column's zone, as arrowjit does.
@@ -2036,9 +2036,13 @@ def test_fuzz_long(tmp_path) -> None:
 # * month arithmetic, ``date_trunc`` of a zoned timestamp and ``timestamp '...'`` read in a zone
 #   are computed in Python (zoneinfo; pyarrow has no month arithmetic and its floor_temporal and
 #   assume_timezone raise on repeated or skipped local times by default): a wall-clock time that
-#   is repeated is the earlier instant; a skipped one is, for a literal, the last microsecond
-#   before the change (assume_timezone with "earliest"), and after month arithmetic read with the
-#   offset before the change (as DuckDB); the SQL oracle is given the instant of a zoned literal;
+#   is skipped is read with the offset before the change, one that is repeated with the offset
+#   after it (the later of zoneinfo's two readings, as DuckDB and PostgreSQL); the SQL oracle is
+#   given the instant of a zoned literal;
+# * the local time of a zoned value (fields, its date) is pyarrow's ``local_timestamp`` up to
+#   2037 and zoneinfo's after it (Arrow reads no daylight saving time after 2037; zoneinfo and
+#   DuckDB apply the zone's rule, as arrowjit): ``pc_local``; zoned values are generated over
+#   1900..3000 (after 2400 arrowjit folds by 400-year cycles);
 # * decimal ``+ - *`` whose exact value passes 38 digits is null (pyarrow raises when the result
 #   precision passes 38: Python's Decimal there; DuckDB raises: ``try()`` around operands cast to
 #   DECIMAL(38, s)); a float literal compared with a decimal is the exact decimal it spells.
@@ -2048,7 +2052,11 @@ import zoneinfo  # noqa: E402 - kept with the section that uses it
 from datetime import UTC, datetime  # noqa: E402
 from decimal import Decimal, localcontext  # noqa: E402
 
-T_ZONES = ("UTC", "America/New_York")
+T_ZONES = ("UTC", "America/New_York", "Australia/Sydney")
+# Zoned values (other than UTC) stay in these years: Python's datetime range with room for month
+# arithmetic, and whole-hour offsets (no local mean time before 1900; Sydney: 1895 on).
+ZONED_YEARS = (1900, 3000)
+ARROW_RIGHT_UNTIL_US = 2_145_916_800 * 1_000_000  # 2038-01-01: pyarrow has no DST after 2037
 US_DAY = 86_400_000_000
 T_UNITS = ("year", "quarter", "month", "week", "day", "hour", "minute", "second")
 T_FIELDS = ("year", "quarter", "month", "day", "hour", "dayofweek", "dayofyear")
@@ -2102,27 +2110,28 @@ def to_local_us(us: int, zone: str) -> int:
 
 
 def from_local_us(local: int, zone: str) -> int:
-    """RULE: the instant of wall-clock time ``local`` in ``zone`` after month arithmetic or
-    ``date_trunc``: a repeated time is the earlier instant, a skipped one is read with the offset
-    before the change (02:30 on 2024-03-10 in New York is 07:30Z, 03:30 EDT), as arrowjit and
-    DuckDB do; pyarrow's assume_timezone raises there by default (zoneinfo's fold=0)."""
+    """RULE: the instant of wall-clock time ``local`` in ``zone`` (a literal, month arithmetic,
+    ``date_trunc``, a date's midnight): a skipped time is read with the offset before the change
+    (02:30 on 2024-03-10 in New York is 07:30Z, 03:30 EDT), a repeated one with the offset after
+    it (01:30 on 2024-11-03 is 06:30Z, EST): the later of zoneinfo's readings fold=0 and fold=1,
+    as arrowjit, DuckDB and PostgreSQL; pyarrow's assume_timezone raises there by default."""
     if zone == "UTC":
         return local
-    wall = _utc_epoch().replace(tzinfo=None) + timedelta(microseconds=local)
-    moment = wall.replace(tzinfo=zoneinfo.ZoneInfo(zone), fold=0).astimezone(UTC)
-    return (moment - _utc_epoch()) // timedelta(microseconds=1)
+    wall = (_utc_epoch().replace(tzinfo=None) + timedelta(microseconds=local)).replace(
+        tzinfo=zoneinfo.ZoneInfo(zone))
+    return max((wall.replace(fold=fold).astimezone(UTC) - _utc_epoch()) // timedelta(microseconds=1)
+               for fold in (0, 1))
 
 
-def literal_instant(local: int, zone: str) -> int:
-    """RULE: a ``timestamp '...'`` literal without zone read in ``zone``, as docs/semantics.md
-    says: pyarrow's ``assume_timezone(ambiguous="earliest", nonexistent="earliest")`` at
-    microseconds (a skipped time is the last microsecond before the change, 06:59:59.999999Z
-    for 02:30 on 2024-03-10 in New York; month arithmetic reads it otherwise: from_local_us)."""
-    if zone == "UTC":
-        return local
-    wall = pa.array([local], pa.timestamp("us"))
-    moment = pc.assume_timezone(wall, zone, ambiguous="earliest", nonexistent="earliest")
-    return moment.view(pa.int64())[0].as_py()
+literal_instant = from_local_us  # RULE: a literal without zone is read in the zone by the same rule
+
+
+def pc_local(a: pa.Array, zone: str) -> pa.Array:
+    """RULE: the wall-clock times (naive) of zoned values: pyarrow's ``local_timestamp`` up to
+    2037, Python's zoneinfo after it (where pyarrow has no daylight saving time)."""
+    arrow = _storage(pc.local_timestamp(a))
+    return _from_storage([None if v is None else local if v < ARROW_RIGHT_UNTIL_US else to_local_us(v, zone)
+                          for v, local in zip(_storage(a), arrow, strict=True)], pa.timestamp("us"))
 
 
 def trunc_local(local: int, unit: str) -> int:
@@ -2197,7 +2206,10 @@ def _python(t: pa.DataType, fn: Callable, *arrays: pa.Array) -> pa.Array:
 
 
 DATE_LITERALS = ["1970-01-01", "1969-12-31", "2000-02-29", "2024-02-29", "1900-02-28", "1900-03-01",
-                 "0001-01-01", "9999-12-31", "1582-10-15", "2024-03-10", "2024-11-03", "2023-12-31"]
+                 "0001-01-01", "9999-12-31", "1582-10-15", "2024-03-10", "2024-11-03", "2023-12-31",
+                 # DST changes after 2037 (New York: 2056-03-12 and 2056-11-05; Sydney: 2056-04-02 and
+                 # 2056-10-01) and past the zone table's 400-year fold (2456)
+                 "2056-03-12", "2056-11-05", "2056-04-02", "2056-10-01", "2456-03-12", "2456-11-05"]
 TIME_LITERALS = ["00:00:00", "23:59:59", "12:00", "02:30:00", "01:30:00", "23:59:59.999999", "00:00:00.5",
                  "06:59:59.999999", "01:00:00"]
 FIXED_INTERVALS = [("1 day", US_DAY), ("-1 day", -US_DAY), ("90 minutes", 5_400_000_000),
@@ -2230,7 +2242,7 @@ def t_ts_literal(draw, ctx: TContext, t: str) -> TValue:
     seconds = Decimal(rest[0]) if rest else Decimal(0)
     local = (days_from_civil(y, m, d) * US_DAY + int(hh) * 3_600_000_000 + int(mm) * 60_000_000
              + int(seconds * 1_000_000))
-    if t == "tsz" and ctx.zone != "UTC" and not 1900 <= y <= 2037:
+    if t == "tsz" and ctx.zone != "UTC" and not ZONED_YEARS[0] <= y <= ZONED_YEARS[1]:
         day, local = "2024-03-10", days_from_civil(2024, 3, 10) * US_DAY + (local % US_DAY)
     text = f"timestamp '{day} {clock}'"
     if t == "ts":
@@ -2293,7 +2305,7 @@ def t_date(draw, ctx: TContext, depth: int) -> TValue:
     if t == "ts" or ctx.zone == "UTC":
         oracle = lambda cols, n: pc.cast(pc.cast(base.pc(cols, n), pa.timestamp("us")), pa.date32())  # noqa: E731
     else:
-        oracle = lambda cols, n: pc.cast(pc.local_timestamp(base.pc(cols, n)), pa.date32())  # noqa: E731
+        oracle = lambda cols, n: pc.cast(pc_local(base.pc(cols, n), ctx.zone), pa.date32())  # noqa: E731
     return TValue("date", f"cast({base.text} as date32)", f"CAST({base.sql} AS DATE)", oracle)
 
 
@@ -2364,8 +2376,8 @@ def t_timestamp(draw, ctx: TContext, depth: int, t: str) -> TValue:
         return TValue(t, f"date_trunc('{unit}', {base.text})", sql, oracle)
     if choice == 6:  # a date's midnight (in the zone)
         base = draw(t_date(ctx, depth - 1))
-        if zone != "UTC":  # New York's values stay in 1900..2037 (whole-hour offsets, Python's range)
-            text = draw(st.sampled_from([d for d in DATE_LITERALS if "1900" < d < "2037"]))
+        if zone != "UTC":  # zoned values stay in ZONED_YEARS (whole-hour offsets, Python's range)
+            text = draw(st.sampled_from([d for d in DATE_LITERALS if "1900" < d < "3000"]))
             y, m, d = map(int, text.split("-"))
             days = days_from_civil(y, m, d)
             base = TValue("date", f"date '{text}'", f"DATE '{text}'",
@@ -2382,7 +2394,7 @@ def t_timestamp(draw, ctx: TContext, depth: int, t: str) -> TValue:
                       f"(CAST({base.sql} AS TIMESTAMP) + to_microseconds({us}::BIGINT))",
                       lambda cols, n: _python(arrow, lambda d: d * US_DAY + us, base.pc(cols, n)))
     if t == "tsz" and zone == "UTC":  # cast(naive as zoned) keeps the value (read as UTC), as Arrow's cast
-        # (not for New York: its values stay in 1900..2037, where its offsets are whole hours)
+        # (not in other zones: their values stay in ZONED_YEARS, where the offsets are whole hours)
         base = draw(t_timestamp(ctx, depth - 1, "ts"))
         return TValue(t, f"cast({base.text} as timestamp[us, tz={ctx.zone}])",
                       f"make_timestamptz(epoch_us({base.sql}))",  # RULE: DuckDB reads it in the session zone
@@ -2443,6 +2455,8 @@ def t_int(draw, ctx: TContext, depth: int) -> TValue:
     if field_ == "hour" and source == "date":  # a date gives 0
         oracle = lambda cols, n: pc.if_else(pc.is_valid(base.pc(cols, n)), pa.scalar(0),  # noqa: E731
                                             pa.scalar(None, pa.int64()))
+    elif source == "tsz" and ctx.zone != "UTC":
+        oracle = lambda cols, n: T_PC_FIELD[field_](pc_local(base.pc(cols, n), ctx.zone))  # noqa: E731
     else:
         oracle = lambda cols, n: T_PC_FIELD[field_](base.pc(cols, n))  # noqa: E731
     return TValue("i64", f"{field_}({base.text})", T_SQL_FIELD[field_].format(base.sql), oracle)
@@ -2664,26 +2678,34 @@ def _t_random_days(rng, n: int, lo: int, hi: int) -> list[int]:
 
 DATE_BOUNDARIES = [days_from_civil(*map(int, d.split("-"))) for d in DATE_LITERALS]
 # New York's DST changes (2024-03-10 07:00Z and the microsecond before; 2024-11-03 05:30Z .. 07:00Z, the
-# repeated hour; 2023-11-05 06:00Z), the epoch and the microsecond before, the end of 2024-02-29 (UTC).
+# repeated hour; 2023-11-05 06:00Z), the epoch and the microsecond before, the end of 2024-02-29 (UTC);
+# after 2037 (2056-03-12 07:00Z, 2056-11-05 06:00Z) and past the table's fold (2456-03-12 07:00Z).
 NY_TRANSITIONS = [1710054000000000, 1710053999999999, 1730613600000000, 1730611800000000, 1730615400000000,
-                  1730617200000000, 1699164000000000, -1, 0, 1709251199999999]
+                  1730617200000000, 1699164000000000, -1, 0, 1709251199999999, 2720070000000000,
+                  2720069999999999, 2740629600000000, 2740627800000000, 15342850800000000]
+# Sydney's: 2024-04-06 16:00Z (back to AEST) and 2024-10-05 16:00Z (to AEDT), 2056-04-01 16:00Z,
+# 2056-09-30 16:00Z and 2456-04-01 16:00Z, each with the microsecond before.
+SYDNEY_TRANSITIONS = [1712419200000000, 1712419199999999, 1728144000000000, 1728143999999999,
+                      2721830400000000, 2721830399999999, 2737555200000000, 2737555199999999,
+                      15344611200000000, 15344611199999999]
 
 
 def t_values(rng, t: str, zone: str, n: int) -> list:
     """Storage values: random over the range plus boundaries (epoch, pre-1970, leap days, years 1
-    and 9999; for New York 1900..2037 and its DST changes)."""
+    and 9999; in other zones than UTC ZONED_YEARS and the zone's DST changes)."""
     lo_day, hi_day = days_from_civil(1, 1, 1), days_from_civil(9999, 12, 31)
     if t == "date":
         pool = _t_random_days(rng, n, lo_day, hi_day + 1) + DATE_BOUNDARIES
         return [pool[i] for i in rng.integers(0, len(pool), n)] if n else []
     if t in ("ts", "tsz"):
         if t == "tsz" and zone != "UTC":
-            # Not after 2037: there pyarrow and arrowjit (whose zone table comes from Arrow's time
-            # zone database) have New York on EST all year; Python's zoneinfo and DuckDB keep DST
-            # (an open bug: docs/semantics.md, test_datetime.test_dst_after_2037).
-            lo_day, hi_day = days_from_civil(1900, 1, 1), days_from_civil(2037, 12, 31)
-            special = NY_TRANSITIONS + [d * US_DAY + us for d in (19791, 18321)  # leap days 2024, 2020
-                                        for us in (0, 5 * 3_600_000_000)]
+            # Half of the random values before 2038 (where pyarrow is an oracle), half after.
+            lo_day, hi_day = days_from_civil(ZONED_YEARS[0], 1, 1), days_from_civil(ZONED_YEARS[1], 12, 31)
+            if rng.random() < 0.5:
+                hi_day = days_from_civil(2037, 12, 31)
+            changes = NY_TRANSITIONS if zone == "America/New_York" else SYDNEY_TRANSITIONS + [-1, 0]
+            special = changes + [d * US_DAY + us for d in (19791, 18321)  # leap days 2024, 2020
+                                 for us in (0, 5 * 3_600_000_000)]
         else:
             special = [0, -1, 1, US_DAY * DATE_BOUNDARIES[2] + US_DAY - 1, lo_day * US_DAY,
                        (hi_day + 1) * US_DAY - 1] + [d * US_DAY for d in DATE_BOUNDARIES]

@@ -7,12 +7,13 @@ Hinnant's branch-free ``civil_from_days``/``days_from_civil`` on int64, so
 ``year(t)`` vectorizes like any arithmetic.
 
 A timestamp with a zone stores UTC instants; its fields are those of the
-local time in its zone, as pyarrow.compute reads them. The zone's UTC offsets
-come from a transition table built at compile time (from Arrow's own time
-zone database, by :func:`zone_transitions`) that the kernel binary-searches
-without branches. Past the table's end the zone's rules repeat every 400
-years (the Gregorian cycle), which the kernel uses to fold later instants
-back into the table.
+local time in its zone, as pyarrow.compute reads them (and, after 2037, where
+Arrow's reader has no daylight saving time, as zoneinfo and DuckDB). The
+zone's UTC offsets come from a transition table built at compile time (the
+zone's TZif file and its POSIX rule: :mod:`.zones`) that the kernel reads
+without branches through an index of 194-day buckets. Past the table's end the zone's rule
+repeats every 400 years (the Gregorian cycle), which the kernel uses to fold
+later instants back into the table.
 """
 
 from __future__ import annotations
@@ -21,14 +22,13 @@ import datetime as dt
 import re
 import zlib
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from decimal import Decimal
-from functools import lru_cache
 
-import numpy as np
-import pyarrow as pa
 from llvmlite import ir
 
 from . import types as T
+from . import zones
 from .registry import FunctionSpec, NullHandling
 from .types import DType
 
@@ -39,8 +39,7 @@ COMPARISONS = {"equal": "==", "not_equal": "!=", "less_than": "<", "less_than_or
                "greater_than": ">", "greater_than_or_equal_to": ">="}
 FIELDS = ("year", "quarter", "month", "day", "hour", "minute", "second", "dayofweek", "dayofyear", "week")
 TRUNC_UNITS = ("year", "quarter", "month", "week", "day", "hour", "minute", "second")
-# The Gregorian calendar repeats every 400 years: 146097 days.
-CYCLE_SECONDS = 146_097 * SECONDS_PER_DAY
+CYCLE_SECONDS = zones.CYCLE_SECONDS  # the Gregorian calendar repeats every 400 years
 # Ticks in a day, at most (nanoseconds): the bound of a time of day.
 DAY_BOUND = SECONDS_PER_DAY * 10**9
 
@@ -110,17 +109,6 @@ def parse_time(text: str) -> tuple[int, str] | None:
     return seconds * T.UNIT_TICKS[unit] + fraction, unit
 
 
-def zone_offset_seconds(zone: str) -> int | None:
-    """A fixed offset zone (``Z``, ``+05:30``, ``-0800``) in seconds east of UTC, else None."""
-    if zone in ("Z", "UTC"):
-        return 0
-    match = re.fullmatch(r"([+-])([0-9]{2}):?([0-9]{2})?", zone)
-    if match is None:
-        return None
-    seconds = int(match[2]) * 3600 + int(match[3] or 0) * 60
-    return -seconds if match[1] == "-" else seconds
-
-
 def parse_timestamp(text: str) -> tuple[int, str, str | None] | None:
     """``YYYY-MM-DD[ HH:MM[:SS[.f]]][ zone]`` -> (ticks, unit, zone), or None when invalid.
 
@@ -151,18 +139,11 @@ def parse_timestamp(text: str) -> tuple[int, str, str | None] | None:
 
 
 def local_to_utc(ticks: int, unit: str, zone: str) -> int:
-    """The UTC instant of a wall-clock time in ``zone``.
-
-    As pyarrow's ``assume_timezone`` with ``ambiguous="earliest"`` and
-    ``nonexistent="earliest"``: a time repeated when clocks go back is the
-    first of the two instants; a time skipped when they go forward becomes
-    the last instant before the change (02:30 on 2024-03-10 in New York is
-    01:59:59.999999 EST).
-    """
-    import pyarrow.compute as pc  # (imported when needed: it takes ~50 ms to import)
-    local = pa.array([ticks], pa.timestamp(unit))
-    zoned = pc.assume_timezone(local, timezone=zone, ambiguous="earliest", nonexistent="earliest")
-    return zoned.cast(pa.int64())[0].as_py()
+    """The UTC instant of a wall-clock time in ``zone``, as the kernels compute it (:func:`to_utc`):
+    a time skipped when clocks go forward is read with the offset before the change (02:30 on
+    2024-03-10 in New York is 07:30Z, 03:30 EDT), a time repeated when they go back with the
+    offset after it (01:30 on 2024-11-03 is 06:30Z, 01:30 EST), as PostgreSQL and DuckDB."""
+    return zones.local_to_utc(ticks, T.UNIT_TICKS[unit], zone)
 
 
 _INTERVAL_UNITS = {
@@ -220,45 +201,9 @@ def coarsest_unit(nanos: int) -> str:
 # Time zones: the table of UTC offsets the kernels search.
 # ---------------------------------------------------------------------------
 
-TABLE_FIRST_YEAR, TABLE_END_YEAR = 1800, 2400
-
-
-@lru_cache(maxsize=64)
-def zone_transitions(zone: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """``(instants, offsets)``: from UTC second ``instants[k]`` on, the zone is ``offsets[k]``
-    seconds east of UTC. ``instants[0]`` is the int64 minimum.
-
-    Read from Arrow's time zone database (so kernels agree with
-    pyarrow.compute) by sampling every 6 hours of 1800..2400 and bisecting
-    each change to the second. Instants from 2400 on are folded back by
-    400-year cycles (see the module docstring).
-    """
-    first = (dt.date(TABLE_FIRST_YEAR, 1, 1).toordinal() - EPOCH_ORDINAL) * SECONDS_PER_DAY
-    end = (dt.date(TABLE_END_YEAR, 1, 1).toordinal() - EPOCH_ORDINAL) * SECONDS_PER_DAY
-    step = 6 * 3600
-    samples = np.arange(first, end + step, step, dtype=np.int64)
-    offsets = _offsets(samples, zone)
-    changes = np.nonzero(offsets[1:] != offsets[:-1])[0]
-    low, high = samples[changes], samples[changes + 1]  # the change is in (low, high]
-    while len(low) and (high - low > 1).any():
-        middle = low + (high - low) // 2
-        moved = _offsets(middle, zone) != offsets[changes]
-        high = np.where(moved, middle, high)
-        low = np.where(moved, low, middle)
-    instants = (np.iinfo(np.int64).min, *(int(h) for h in high))
-    values = (int(offsets[0]), *(int(o) for o in offsets[changes + 1]))
-    return instants, values
-
-
-def _offsets(seconds: np.ndarray, zone: str) -> np.ndarray:
-    import pyarrow.compute as pc  # (imported when needed: it takes ~50 ms to import)
-    instants = pa.array(seconds, pa.timestamp("s", zone))
-    local = pc.local_timestamp(instants).cast(pa.int64()).to_numpy()
-    return local - seconds
-
-
-def table_end_seconds() -> int:
-    return (dt.date(TABLE_END_YEAR, 1, 1).toordinal() - EPOCH_ORDINAL) * SECONDS_PER_DAY
+# The tables themselves are built by the zones module (TZif files and their POSIX rules).
+zone_transitions = zones.zone_transitions
+zone_offset_seconds = zones.zone_offset_seconds
 
 
 # ---------------------------------------------------------------------------
@@ -365,45 +310,74 @@ def widen(b: ir.IRBuilder, x: ir.Value) -> ir.Value:
     return b.sext(x, I64, name="wide") if x.type.width < 64 else x
 
 
-def _zone_tables(b: ir.IRBuilder, zone: str) -> tuple[ir.GlobalVariable, ir.GlobalVariable, int]:
-    """The zone's transition table as two private constant arrays, padded to a power of two."""
-    instants, offsets = zone_transitions(zone)
-    size = 1 << max(0, (len(instants) - 1).bit_length())
+@dataclass(frozen=True)
+class ZoneGlobals:
+    """One of a zone's two tables in a module (UTC instants or local switch points, padded with
+    the int64 maximum), its bucket index and the offsets: private constant arrays."""
+
+    values: ir.GlobalVariable
+    buckets: ir.GlobalVariable
+    offsets: ir.GlobalVariable
+    bucket_count: int
+    span: int
+    end: int
+
+
+def _constant_array(module: ir.Module, name: str, ty: ir.IntType, values: list[int]) -> ir.GlobalVariable:
+    if name not in module.globals:
+        array = ir.ArrayType(ty, len(values))
+        variable = ir.GlobalVariable(module, array, name)
+        variable.global_constant = True
+        variable.linkage = "private"
+        variable.initializer = ir.Constant(array, [ir.Constant(ty, v) for v in values])
+    return module.globals[name]
+
+
+def _zone_tables(b: ir.IRBuilder, zone: str, local: bool) -> ZoneGlobals:
+    """The zone's table of UTC instants (or, ``local``, of local switch points) as constant
+    arrays of the module (:class:`zones.ZoneTable`); each is made once, when first used."""
+    table = zone_transitions(zone)
     # (A stable digest, not hash(): names must be the same in every process, for the dumps.)
     key = "zone_" + "".join(c if c.isalnum() else "_" for c in zone) + f"_{zlib.crc32(zone.encode()):08x}"
+    name, values, buckets, span = ("locals", table.locals, table.local_buckets, table.local_span) if local \
+        else ("instants", table.instants, table.utc_buckets, table.utc_span)
     module = b.module
-    if f"{key}_instants" not in module.globals:
-        padded = list(instants) + [np.iinfo(np.int64).max] * (size - len(instants))
-        for suffix, ty, values in (("instants", I64, padded),
-                                   ("offsets", I32, list(offsets) + [offsets[-1]] * (size - len(offsets)))):
-            array = ir.ArrayType(ty, size)
-            table = ir.GlobalVariable(module, array, f"{key}_{suffix}")
-            table.global_constant = True
-            table.linkage = "private"
-            table.initializer = ir.Constant(array, [ir.Constant(ty, v) for v in values])
-    return module.globals[f"{key}_instants"], module.globals[f"{key}_offsets"], size
+    padded = list(values) + [zones.INT64_MAX] * span  # (read past the end from the last bucket)
+    return ZoneGlobals(_constant_array(module, f"{key}_{name}", I64, padded),
+                       _constant_array(module, f"{key}_{name}_buckets", I32, list(buckets)),
+                       _constant_array(module, f"{key}_offsets", I32, list(table.offsets)),
+                       len(buckets), span, table.end)
+
+
+def _offset(b: ir.IRBuilder, table: ZoneGlobals, seconds: ir.Value) -> ir.Value:
+    """The offset (i64 seconds) of the last boundary <= ``seconds``, folded into the table by
+    400-year cycles when past its end: the bucket of ``seconds`` gives the last boundary before
+    the bucket, and each of the (at most ``span``) next boundaries that is <= ``seconds`` adds
+    one. Branch-free: one load from the bucket index, then ``span`` independent loads."""
+    base = table.end - CYCLE_SECONDS
+    folded = b.add(const(base), floor_mod(b, b.sub(seconds, const(base)), CYCLE_SECONDS), name="folded")
+    late = b.icmp_signed(">=", seconds, const(table.end), name="after_table")
+    seconds = b.select(late, folded, seconds, name="table_seconds")
+    bucket = b.ashr(b.sub(seconds, const(zones.first_second())), const(zones.BUCKET_SHIFT), name="bucket")
+    bucket = b.select(b.icmp_signed("<", bucket, const(0)), const(0), bucket)
+    last = const(table.bucket_count - 1)
+    bucket = b.select(b.icmp_signed(">", bucket, last), last, bucket, name="bucket_clamped")
+    start = b.load(b.gep(table.buckets, [const(0), bucket], source_etype=table.buckets.value_type), typ=I32,
+                   name="bucket_start")
+    start = b.sext(start, I64)
+    index = start
+    for k in range(1, table.span + 1):
+        position = b.add(start, const(k))
+        address = b.gep(table.values, [const(0), position], source_etype=table.values.value_type)
+        at = b.load(address, typ=I64, name="boundary")
+        index = b.add(index, b.zext(b.icmp_signed("<=", at, seconds), I64), name="index")
+    address = b.gep(table.offsets, [const(0), index], source_etype=table.offsets.value_type)
+    return b.sext(b.load(address, typ=I32, name="offset"), I64, name="utc_offset")
 
 
 def utc_offset(b: ir.IRBuilder, seconds: ir.Value, zone: str) -> ir.Value:
-    """The zone's UTC offset in seconds (i64) at the UTC second ``seconds``: a branch-free
-    binary search of the transition table (log2(size) steps of load and select)."""
-    instants, offsets, size = _zone_tables(b, zone)
-    end = table_end_seconds()
-    base = end - CYCLE_SECONDS
-    folded = b.add(const(base), floor_mod(b, b.sub(seconds, const(base)), CYCLE_SECONDS), name="folded")
-    late = b.icmp_signed(">=", seconds, const(end), name="after_table")
-    seconds = b.select(late, folded, seconds, name="table_seconds")
-    index = const(0)
-    step = size // 2
-    while step >= 1:
-        candidate = b.add(index, const(step), name="candidate")
-        at = b.load(b.gep(instants, [const(0), candidate], source_etype=instants.value_type), typ=I64,
-                    name="transition")
-        index = b.select(b.icmp_signed("<=", at, seconds), candidate, index, name="index")
-        step //= 2
-    address = b.gep(offsets, [const(0), index], source_etype=offsets.value_type)
-    offset = b.load(address, typ=I32, name="offset")
-    return b.sext(offset, I64, name="utc_offset")
+    """The zone's UTC offset in seconds (i64) at the UTC second ``seconds``."""
+    return _offset(b, _zone_tables(b, zone, local=False), seconds)
 
 
 def to_local(b: ir.IRBuilder, t: ir.Value, dtype: DType) -> ir.Value:
@@ -416,27 +390,15 @@ def to_local(b: ir.IRBuilder, t: ir.Value, dtype: DType) -> ir.Value:
 
 
 def to_utc(b: ir.IRBuilder, local: ir.Value, dtype: DType) -> ir.Value:
-    """The UTC instant of a wall-clock time in the timestamp's zone.
-
-    Two lookups: the offset o1 in effect at ``local - offset(local)`` gives
-    the candidate ``local - o1``; when the offset at the candidate differs
-    (a change between the two), ``local`` minus that offset is taken. For a
-    local time that exists once this is its instant; for one repeated or
-    skipped by a change the result is one of the instants next to it
-    (pyarrow's ``floor_temporal`` raises there).
-    """
+    """The UTC instant of a wall-clock time in the timestamp's zone: one lookup in the table of
+    local switch points (:class:`zones.ZoneTable`). A time skipped when clocks go forward is read
+    with the offset before the change, one repeated when they go back with the offset after it
+    (the later reading, as PostgreSQL and DuckDB; :func:`local_to_utc` at compile time)."""
     if dtype.tz is None:
         return local
-    ticks = dtype.ticks
-
-    def offset_ticks(at: ir.Value) -> ir.Value:
-        return b.mul(utc_offset(b, floor_div(b, at, ticks, "seconds"), dtype.tz), const(ticks))
-
-    guess = b.sub(local, offset_ticks(local), name="guess")
-    first = offset_ticks(guess)
-    candidate = b.sub(local, first, name="candidate")
-    second = offset_ticks(candidate)
-    return b.select(b.icmp_signed("==", first, second), candidate, b.sub(local, second), name="utc")
+    seconds = floor_div(b, local, dtype.ticks, "local_seconds")
+    offset = _offset(b, _zone_tables(b, dtype.tz, local=True), seconds)
+    return b.sub(local, b.mul(offset, const(dtype.ticks)), name="utc")
 
 
 # ---------------------------------------------------------------------------
@@ -762,14 +724,7 @@ def storage_row(source: DType, target: DType) -> FunctionSpec:
 
 def zone_offset_at(ticks: int, dtype: DType) -> int:
     """At compile time: the zone's offset in ticks at the UTC instant ``ticks`` (see :func:`utc_offset`)."""
-    instants, offsets = zone_transitions(dtype.tz)
-    seconds = ticks // dtype.ticks
-    end = table_end_seconds()
-    if seconds >= end:
-        base = end - CYCLE_SECONDS
-        seconds = base + (seconds - base) % CYCLE_SECONDS
-    index = int(np.searchsorted(np.array(instants[1:], dtype=np.int64), seconds, side="right"))
-    return offsets[index] * dtype.ticks
+    return zone_transitions(dtype.tz).offset_at(ticks // dtype.ticks) * dtype.ticks
 
 
 # ---------------------------------------------------------------------------
