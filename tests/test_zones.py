@@ -166,3 +166,17 @@ def test_kernel_folds_every_400_years(zone):
     info = zoneinfo.ZoneInfo(zone)
     assert out.column(1).to_pylist() == [dt.datetime.fromtimestamp(int(b), dt.UTC).astimezone(info).hour
                                          for b in early]
+
+
+def test_the_database_version_is_part_of_the_disk_cache_key(monkeypatch):
+    from arrowjit.compiler import diskcache, zones
+
+    before = diskcache.key("a kernel")
+    monkeypatch.setattr(zones, "database_version", lambda: "/usr/share/zoneinfo: # version 2099a")
+    diskcache._code_version.cache_clear()
+    try:
+        assert diskcache.key("a kernel") != before  # an updated database: other entries
+    finally:
+        monkeypatch.undo()
+        diskcache._code_version.cache_clear()
+    assert diskcache.key("a kernel") == before

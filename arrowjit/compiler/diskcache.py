@@ -67,9 +67,11 @@ def _code_version() -> str:
     hash would let code compiled before an edit come back after it.)
     """
     from .. import __version__
+    from .zones import database_version  # (zone tables are compiled into kernels)
 
     digest = hashlib.sha256()
-    for name in (__version__, llvmlite.__version__, ".".join(map(str, llvm.llvm_version_info))):
+    for name in (__version__, llvmlite.__version__, ".".join(map(str, llvm.llvm_version_info)),
+                 database_version()):
         digest.update(name.encode())
     here = Path(__file__).parent
     grammar = here.parent / "grammar"

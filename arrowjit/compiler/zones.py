@@ -190,6 +190,25 @@ def _buckets(boundaries: np.ndarray) -> tuple[tuple[int, ...], int]:
 # TZif files (RFC 8536).
 # ---------------------------------------------------------------------------
 
+@lru_cache(maxsize=1)
+def database_version() -> str:
+    """Which time zone database the tables come from: its version line (``# version 2025b``)
+    where zoneinfo finds it, else the tzdata package's version. Part of the on-disk cache's
+    key, so that kernels built with an older database are not reused after an update."""
+    for root in zoneinfo.TZPATH:
+        try:
+            with open(os.path.join(root, "tzdata.zi"), "rb") as file:
+                return f"{root}: {file.readline().decode(errors='replace').strip()}"
+        except OSError:
+            continue
+    try:
+        import tzdata
+
+        return f"tzdata {tzdata.__version__}"
+    except ImportError:
+        return "no database found (pyarrow's sampled tables)"
+
+
 def _tzif_bytes(zone: str) -> bytes | None:
     """The zone's TZif file where Python's zoneinfo finds it (its search path, then the
     tzdata package), or None."""
