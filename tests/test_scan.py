@@ -586,3 +586,45 @@ def test_polars_and_duckdb_read_a_scan(parquet_file, table):
     duckdb = pytest.importorskip("duckdb")
     scan = arrowjit.scan(parquet_file, "x < 0.5", ["id", "x"])  # noqa: F841 - DuckDB finds it by name
     assert duckdb.sql("SELECT count(*) FROM scan").fetchall() == [(want,)]
+
+
+def _encrypted(path, plaintext_footer: bool) -> None:
+    """A Parquet file with column x encrypted (keys "wrapped" as themselves) and y in the clear."""
+    import base64
+
+    encryption = pytest.importorskip("pyarrow.parquet.encryption")
+
+    class Keys(encryption.KmsClient):
+        def __init__(self, config):
+            encryption.KmsClient.__init__(self)
+
+        def wrap_key(self, key, master_key_identifier):
+            return base64.b64encode(key)
+
+        def unwrap_key(self, wrapped_key, master_key_identifier):
+            return base64.b64decode(wrapped_key)
+
+    factory = encryption.CryptoFactory(lambda config: Keys(config))
+    connection = encryption.KmsConnectionConfig(custom_kms_conf={"k": "0123456789012345"})
+    config = encryption.EncryptionConfiguration(footer_key="k", column_keys={"k": ["x"]},
+                                                plaintext_footer=plaintext_footer, double_wrapping=False)
+    table = pa.table({"x": np.arange(100.0), "y": np.arange(100.0)})
+    properties = factory.file_encryption_properties(connection, config)
+    with pq.ParquetWriter(path, table.schema, encryption_properties=properties) as writer:
+        writer.write_table(table)
+
+
+@pytest.mark.parametrize("plaintext_footer", [True, False])
+@pytest.mark.parametrize("where", ["x > 3", "y > 3"])
+def test_an_encrypted_file_is_a_source_error_not_a_crash(tmp_path, plaintext_footer, where):
+    # With a plaintext footer pyarrow itself aborts the process on the column metadata
+    # (pyarrow 26): arrowjit must refuse the file before pyarrow looks at it.
+    path = tmp_path / "secret.parquet"
+    _encrypted(path, plaintext_footer)
+    assert path.read_bytes()[-4:] == (b"PAR1" if plaintext_footer else b"PARE")
+    with pytest.raises(arrowjit.SourceError, match="encrypted" if plaintext_footer else None):
+        arrowjit.scan(str(path), where, progress=False).count()
+    with pytest.raises(arrowjit.SourceError):
+        arrowjit.scan(str(path), where, progress=False).read_all()
+    with pytest.raises(arrowjit.SourceError):
+        arrowjit.scan(str(path), where, progress=False).explain()
