@@ -405,17 +405,18 @@ class Compiled:
         return pack_parameters(self._all_parameters, checked | self._hidden), null
 
     def _on_dictionary(self, segment: Segment, params: ParamValues, values: Mapping[str, Any],
-                       allocate: Callable[[Segment], Callable[[int], int]]) -> bool:
+                       allocate: Callable[[Segment], Callable[[int], int]]) -> int | None:
         """A chance to evaluate a run with dictionary-encoded columns without decoding them.
 
-        Returns whether it did; otherwise the columns are decoded first.
+        Returns None when it did not (the columns are then decoded first), else
+        what the kernel would have returned (a filter: the rows kept).
         """
-        return False
+        return None
 
     def _run(self, data: Data, params: ParamValues, values: Mapping[str, Any], threads: int | None,
              every_column: bool, allocate: Callable[[Segment], Callable[[int], int]],
-             keep: list | None = None) -> None:
-        """Run the kernel on every run of rows of ``data``.
+             keep: list | None = None) -> int:
+        """Run the kernel on every run of rows of ``data``; for a filter, return the rows kept.
 
         ``allocate(segment)`` makes the run's outputs and returns the address
         the kernel writes to for a morsel starting at a given row. All runs,
@@ -428,9 +429,15 @@ class Compiled:
         tasks = []
         scratches: list[np.ndarray] = []
         checks: list = []
+        kept = 0  # by runs evaluated on their dictionaries
+        # Every run's arrays stay referenced until the kernels have run: a run of decoded
+        # dictionaries exists only here, and the kernels read its buffers by address.
+        live: list[Segment] = []
         for segment in self._segments(data, every_column):
             if any(pa.types.is_dictionary(array.type) for array in segment.arrays):
-                if self._on_dictionary(segment, params, values, allocate):
+                done = self._on_dictionary(segment, params, values, allocate)
+                if done is not None:
+                    kept += done
                     continue
                 segment = replace(segment, arrays=tuple(
                     _decode(array) if pa.types.is_dictionary(array.type) else array
@@ -441,6 +448,7 @@ class Compiled:
             nullable = frozenset(name for name, b in zip(self.columns, buffers)
                                  if b.validity_address is not None)
             kernel = self._kernel_for(Nulls(nullable, null_parameters))
+            live.append(segment)
             out_for = allocate(segment)
             if segment.length:
                 scratch = kernel.scratch(buffers, segment.length)
@@ -450,13 +458,15 @@ class Compiled:
                 checks.append((kernel, arguments))
                 tasks.extend(partial(kernel.run, arguments, packed, out_for(start), start, end)
                              for start, end in parallel.row_ranges(segment.length, threads))
-        parallel.run(tasks, threads)
+        counts = parallel.run(tasks, threads)
+        del live  # (the kernels are done with the runs' buffers)
         for kernel, arguments in checks:
             kernel.check_offsets(arguments)
         for scratch in scratches:
             Kernel.check_scratch(scratch)
         if keep is not None:  # string results may point into scratch memory: the caller keeps it
             keep.extend(scratches)
+        return kept + sum(count or 0 for count in counts)  # (a projection kernel returns None)
 
 
 def _decode(array: pa.DictionaryArray) -> pa.Array:

@@ -117,18 +117,18 @@ class Filter(Compiled):
 
     def _back_end(self, nulls: Nulls, quick: bool = False, source: str | None = None) -> Kernel:
         layout, compiled = back_end(self._shape, nulls, self._target, quick, source)
-        return Kernel(compiled, layout)
+        return Kernel(compiled, layout, counts=True)
 
     def _on_dictionary(self, segment: Segment, params: ParamValues, values: Mapping[str, Any],
-                       allocate) -> bool:
+                       allocate) -> int | None:
         """A predicate on one dictionary-encoded column is evaluated once per dictionary value.
 
         Each row then takes its value's result through its index (a null
-        index is a null row: not kept).
+        index is a null row: not kept). Returns the rows kept.
         """
         import pyarrow.compute as pc  # (imported when needed: it takes ~50 ms to import)
         if len(self.columns) != 1:
-            return False
+            return None
         array = segment.arrays[0]
         name = next(iter(self.columns))
         # Every dictionary value, and a null last: what a null row gives (`s is null` keeps it).
@@ -140,10 +140,11 @@ class Filter(Compiled):
         indices = pc.fill_null(array.indices, len(dictionary))
         rows = pc.take(kept_entries, indices)
         words = np.zeros((segment.length + 63) // 64 * 8, dtype=np.uint8)  # whole words, zero past the end
-        packed = np.packbits(rows.to_numpy(zero_copy_only=False), bitorder="little")
+        kept = rows.to_numpy(zero_copy_only=False)
+        packed = np.packbits(kept, bitorder="little")
         words[:len(packed)] = packed
         ctypes.memmove(allocate(segment)(0), words.ctypes.data, len(words))
-        return True
+        return int(np.count_nonzero(kept))
 
     def _with_literals(self, expression: str, hidden: Mapping[str, int | float],
                        threads: int | None) -> Filter:
@@ -257,7 +258,16 @@ class Filter(Compiled):
 
     def _count(self, data: Data, params: ParamValues, values: Mapping[str, Any],
                threads: int | None) -> int:
-        return sum(outputs.count(words) for _, _, words in self._bitmaps(data, params, values, threads))
+        """The kernels count the rows they keep as they write the bitmap: no second pass."""
+        bitmaps: list[np.ndarray] = []  # (written by the kernels, then dropped)
+
+        def allocate(segment: Segment):
+            _, words = outputs.new_words(segment.length)
+            bitmaps.append(words)
+            address = words.ctypes.data
+            return lambda start: address + start // 8
+
+        return self._run(data, params, values, threads, False, allocate)
 
     # -- looking inside ------------------------------------------------------
     def ir(self, stage: Stage = "optimized", annotate: bool = False) -> str:

@@ -67,7 +67,7 @@ def test_dump_ir_prints_vectorized_optimized_ir(how):
     result = run("--dump-ir", "x > 2.0 and x < 6.0", "--schema", "x:float64", how=how)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
-    assert "define void @filter_kernel(" in result.stdout
+    assert "define i64 @filter_kernel(" in result.stdout
     assert VECTOR_COMPARE.search(result.stdout)
     assert not re.search(r"call [^@\n]*@(?!llvm\.)\w+\(", result.stdout)  # everything inlined
 
@@ -78,8 +78,8 @@ STAGE_OUTPUT = [
     ("typed", ["(greater_than_float64_float64 x:float64 2.0:float64):bool",
                "(less_than_float64_float64 x:float64 6.0:float64):bool"]),
     ("llvm", ["define internal i1 @greater_than_float64_float64(double %x, double %y)", "alwaysinline",
-              "define void @filter_kernel("]),
-    ("optimized", ["define void @filter_kernel("]),
+              "define i64 @filter_kernel("]),
+    ("optimized", ["define i64 @filter_kernel("]),
     ("asm", ["filter_kernel"]),
 ]
 

@@ -124,7 +124,7 @@ def test_unoptimized_ir_reads_like_the_typed_ir():
 
 def test_unoptimized_ir_defines_the_kernel():
     text = compile_("x > 2.0").ir("llvm")
-    assert re.search(r"^define void @filter_kernel\(ptr noalias %buffers, ptr noalias %offsets, ptr %params, "
+    assert re.search(r"^define i64 @filter_kernel\(ptr noalias %buffers, ptr noalias %offsets, ptr %params, "
                      r"i64 %start, i64 %end, ptr noalias %out\)", text, re.M)
     assert "define internal i64 @evaluate_block(" in text
 
@@ -145,7 +145,7 @@ def test_nullable_columns_read_a_validity_bitmap_and_others_do_not():
     required = arrowjit.compile_filter("x > 1.0", pa.schema([pa.field("x", pa.float64(), nullable=False)]))
     assert "%x_validity_buffer" in nullable.ir("llvm")
     assert "x_valid" not in required.ir("llvm")
-    assert "load_bitmap_word(ptr" not in required.ir("llvm").split("define void @filter_kernel")[1]
+    assert "load_bitmap_word(ptr" not in required.ir("llvm").split("define i64 @filter_kernel")[1]
 
 
 # ---------------------------------------------------------------------------

@@ -468,3 +468,22 @@ def test_no_code_point_past_the_cased_limit_has_a_case():
             continue
         char = chr(code)
         assert char.lower() == char.upper() == char.casefold() == char.title() == char, hex(code)
+
+
+@pytest.mark.parametrize("chunks", [1, 2, 7])
+def test_decoded_dictionary_runs_stay_alive_while_the_kernels_read_them(chunks):
+    # Each run of a dictionary-encoded column is decoded into a temporary array that only the
+    # call holds; the kernels of every run execute after all runs are prepared.
+    plain = make_batch()
+    s = plain["s"].dictionary_encode()
+    cuts = [len(s) * k // chunks for k in range(chunks + 1)]
+    table = pa.table({"s": pa.chunked_array([s.slice(a, b - a) for a, b in zip(cuts, cuts[1:])]),
+                      "x": plain["x"]})
+    want = pc.fill_null(pc.and_kleene(pc.starts_with(plain["s"], "k"), pc.greater(plain["x"], 3.0)), False)
+    f = arrowjit.compile_filter("starts_with(s, 'k') and x > 3", table.schema)
+    for _ in range(3):
+        assert f.count(table) == pc.sum(want).as_py()
+    p = arrowjit.compile_projection({"n": "length(s)", "y": "x * 2"}, table.schema)
+    out = p(table)
+    assert out.column("n").to_pylist() == pc.utf8_length(plain["s"]).to_pylist()
+    assert out.column("y").to_pylist() == pc.multiply(plain["x"], 2).to_pylist()

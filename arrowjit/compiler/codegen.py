@@ -8,10 +8,11 @@ for ``x > 2.0 and x < 6.0`` on a nullable float64 column ``x``::
     // buffers[i], offsets[i]: address and Arrow offset of each buffer the
     // kernel reads (column data, then validity bitmaps); params: the values
     // of run-time parameters (`x > :lo`), see KernelLayout.
-    void filter_kernel(uint8_t **buffers, int64_t *offsets, uint8_t *params,
-                       int64_t start, int64_t end, uint64_t *out) {
+    int64_t filter_kernel(uint8_t **buffers, int64_t *offsets, uint8_t *params,
+                          int64_t start, int64_t end, uint64_t *out) {
         const double *x = (const double *)buffers[0] + offsets[0];
         const uint8_t *x_validity = buffers[1];
+        int64_t total = 0;                                 // rows kept, returned
         for (int64_t row0 = start; row0 < end; row0 += 64) {
             int64_t rows = min(end - row0, 64);
             const double *x_block;
@@ -26,8 +27,11 @@ for ``x > 2.0 and x < 6.0`` on a nullable float64 column ``x``::
                 x_valid = /* the same, from a zero-padded copy of its bytes */;
             }
             uint64_t word = evaluate_block(x_block, x_valid, params);
-            out[(row0 - start) / 64] = word & (rows == 64 ? ~0ull : (1ull << rows) - 1);
+            word &= (rows == 64 ? ~0ull : (1ull << rows) - 1);
+            out[(row0 - start) / 64] = word;
+            total += popcount(word);
         }
+        return total;
     }
 
     static inline uint64_t evaluate_block(const double *x, uint64_t x_valid_word,
@@ -457,14 +461,18 @@ class Block:
 
 
 def _kernel(mb: ModuleBuilder, layout: KernelLayout, extra: list[str],
-            on_block: Callable[[Block], None], name: str = KERNEL_NAME) -> ir.Function:
+            on_block: Callable[[Block], ir.Value | None], name: str = KERNEL_NAME,
+            counts: bool = False) -> ir.Function:
     """The loop over blocks every kernel shares; ``on_block`` evaluates one block and stores it.
 
     ``kernel(buffers, offsets, params, start, end, *extra)``: whole blocks read
     the columns in place; the last, partial block reads zero-padded copies.
+    With ``counts`` the kernel returns the sum of what ``on_block`` returns
+    (an i64 per block: a filter's kept rows), else nothing.
     """
     word_loader = _bitmap_word_loader(mb)
-    kernel_type = ir.FunctionType(ir.VoidType(), [PTR, PTR, PTR, I64, I64] + [PTR] * len(extra))
+    returns = I64 if counts else ir.VoidType()
+    kernel_type = ir.FunctionType(returns, [PTR, PTR, PTR, I64, I64] + [PTR] * len(extra))
     kernel = ir.Function(mb.module, kernel_type, name)
     kernel.attributes.add("nounwind")
     buffers, offsets, params, start, end, *extra_args = kernel.args
@@ -556,6 +564,9 @@ def _kernel(mb: ModuleBuilder, layout: KernelLayout, extra: list[str],
     b.position_at_end(blocks)
     row0 = b.phi(I64, name="row0")
     row0.add_incoming(start, entry)
+    if counts:
+        total = b.phi(I64, name="total")
+        total.add_incoming(ir.Constant(I64, 0), entry)
     b.cbranch(b.icmp_signed("<", row0, end, name="more_rows"), block_start, done)
 
     b.position_at_end(block_start)
@@ -639,23 +650,37 @@ def _kernel(mb: ModuleBuilder, layout: KernelLayout, extra: list[str],
     done_rows = b.sub(row0, start, name="done_rows")
     scratch = _block_scratch(b, layout, scratch_source, row0)
     in_order = _offsets_in_order(b, layout, block_args, offset_bounds)
+    zero = ir.Constant(I64, 0)
     if in_order is None:
-        on_block(Block(b, block_args, params, row0, done_rows, rows, is_full, extra_args, scratch))
+        added = on_block(Block(b, block_args, params, row0, done_rows, rows, is_full, extra_args, scratch))
     else:  # a block whose offsets decrease is skipped and reported (see Kernel.check_offsets)
         with b.if_else(in_order, likely=True) as (then, otherwise):
             with then:
-                on_block(Block(b, block_args, params, row0, done_rows, rows, is_full, extra_args, scratch))
+                in_order_added = on_block(Block(b, block_args, params, row0, done_rows, rows, is_full,
+                                                extra_args, scratch))
+                in_order_block = b.block
             with otherwise:
                 for column in layout.columns:
                     if column.dtype.is_string and not column.dtype.is_view:
                         status = b.gep(offsets, [ir.Constant(I64, column.bytes_slot)], source_etype=I64)
                         b.store(ir.Constant(I64, -1), status)
+                skipped_block = b.block
+        added = None
+        if counts:
+            added = b.phi(I64, name="block_count")
+            added.add_incoming(in_order_added, in_order_block)
+            added.add_incoming(zero, skipped_block)
     next_row0 = b.add(row0, ir.Constant(I64, BLOCK_ROWS), name="next_row0")
     row0.add_incoming(next_row0, b.block)
+    if counts:
+        total.add_incoming(b.add(total, added, name="next_total"), b.block)
     b.branch(blocks)
 
     b.position_at_end(done)
-    b.ret_void()
+    if counts:
+        b.ret(total)
+    else:
+        b.ret_void()
     return kernel
 
 
@@ -759,7 +784,8 @@ def generate(typed: tir.TypedNode, layout: KernelLayout, name: str = "arrowjit",
     """The LLVM module of the filter kernel for ``typed`` reading columns as ``layout`` says.
 
     ``filter_kernel(buffers, offsets, params, start, end, out)`` writes the
-    bitmap of the rows where ``typed`` is true to ``out``.
+    bitmap of the rows where ``typed`` is true to ``out`` and returns how many
+    there are (so a count needs no second pass over the bitmap).
     """
     mb = ModuleBuilder(name)
     block = _block_function(mb, typed, layout)
@@ -787,11 +813,20 @@ def generate(typed: tir.TypedNode, layout: KernelLayout, name: str = "arrowjit",
         kept = b.and_(word, row_mask(b, blk.rows, blk.is_full), name="kept")
         index = b.lshr(blk.done_rows, ir.Constant(I64, 6), name="word_index")
         b.store(kept, b.gep(blk.extra[0], [index], source_etype=I64, name="out_word"))
+        return b.call(_ctpop(mb), [kept], name="kept_rows")
 
-    _kernel(mb, layout, ["out"], store_word)
+    _kernel(mb, layout, ["out"], store_word, counts=True)
     if sources is not None:  # which node each named value computes (source_map.py)
         sources.update(mb.sources)
     return mb.module
+
+
+def _ctpop(mb: ModuleBuilder) -> ir.Function:
+    """LLVM's population count of an i64 (one ``popcnt`` instruction)."""
+    name = "llvm.ctpop.i64"
+    if name not in mb.module.globals:
+        ir.Function(mb.module, ir.FunctionType(I64, [I64]), name)
+    return mb.module.globals[name]
 
 
 def _input_position(layout: KernelLayout, column_index: int) -> int:

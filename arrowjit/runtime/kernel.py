@@ -2,8 +2,8 @@
 
 The kernel's signature (see :mod:`arrowjit.compiler.codegen`)::
 
-    void filter_kernel(uint8_t **buffers, int64_t *offsets, uint8_t *params,
-                       int64_t start, int64_t end, uint64_t *out);
+    int64_t filter_kernel(uint8_t **buffers, int64_t *offsets, uint8_t *params,
+                          int64_t start, int64_t end, uint64_t *out);  // returns the rows kept
 
 It is called through ctypes, which releases the GIL for the duration of the
 call, so kernels on different batches can run on several threads at once.
@@ -34,6 +34,9 @@ from .threads import row_ranges
 
 _KERNEL_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
                                 ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p)
+# A filter kernel returns how many rows it kept.
+_COUNTING_KERNEL_TYPE = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                                         ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p)
 
 
 class _AllValid:
@@ -251,10 +254,11 @@ def check_parameter(name: str, dtype: DType, value: Any) -> Any:
 class Kernel:
     """A compiled filter kernel with the layout of the buffers it expects."""
 
-    def __init__(self, compiled: CompiledKernel, layout: KernelLayout):
+    def __init__(self, compiled: CompiledKernel, layout: KernelLayout, counts: bool = False):
         self.compiled = compiled
         self.layout = layout
-        self._function = _KERNEL_TYPE(compiled.address)
+        self._type = _COUNTING_KERNEL_TYPE if counts else _KERNEL_TYPE  # (a filter kernel counts)
+        self._function = self._type(compiled.address)
         # Every machine code this kernel has run, quick tier first: a morsel that started on
         # the quick code may still be running it when the O3 code replaces it.
         self.tiers: list[CompiledKernel] = [compiled]
@@ -269,7 +273,7 @@ class Kernel:
         """Run ``compiled``, the O3 code of the same IR (so the same layout), from the next morsel on."""
         self.tiers.append(compiled)
         self.compiled = compiled
-        self._function = _KERNEL_TYPE(compiled.address)
+        self._function = self._type(compiled.address)
 
     def wait_optimized(self) -> Kernel:
         """This kernel once it runs O3 code (waiting for the background compile if need be)."""
@@ -339,11 +343,12 @@ class Kernel:
         return addresses, offsets
 
     def run(self, arguments: tuple[ctypes.Array, ctypes.Array], params: np.ndarray | None,
-            out: int, start: int, end: int) -> None:
+            out: int, start: int, end: int) -> int | None:
         """Evaluate rows ``[start, end)`` (``start`` a multiple of 64); ``out`` is where row
-        ``start``'s output goes (for a filter, its bitmap word)."""
+        ``start``'s output goes (for a filter, its bitmap word). A filter kernel returns how
+        many rows it kept."""
         params_address = None if params is None else params.ctypes.data
-        self._function(*arguments, params_address, start, end, out)
+        return self._function(*arguments, params_address, start, end, out)
 
     def bitmap(self, columns: Sequence[ColumnBuffers], length: int, params: np.ndarray | None,
                words: np.ndarray, threads: int = 1) -> None:
