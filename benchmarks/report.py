@@ -151,8 +151,9 @@ def compile_rows(c: dict) -> list[tuple[str, str, str]]:
 
     def first_call(s: dict) -> str:
         hit = " from disk" if s["disk_cache_hits"] else ""
-        text = (f"then the first call {s['first_call_ms']:.1f} ms (compiles another nulls variant{hit}: "
-                f"{_stages(s['first_call_stages_ms'])})")
+        stages = _stages(s["first_call_stages_ms"])
+        text = (f"then the first call {s['first_call_ms']:.1f} ms ("
+                + (f"compiles another nulls variant{hit}: {stages})" if stages else "compiles nothing)"))
         if s.get("tiers") == ["quick"]:
             text += (f"; O3 code in {s['optimized_ms']:.1f} ms after the start "
                      f"({_stages(s['optimized_stages_ms'])}, in the background)")
