@@ -85,6 +85,7 @@ def tiered() -> bool:
 
 def _optimize(kernel: Kernel, build: Callable[[], Kernel]) -> None:
     kernel.upgrade(build().compiled)
+    kernel.pending_origin = None  # (``build`` holds the compiled object: let it go)
 
 
 def _start_optimizing(kernel: Kernel, build: Callable[[], Kernel]) -> None:

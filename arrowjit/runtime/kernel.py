@@ -263,7 +263,8 @@ class Kernel:
         # the quick code may still be running it when the O3 code replaces it.
         self.tiers: list[CompiledKernel] = [compiled]
         self.pending: Future | None = None  # the O3 compile, while the quick code runs
-        self.pending_origin: tuple[int, Callable[[], Kernel]] | None = None  # (process id, how to build it)
+        # While the O3 compile runs: (the process that started it, how to build it again).
+        self.pending_origin: tuple[int, Callable[[], Kernel]] | None = None
 
     @property
     def optimized(self) -> bool:
