@@ -38,6 +38,7 @@ import pyarrow.compute as pc
 import pytest
 
 import arrowjit
+from arrowjit.compiler import jit
 
 N = 517
 SEED = 20240611
@@ -662,13 +663,31 @@ def _check(f: arrowjit.Filter, oracle: Oracle, name: str, data: pa.RecordBatch |
     assert filtered.column("row").to_pylist() == want_rows.tolist(), where
 
 
+@pytest.fixture(params=[jit.QUICK, jit.OPTIMIZED], ids=["quick code", "O3 code"])
+def tier(request, monkeypatch) -> int:
+    """Each case runs on each tier's code alone (see compiler/jit.py): quick code that is never
+    replaced, or O3 code compiled before the first call."""
+    for cache in (arrowjit.compiled.KERNELS, arrowjit.filter._FILTERS, arrowjit.filter._SHAPES):
+        cache.clear()
+    if request.param == jit.QUICK:
+        monkeypatch.setenv("ARROWJIT_CACHE", "0")  # (O3 code from the disk would skip the quick tier)
+        monkeypatch.setattr(arrowjit.compiled, "_start_optimizing", lambda kernel, build: None)
+        # Every nulls variant a call wants is quick code too (none compiled at O3 in the background).
+        monkeypatch.setattr(arrowjit.compiled.Compiled, "_kernel_for",
+                            lambda self, wanted: self._kernel(wanted, quick=True))
+    else:
+        monkeypatch.setenv("ARROWJIT_TIERED", "0")
+    return request.param
+
+
 @pytest.mark.parametrize(("expr", "oracle", "after"), CASES)
-def test_differential(expr: str, oracle: Oracle, after: str | None, datasets) -> None:
+def test_differential(expr: str, oracle: Oracle, after: str | None, datasets, tier) -> None:
     if after is not None:
         arrowjit.compile_filter(after, SCHEMA)
     f = arrowjit.compile_filter(expr, SCHEMA)
     for name, data in datasets:
         _check(f, oracle, name, data)
+    assert {kernel.compiled.level for kernel in f._kernels.values()} == {tier}  # every kernel that ran
 
 
 def test_table_is_large_enough() -> None:
