@@ -157,6 +157,40 @@ class Filter(Compiled):
         twin._packed_literals = None
         return twin
 
+    def _run(self, data: Data, params: ParamValues, values: Mapping[str, Any], threads: int | None,
+             every_column: bool, allocate, keep: list | None = None) -> int:
+        try:
+            return super()._run(data, params, values, threads, every_column, allocate, keep)
+        except SchemaMismatchError:  # (raised before any output is allocated)
+            twin = self._for_string_layouts(data.schema)
+            if twin is None:
+                raise
+        return twin._run(data, params, values, threads, every_column, allocate, keep)
+
+    def _for_string_layouts(self, schema: pa.Schema) -> Filter | None:
+        """This filter compiled for ``schema`` where its string columns differ from the compiled
+        ones only in how the strings are laid out (string, large_string, string_view), else None.
+
+        pandas 3 and polars hand out large_string where a schema said string: a string is a
+        string, and the kernel for the other layout is one compile (then a cache hit) away.
+        """
+        fields, changed = [], False
+        for field in self.schema:
+            index = schema.get_field_index(field.name)
+            if index < 0:
+                return None
+            actual = schema.field(index).type
+            actual = actual.value_type if pa.types.is_dictionary(actual) else actual
+            if actual != field.type:
+                if not (_is_text(actual) and _is_text(field.type)):
+                    return None
+                field, changed = field.with_type(actual), True
+            fields.append(field)
+        if not changed:
+            return None
+        return compile_filter(self.expression, pa.schema(fields), self._param_types or None,
+                              self._parameterize, self.threads, self.registry)
+
     def _bitmaps(self, data: Data, params: ParamValues, values: Mapping[str, Any], threads: int | None,
                  every_column: bool = False) -> list[tuple[Segment, pa.Buffer, np.ndarray]]:
         """Evaluate the predicate on every run of rows: each run's bitmap buffer and words."""
@@ -407,6 +441,11 @@ def _hide(expr: str, typed: tir.TypedNode, tokens: tuple[LiteralToken, ...]
                       if token.end in uses and token.end not in baked_ends else ("baked", token.text)
                       for token in tokens)
     return shape, {name: const.value for name, const in hidden.items()}, all_roles
+
+
+def _is_text(arrow_type: pa.DataType) -> bool:
+    return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type) \
+        or pa.types.is_string_view(arrow_type)
 
 
 def compile_filter(expr: str, schema: SchemaLike, params: Mapping[str, Any] | None = None,

@@ -487,3 +487,50 @@ def test_decoded_dictionary_runs_stay_alive_while_the_kernels_read_them(chunks):
     out = p(table)
     assert out.column("n").to_pylist() == pc.utf8_length(plain["s"]).to_pylist()
     assert out.column("y").to_pylist() == pc.multiply(plain["x"], 2).to_pylist()
+
+
+# A filter compiled for one string layout runs on the others (pandas 3 and polars hand out
+# large_string or string_view where a schema said string).
+LAYOUTS = [pa.string(), pa.large_string(), pa.string_view()]
+
+
+@pytest.mark.parametrize("compiled_for", LAYOUTS, ids=str)
+@pytest.mark.parametrize("given", LAYOUTS, ids=str)
+def test_a_filter_runs_on_every_string_layout(compiled_for, given):
+    plain = make_batch()
+    words = plain["s"]
+    schema = pa.schema([("s", compiled_for), ("x", pa.float64())])
+    f = arrowjit.compile_filter("s == 'k042' or (starts_with(s, 'k1') and x > 3)", schema)
+    g = arrowjit.compile_filter("s == 'k100' or (starts_with(s, 'k1') and x > 3)", schema)  # (same shape)
+    for expr_filter, word in ((f, "k042"), (g, "k100")):
+        want = pc.fill_null(pc.or_kleene(pc.equal(words, word), pc.and_kleene(pc.starts_with(words, "k1"),
+                                                                               pc.greater(plain["x"], 3.0))),
+                            False)
+        for data in (pa.record_batch({"s": words.cast(given), "x": plain["x"]}),
+                     pa.table({"s": pa.chunked_array([words[:300].cast(given), words[300:].cast(given)]),
+                               "x": plain["x"]}),
+                     pa.record_batch({"s": words.cast(given).dictionary_encode(), "x": plain["x"]})):
+            assert expr_filter.mask(data).to_pylist() == (
+                want.to_pylist()), (word, type(data).__name__)
+            assert expr_filter.count(data) == pc.sum(want).as_py()
+            assert expr_filter(data).column("s").to_pylist() == words.filter(want).to_pylist()
+
+
+def test_string_layouts_from_pandas_and_polars():
+    pd = pytest.importorskip("pandas")
+    pl = pytest.importorskip("polars")
+    f = arrowjit.compile_filter("s like 'b%' or s == 'a'", {"s": "string"})
+    frame = pd.DataFrame({"s": ["a", "bx", None, "c"]}, index=[10, 11, 12, 13])
+    assert f(frame).index.tolist() == [10, 11]
+    assert f(pl.DataFrame({"s": ["a", "bx", None, "c"]}))["s"].to_list() == ["a", "bx"]
+
+
+def test_other_type_differences_are_still_errors():
+    f = arrowjit.compile_filter("s == 'a'", {"s": "string"})
+    with pytest.raises(arrowjit.SchemaMismatchError, match="compiled for utf8, but the batch has binary"):
+        f(pa.record_batch({"s": pa.array([b"a"], pa.binary())}))
+    with pytest.raises(arrowjit.SchemaMismatchError, match="compiled for utf8, but the batch has int64"):
+        f(pa.record_batch({"s": pa.array([1])}))
+    g = arrowjit.compile_filter("x > 1", {"x": "int32"})
+    with pytest.raises(arrowjit.SchemaMismatchError, match="compiled for int32, but the batch has int64"):
+        g(pa.record_batch({"x": pa.array([1, 2], pa.int64())}))
