@@ -194,6 +194,12 @@ class Filter(Compiled):
     def _bitmaps(self, data: Data, params: ParamValues, values: Mapping[str, Any], threads: int | None,
                  every_column: bool = False) -> list[tuple[Segment, pa.Buffer, np.ndarray]]:
         """Evaluate the predicate on every run of rows: each run's bitmap buffer and words."""
+        return self._counted_bitmaps(data, params, values, threads, every_column)[0]
+
+    def _counted_bitmaps(self, data: Data, params: ParamValues, values: Mapping[str, Any],
+                         threads: int | None, every_column: bool = False
+                         ) -> tuple[list[tuple[Segment, pa.Buffer, np.ndarray]], int]:
+        """:meth:`_bitmaps` and the rows kept (the kernels count them as they store each word)."""
         results = []
 
         def allocate(segment: Segment):
@@ -202,8 +208,8 @@ class Filter(Compiled):
             address = words.ctypes.data  # (a ctypes attribute: slow enough to look up once)
             return lambda start: address + start // 8
 
-        self._run(data, params, values, threads, every_column, allocate)
-        return results
+        kept = self._run(data, params, values, threads, every_column, allocate)
+        return results, kept
 
     # -- the answers -------------------------------------------------------
     # Each answer reads any kind of input through inputs.py and gives it back
@@ -292,16 +298,7 @@ class Filter(Compiled):
 
     def _count(self, data: Data, params: ParamValues, values: Mapping[str, Any],
                threads: int | None) -> int:
-        """The kernels count the rows they keep as they write the bitmap: no second pass."""
-        bitmaps: list[np.ndarray] = []  # (written by the kernels, then dropped)
-
-        def allocate(segment: Segment):
-            _, words = outputs.new_words(segment.length)
-            bitmaps.append(words)
-            address = words.ctypes.data
-            return lambda start: address + start // 8
-
-        return self._run(data, params, values, threads, False, allocate)
+        return self._counted_bitmaps(data, params, values, threads)[1]
 
     # -- looking inside ------------------------------------------------------
     def ir(self, stage: Stage = "optimized", annotate: bool = False) -> str:

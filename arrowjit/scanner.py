@@ -349,12 +349,12 @@ def _evaluate(reading: Reading, arrays: Mapping[str, pa.Array], length: int):
         batch = pa.RecordBatch.from_arrays([arrays[n] for n in names], names=names)
     else:
         batch = pa.record_batch({"_": pa.nulls(length)}).select([])
-    results = reading.filter._bitmaps(batch, reading.params, {}, threads=1)
+    results, kept = reading.filter._counted_bitmaps(batch, reading.params, {}, threads=1)
     if not results:  # no rows
         buffer, words = outputs.new_words(0)
         return buffer, words, 0
     ((_, buffer, words),) = results
-    return buffer, words, outputs.count(words)
+    return buffer, words, kept
 
 
 def _dictionary_columns(reading: Reading, task: Task) -> list[str]:
@@ -516,9 +516,8 @@ def _evaluate_threads(plan: Plan, batch: pa.RecordBatch, workers: int):
         buffer, words = outputs.new_words(0)
         return buffer, words, 0
     source = batch.select(list(plan.predicate_columns))
-    results = plan.filter._bitmaps(source, plan.params, {}, threads=workers)
-    ((_, buffer, words),) = results
-    return buffer, words, outputs.count(words)
+    ((_, buffer, words),), kept = plan.filter._counted_bitmaps(source, plan.params, {}, threads=workers)
+    return buffer, words, kept
 
 
 # ---------------------------------------------------------------------------
