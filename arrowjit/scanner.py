@@ -38,7 +38,7 @@ from .compiler.parameterize import restore_literals
 from .errors import ArgumentError, ArrowJitError, SourceError, UnknownColumnError
 from .filter import SPARSE_RATIO, Filter, compile_filter
 from .pushdown import Pushdown, pushdown
-from .runtime import outputs
+from .runtime import outputs, pages
 from .runtime import threads as parallel
 
 FORMATS: Mapping[str, str] = {".parquet": "parquet", ".pq": "parquet", ".parq": "parquet",
@@ -311,13 +311,23 @@ def _constant(value: Any, type_: pa.DataType, length: int) -> pa.Array:
 
 
 def _read(reading: Reading, task: Task, reader, names: Sequence[str], length: int | None,
-          use_threads: bool) -> dict[str, pa.Array]:
-    """The columns ``names`` of a task's rows, each as one array (partition columns made up)."""
+          use_threads: bool, decoded: Callable[[str], pa.Array | None] | None = None) -> dict[str, pa.Array]:
+    """The columns ``names`` of a task's rows, each as one array (partition columns made up).
+
+    ``decoded(name)``: a column read by the native page decoder, or None for
+    pyarrow's reader to read it.
+    """
     schema = reading.source_schema
     physical = set(task.fragment.physical_schema.names)
     from_file = [n for n in names if n not in task.partition and n in physical]
     arrays: dict[str, pa.Array] = {}
-    if from_file or length is None:
+    for name in from_file if decoded is not None else ():
+        column = decoded(name)
+        if column is not None:
+            arrays[name] = column if column.type == schema.field(name).type else column.cast(
+                schema.field(name).type)
+    from_file = [n for n in from_file if n not in arrays]
+    if from_file or (length is None and not arrays):
         table = reader(from_file, use_threads)
         length = table.num_rows
         for name in from_file:
@@ -326,6 +336,8 @@ def _read(reading: Reading, task: Task, reader, names: Sequence[str], length: in
             if column.type != wanted:
                 column = column.cast(wanted)
             arrays[name] = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    if length is None:
+        length = len(next(iter(arrays.values())))
     for name in names:
         if name not in arrays:
             arrays[name] = _constant(task.partition.get(name), schema.field(name).type, length)
@@ -388,6 +400,28 @@ def _decoded(column: pa.ChunkedArray, select: Callable[[pa.Array], pa.Array], ty
     return array if array.type == type_ else array.cast(type_)
 
 
+def _page_decoder(task: Task, source: Any) -> Callable[[str], pa.Array | None]:
+    """``decoded(name)``: the row group's column ``name`` from the native page decoder
+    (:mod:`.runtime.pages`), or None where it does not read that chunk."""
+    metadata = task.fragment.metadata
+    physical = task.fragment.physical_schema
+    group = metadata.row_group(task.row_group)
+    positions: dict[str, list[int]] = {}
+    for k in range(metadata.num_columns):
+        positions.setdefault(metadata.schema.column(k).path, []).append(k)
+    file_size = source.size()
+
+    def decoded(name: str) -> pa.Array | None:
+        found = positions.get(name, [])
+        if len(found) != 1 or physical.get_field_index(name) < 0:
+            return None
+        chunk = pages.eligible(group.column(found[0]), metadata.schema.column(found[0]),
+                               physical.field(name).type, task.num_rows, file_size)
+        return None if chunk is None else pages.read(source, chunk)
+
+    return decoded
+
+
 def _run_row_group(reading: Reading, task: Task, count_only: bool, use_threads: bool) -> Outcome:
     import pyarrow.fs
     import pyarrow.parquet as pq
@@ -404,8 +438,9 @@ def _run_row_group(reading: Reading, task: Task, count_only: bool, use_threads: 
             def reader(columns: list[str], threads: bool) -> pa.Table:
                 return parquet.read_row_group(task.row_group, columns=columns, use_threads=threads)
 
+            decoded = _page_decoder(task, source) if pages.enabled() else None
             length = task.num_rows
-            first = _read(reading, task, reader, reading.predicate_columns, length, use_threads)
+            first = _read(reading, task, reader, reading.predicate_columns, length, use_threads, decoded)
             buffer, words, kept = _evaluate(reading, first, length)
             if count_only or kept == 0:
                 return Outcome(None, kept, length, task.nbytes)
@@ -415,7 +450,7 @@ def _run_row_group(reading: Reading, task: Task, count_only: bool, use_threads: 
 
             if use_threads:  # few row groups: decode their columns side by side instead
                 rest = [n for n in reading.columns if n not in first and n not in coded]
-                first = {**first, **_read(reading, task, reader, rest, length, use_threads)}
+                first = {**first, **_read(reading, task, reader, rest, length, use_threads, decoded)}
 
             def column(name: str) -> pa.Array:
                 if name in first:
@@ -423,7 +458,7 @@ def _run_row_group(reading: Reading, task: Task, count_only: bool, use_threads: 
                 if name in coded:
                     table = indices.read_row_group(task.row_group, columns=[name], use_threads=use_threads)
                     return _decoded(table.column(name), select, reading.source_schema.field(name).type)
-                return select(_read(reading, task, reader, [name], length, use_threads)[name])
+                return select(_read(reading, task, reader, [name], length, use_threads, decoded)[name])
 
             # One column at a time: its decoded form is dropped once its rows are taken.
             columns = [column(name) for name in reading.columns]

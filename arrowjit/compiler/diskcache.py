@@ -77,7 +77,7 @@ def _code_version() -> str:
     grammar = here.parent / "grammar"
     sources = sorted(entry.path for entry in os.scandir(here) if entry.name.endswith(".py"))
     for source in [*sources, grammar / "filter.lark", grammar / "parser.py",
-                   here.parent / "runtime" / "native.py"]:
+                   here.parent / "runtime" / "native.py", here.parent / "runtime" / "pagecodec.py"]:
         digest.update(os.path.basename(source).encode())
         with open(source, "rb") as f:
             digest.update(f.read())

@@ -42,6 +42,7 @@ from llvmlite import ir
 from ..compiler import diskcache
 from ..compiler.jit import CompiledKernel, compile_ir, host_target
 from ..compiler.selection import pext
+from . import pagecodec
 
 I1 = ir.IntType(1)
 I8 = ir.IntType(8)
@@ -364,6 +365,8 @@ def build_module(name: str) -> ir.Module:
         _copy_views(module, int(name.removeprefix("copy_views_")))
     elif name.startswith("compress_"):
         _compress(module, int(name.removeprefix("compress_")))
+    elif name.startswith("decode_chunk_"):
+        pagecodec.build(module, int(name.removeprefix("decode_chunk_")))
     else:
         raise ValueError(f"no native helper {name!r}")
     return module
@@ -374,6 +377,9 @@ _INDICES_TYPE = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64
 _COMPRESS_TYPE = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
                                   ctypes.c_void_p)
 _COPY_VIEWS_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p)
+_DECODE_CHUNK_TYPE = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, *[ctypes.c_int64] * 4, ctypes.c_void_p,
+                                      ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p,
+                                      ctypes.c_void_p)
 _COMPRESS_BITS_TYPE = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p,
                                        ctypes.c_int64, ctypes.c_void_p)
 
@@ -408,6 +414,11 @@ class Native:
     def copy_views(self, offset_bits: int):
         """``copy_views_<bits>(views, offsets, nrows, data)``."""
         return self._get(f"copy_views_{offset_bits}", _COPY_VIEWS_TYPE)
+
+    def decode_chunk(self, value_bits: int):
+        """``decode_chunk_<bits>(chunk, size, rows, codec, optional, scratch, scratch_size, dictionary,
+        dictionary_size, out, info) -> Status`` (:mod:`.pagecodec`)."""
+        return self._get(f"decode_chunk_{value_bits}", _DECODE_CHUNK_TYPE)
 
     def compress_bits(self):
         """``compress_bits(src, bit offset, selection, nrows, dst) -> count``."""

@@ -1,0 +1,796 @@
+"""The native Parquet page decoder: one call decodes a whole column chunk.
+
+A count or a filter over a Parquet file spends most of its time in the
+reader, not the kernel: pyarrow copies each column chunk out of the file,
+decompresses it page by page, decodes the definition levels and copies the
+values into an array builder. For a flat fixed-width column (INT32, INT64,
+FLOAT, DOUBLE) without nulls this module does the same work in one native
+function over the chunk's bytes: each page is decompressed into a small
+scratch buffer that stays in the core's cache and its values are copied (or,
+for dictionary pages, gathered) straight to their rows of the output.
+
+What it reads (``parquet.thrift``; pyarrow's, DuckDB's and polars' writers)::
+
+    column chunk = [dictionary page] data page ...            (index pages are skipped)
+    page         = PageHeader (Thrift compact protocol) + compressed_page_size bytes of body
+    PageHeader   = {1: type, 2: uncompressed_page_size, 3: compressed_page_size,
+                    5: DataPageHeader {1: num_values, 2: encoding, 3: def_level_encoding, 4: rep_...},
+                    7: DictionaryPageHeader {1: num_values, 2: encoding},
+                    8: DataPageHeaderV2 {1: num_values, 2: num_nulls, 3: num_rows, 4: encoding,
+                                         5: def_levels_byte_length, 6: rep_levels_byte_length,
+                                         7: is_compressed}}
+    DATA_PAGE body (all of it compressed):   [u32 length, definition levels] values
+    DATA_PAGE_V2 body: definition levels (never compressed), values (compressed if is_compressed)
+    values:  PLAIN: little-endian, back to back;  *_DICTIONARY: a bit-width byte, then the
+             RLE/bit-packed hybrid stream of dictionary indices
+    hybrid:  runs with a ULEB128 header h: h even: h/2 copies of one value (ceil(width/8) bytes);
+             h odd: h/2 groups of 8 values bit-packed, least significant bit first
+    codecs:  UNCOMPRESSED and SNAPPY (a varint length, then literal and copy elements)
+
+Anything else (another codec or encoding, a null, a page header with a
+list in it, a damaged chunk) stops the call with a :class:`Status` naming
+why, and the caller reads the chunk with pyarrow instead. Every position is
+checked against its buffer before it is read or written: the chunk comes
+from a file, and a file may be anything.
+
+C equivalent of ``decode_chunk_64`` (the names of the helpers are the
+functions of this module)::
+
+    int64_t decode_chunk_64(const uint8_t *chunk, int64_t size, int64_t rows, int64_t codec,
+                            int64_t optional, uint8_t *scratch, int64_t scratch_size,
+                            uint8_t *dict, int64_t dict_size, uint64_t *out, int64_t *info) {
+        int64_t pos = 0, done = 0, dict_count = -1;
+        while (done < rows) {
+            int64_t fields[64]; uint8_t kinds[64];             // 16 fields each of 4 structs
+            int64_t header = page_header(chunk + pos, size - pos, fields, kinds);
+            if (header < 0) return header;
+            const uint8_t *body = chunk + pos + header;       // checked against size
+            switch (fields[TYPE]) {
+            case DICTIONARY_PAGE:
+                decompress(codec, body, fields[COMPRESSED], dict, fields[UNCOMPRESSED]);
+                dict_count = fields[DICT_VALUES];
+                break;
+            case DATA_PAGE:                                   // and DATA_PAGE_V2 alike
+                const uint8_t *page = decompress(codec, body, ..., scratch, ...);
+                if (optional) page = skip_levels_all_valid(page);  // a null: return HAS_NULLS
+                if (encoding == PLAIN) memcpy(out + done, page, 8 * n);
+                else gather(out + done, dict, hybrid_indices(page), n);
+                done += n;
+            }
+            pos += header + fields[COMPRESSED];
+        }
+        return OK;
+    }
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from llvmlite import ir
+
+I1 = ir.IntType(1)
+I8 = ir.IntType(8)
+I16 = ir.IntType(16)
+I32 = ir.IntType(32)
+I64 = ir.IntType(64)
+PTR = ir.PointerType()
+
+# Parquet's enums (parquet.thrift).
+DATA_PAGE, INDEX_PAGE, DICTIONARY_PAGE, DATA_PAGE_V2 = 0, 1, 2, 3
+PLAIN, PLAIN_DICTIONARY, RLE, RLE_DICTIONARY = 0, 2, 3, 8
+
+
+class Codec(enum.IntEnum):
+    """The codecs the decoder itself decompresses."""
+
+    UNCOMPRESSED = 0
+    SNAPPY = 1
+
+
+class Status(enum.IntEnum):
+    """What ``decode_chunk_*`` returns: OK, a buffer to grow, or why the chunk goes to pyarrow."""
+
+    OK = 0
+    NEED_BUFFERS = 1  # info[0], info[1]: the scratch, dictionary bytes needed
+    HAS_NULLS = 2  # a definition level of 0: pyarrow reads the chunk (this decoder writes no bitmap)
+    TRUNCATED = -1  # a header, a page or a stream runs past its bytes
+    BAD_HEADER = -2  # a page header without its required fields, or with values out of range
+    UNSUPPORTED_THRIFT = -3  # a list, set, map or unknown type in a page header, or nesting too deep
+    UNSUPPORTED_PAGE = -4  # a page type, encoding or codec this decoder does not read
+    BAD_SNAPPY = -5  # a snappy stream that does not decode to its page's size
+    BAD_HYBRID = -6  # an RLE/bit-packed run longer than its page, or a level above 1
+    BAD_DICTIONARY = -7  # indices without a dictionary, one past its end, a second dictionary
+    COUNT_MISMATCH = -8  # the pages hold more or fewer values than the row group
+
+
+# The page header's fields as page_header() leaves them: struct k (0: PageHeader, 1: its field 5,
+# 2: field 7, 3: field 8), field id f (1..15) at slot 16 * k + f, its Thrift compact type in kinds.
+_STRUCTS = {5: 1, 7: 2, 8: 3}
+SLOTS = 64
+MAX_THRIFT_DEPTH = 8
+MAX_HEADER_BYTES = 1 << 16
+HEADROOM = 64  # writable bytes before ``out``: a page decoded in place puts its levels there
+
+
+def slot(struct_field: int | None, field: int) -> int:
+    """The slot of ``field`` of the PageHeader (``struct_field`` None) or of its struct field."""
+    return 16 * (0 if struct_field is None else _STRUCTS[struct_field]) + field
+
+
+THRIFT_BOOL_TRUE, THRIFT_BOOL_FALSE, THRIFT_I32, THRIFT_STRUCT = 1, 2, 5, 12
+
+
+def _const(value: int, typ: ir.IntType = I64) -> ir.Constant:
+    return ir.Constant(typ, value)
+
+
+class _Function:
+    """An IR function written like C: mutable locals are stack slots (LLVM's mem2reg makes them
+    registers), every failed check returns its Status."""
+
+    def __init__(self, module: ir.Module, name: str, params: list[tuple[str, ir.Type]],
+                 internal: bool = False) -> None:
+        self.fn = ir.Function(module, ir.FunctionType(I64, [t for _, t in params]), name)
+        self.fn.attributes.add("nounwind")
+        if internal:
+            self.fn.linkage = "internal"
+        for arg, (arg_name, _) in zip(self.fn.args, params):
+            arg.name = arg_name
+        self.entry = self.fn.append_basic_block("entry")
+        self.b = ir.IRBuilder(self.entry)
+        self.module = module
+        self._failures: dict[int, ir.Block] = {}
+
+    def args(self) -> list[ir.Argument]:
+        return list(self.fn.args)
+
+    def var(self, name: str, init: ir.Value | int, typ: ir.Type = I64) -> ir.AllocaInstr:
+        with self.b.goto_block(self.entry):
+            self.b.position_at_start(self.entry)
+            slot_ = self.b.alloca(typ, name=name)
+        slot_.type = PTR  # (an opaque pointer, as every pointer here)
+        self.b.store(init if isinstance(init, ir.Value) else _const(init, typ), slot_)
+        return slot_
+
+    def array(self, name: str, typ: ir.Type, count: int) -> ir.AllocaInstr:
+        with self.b.goto_block(self.entry):
+            self.b.position_at_start(self.entry)
+            array = self.b.alloca(ir.ArrayType(typ, count), name=name)
+        array.type = PTR
+        return array
+
+    def get(self, var: ir.AllocaInstr, name: str = "") -> ir.Value:
+        return self.b.load(var, typ=var.allocated_type, name=name)
+
+    def set(self, var: ir.AllocaInstr, value: ir.Value) -> None:
+        self.b.store(value, var)
+
+    def add_to(self, var: ir.AllocaInstr, value: ir.Value | int) -> None:
+        self.set(var, self.b.add(self.get(var), value if isinstance(value, ir.Value) else _const(value)))
+
+    def fail_unless(self, ok: ir.Value, status: Status) -> None:
+        """Return ``status`` unless ``ok``."""
+        block = self._failures.get(status)
+        if block is None:
+            block = self._failures[status] = self.fn.append_basic_block(f"fail_{status.name.lower()}")
+            with self.b.goto_block(block):
+                self.b.ret(_const(int(status)))
+        go_on = self.fn.append_basic_block("checked")
+        self.b.cbranch(ok, go_on, block)
+        self.b.position_at_end(go_on)
+
+    def return_unless(self, ok: ir.Value, value: ir.Value) -> None:
+        """Return ``value`` (a status from a callee) unless ``ok``."""
+        go_on = self.fn.append_basic_block("ok")
+        leave = self.fn.append_basic_block("pass_on")
+        self.b.cbranch(ok, go_on, leave)
+        self.b.position_at_end(leave)
+        self.b.ret(value)
+        self.b.position_at_end(go_on)
+
+    @contextmanager
+    def loop(self, name: str) -> Iterator[tuple[ir.Block, ir.Block]]:
+        """``for (;;) { body }``: yields (the loop's head, the block after it) to branch to."""
+        head = self.fn.append_basic_block(name)
+        after = self.fn.append_basic_block(f"{name}_end")
+        self.b.branch(head)
+        self.b.position_at_end(head)
+        yield head, after
+        if not self.b.block.is_terminated:
+            self.b.branch(head)
+        self.b.position_at_end(after)
+
+    def while_(self, name: str, condition: Callable[[], ir.Value]) -> _While:
+        return _While(self, name, condition)
+
+    def load(self, base: ir.Value, offset: ir.Value, typ: ir.Type, name: str = "") -> ir.Value:
+        """An unaligned little-endian load of ``typ`` at ``base + offset`` (bytes)."""
+        value = self.b.load(self.b.gep(base, [offset], source_etype=I8), typ=typ, name=name)
+        value.align = 1
+        return value
+
+    def byte(self, base: ir.Value, offset: ir.Value, name: str = "") -> ir.Value:
+        return self.b.zext(self.load(base, offset, I8), I64, name=name)
+
+    def ult(self, a: ir.Value, b: ir.Value | int) -> ir.Value:
+        return self.b.icmp_unsigned("<", a, b if isinstance(b, ir.Value) else _const(b))
+
+    def ule(self, a: ir.Value, b: ir.Value | int) -> ir.Value:
+        return self.b.icmp_unsigned("<=", a, b if isinstance(b, ir.Value) else _const(b))
+
+    def eq(self, a: ir.Value, b: ir.Value | int) -> ir.Value:
+        return self.b.icmp_unsigned("==", a, b if isinstance(b, ir.Value) else _const(b, a.type))
+
+    def varint(self, data: ir.Value, pos: ir.AllocaInstr, end: ir.Value, name: str) -> ir.Value:
+        """A ULEB128 at ``data[pos]`` (at most 10 bytes, none at or past ``end``); advances ``pos``."""
+        result = self.var(f"{name}_value", 0)
+        shift = self.var(f"{name}_shift", 0)
+        with self.loop(name) as (head, after):
+            p = self.get(pos)
+            self.fail_unless(self.b.and_(self.ult(p, end), self.ult(self.get(shift), 64)), Status.TRUNCATED)
+            byte = self.byte(data, p)
+            self.set(pos, self.b.add(p, _const(1)))
+            bits = self.b.shl(self.b.and_(byte, _const(0x7F)), self.get(shift))
+            self.set(result, self.b.or_(self.get(result), bits))
+            self.add_to(shift, 7)
+            self.b.cbranch(self.ult(byte, 0x80), after, head)
+        return self.get(result, name)
+
+    def memcpy_intrinsic(self) -> ir.Function:
+        return self.module.declare_intrinsic("llvm.memcpy", [PTR, PTR, I64])
+
+    def memcpy(self, dst: ir.Value, src: ir.Value, size: ir.Value) -> None:
+        self.b.call(self.memcpy_intrinsic(), [dst, src, size, ir.Constant(I1, 0)])
+
+
+class _While:
+    """``while (condition()) { body }``, a context manager (``.head``: continue, ``.after``: break)."""
+
+    def __init__(self, f: _Function, name: str, condition: Callable[[], ir.Value]) -> None:
+        self.f, self.name, self.condition = f, name, condition
+
+    def __enter__(self) -> _While:
+        f = self.f
+        self.head = f.fn.append_basic_block(self.name)
+        body = f.fn.append_basic_block(f"{self.name}_body")
+        self.after = f.fn.append_basic_block(f"{self.name}_end")
+        f.b.branch(self.head)
+        f.b.position_at_end(self.head)
+        f.b.cbranch(self.condition(), body, self.after)
+        f.b.position_at_end(body)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.f.b.block.is_terminated:
+            self.f.b.branch(self.head)
+        self.f.b.position_at_end(self.after)
+
+
+def _zigzag(f: _Function, raw: ir.Value) -> ir.Value:
+    b = f.b
+    return b.xor(b.lshr(raw, _const(1)), b.sub(_const(0), b.and_(raw, _const(1))))
+
+
+def _page_header(module: ir.Module) -> ir.Function:
+    """``page_header(data, size, fields, kinds) -> bytes read | Status``: one PageHeader.
+
+    A Thrift compact struct is a list of fields ended by a 0 byte; a field
+    header byte holds the field id's delta (high nibble; 0: a zigzag varint
+    id follows) and its type (low nibble). Fields of the PageHeader and of
+    its three page-type structs are kept (slot 16 * struct + id); other
+    structs (statistics) are skipped, as are binaries and doubles. Lists,
+    sets and maps never appear in a page header this decoder reads and stop
+    it (UNSUPPORTED_THRIFT).
+    """
+    f = _Function(module, "page_header", [("data", PTR), ("size", I64), ("fields", PTR), ("kinds", PTR)],
+                  internal=True)
+    b = f.b
+    data, size, fields, kinds = f.args()
+    last = f.array("last_id", I64, MAX_THRIFT_DEPTH)
+    pos = f.var("pos", 0)
+    depth = f.var("depth", 0)
+    struct = f.var("struct", 0)  # which kept struct depth 1 is (0: one to skip)
+    b.store(_const(0), last)
+    with f.loop("fields") as (next_field, _):
+        p = f.get(pos)
+        f.fail_unless(f.ult(p, size), Status.TRUNCATED)
+        header = f.byte(data, p, "field_header")
+        f.set(pos, b.add(p, _const(1)))
+        kind = b.and_(header, _const(15), name="kind")
+        d = f.get(depth, "d")
+        stop = f.fn.append_basic_block("stop")
+        field = f.fn.append_basic_block("field")
+        b.cbranch(f.eq(kind, 0), stop, field)
+
+        b.position_at_end(stop)  # the end of a struct: of the header itself at depth 0
+        end_of_header = f.fn.append_basic_block("end_of_header")
+        pop = f.fn.append_basic_block("pop")
+        b.cbranch(f.eq(d, 0), end_of_header, pop)
+        b.position_at_end(end_of_header)
+        b.ret(f.get(pos))
+        b.position_at_end(pop)
+        f.set(depth, b.sub(d, _const(1)))
+        b.branch(next_field)
+
+        b.position_at_end(field)
+        last_slot = b.gep(last, [d], source_etype=I64)
+        delta = b.lshr(header, _const(4), name="delta")
+        field_id = f.var("field_id", b.add(b.load(last_slot, typ=I64), delta))
+        with b.if_then(f.eq(delta, 0)):
+            f.set(field_id, _zigzag(f, f.varint(data, pos, size, "long_id")))
+        field_id = f.get(field_id, "id")
+        b.store(field_id, last_slot)
+        in_header = f.eq(d, 0)
+        in_kept = b.and_(f.eq(d, 1), b.icmp_unsigned("!=", f.get(struct), _const(0)))
+        keep = b.and_(b.or_(in_header, in_kept), b.and_(f.ult(_const(0), field_id), f.ult(field_id, 16)))
+        which = b.select(in_header, _const(0), f.get(struct))
+        index = b.add(b.shl(which, _const(4)), b.and_(field_id, _const(15)), name="slot")
+        value = f.var("value", 0)
+
+        def keep_value() -> None:
+            with b.if_then(keep):
+                b.store(f.get(value), b.gep(fields, [index], source_etype=I64))
+                b.store(b.trunc(kind, I8), b.gep(kinds, [index], source_etype=I8))
+
+        cases = {k: f.fn.append_basic_block(f"type_{k}") for k in (1, 3, 5, 7, 8, 12)}
+        unsupported = f.fn.append_basic_block("unsupported_type")
+        switch = b.switch(kind, unsupported)
+        for k, block in cases.items():
+            switch.add_case(_const(k), block)
+        switch.add_case(_const(2), cases[1])
+        switch.add_case(_const(4), cases[5])
+        switch.add_case(_const(6), cases[5])
+
+        b.position_at_end(unsupported)  # list, set, map, or no type at all
+        b.ret(_const(int(Status.UNSUPPORTED_THRIFT)))
+
+        b.position_at_end(cases[1])  # bool: the value is the type
+        f.set(value, b.zext(f.eq(kind, THRIFT_BOOL_TRUE), I64))
+        keep_value()
+        b.branch(next_field)
+
+        b.position_at_end(cases[3])  # byte
+        p = f.get(pos)
+        f.fail_unless(f.ult(p, size), Status.TRUNCATED)
+        f.set(value, f.byte(data, p))
+        f.set(pos, b.add(p, _const(1)))
+        keep_value()
+        b.branch(next_field)
+
+        b.position_at_end(cases[5])  # i16, i32, i64: a zigzag varint
+        f.set(value, _zigzag(f, f.varint(data, pos, size, "int")))
+        keep_value()
+        b.branch(next_field)
+
+        b.position_at_end(cases[7])  # double: 8 bytes
+        p = f.get(pos)
+        f.fail_unless(f.ule(_const(8), b.sub(size, p)), Status.TRUNCATED)
+        f.set(pos, b.add(p, _const(8)))
+        b.branch(next_field)
+
+        b.position_at_end(cases[8])  # binary: a varint length, then its bytes
+        length = f.varint(data, pos, size, "binary_length")
+        p = f.get(pos)
+        f.fail_unless(f.ule(length, b.sub(size, p)), Status.TRUNCATED)
+        f.set(pos, b.add(p, length))
+        b.branch(next_field)
+
+        b.position_at_end(cases[12])  # a struct: one level deeper
+        f.fail_unless(f.ult(d, MAX_THRIFT_DEPTH - 1), Status.UNSUPPORTED_THRIFT)
+        f.set(value, _const(0))
+        keep_value()
+        with b.if_then(in_header):
+            kept = _const(0)
+            for field_number, struct_index in _STRUCTS.items():
+                kept = b.select(f.eq(field_id, field_number), _const(struct_index), kept)
+            f.set(struct, kept)
+        deeper = b.add(d, _const(1))
+        b.store(_const(0), b.gep(last, [deeper], source_etype=I64))
+        f.set(depth, deeper)
+        b.branch(next_field)
+    b.unreachable()  # (the loop only ends by returning)
+    return f.fn
+
+
+def _snappy(module: ir.Module) -> ir.Function:
+    """``snappy(src, size, dst, expected) -> Status``: a snappy stream decoding to exactly
+    ``expected`` bytes.
+
+    The stream is a varint of its decoded length, then elements, each a tag
+    byte whose low two bits say what it is: 0 a literal (its length - 1 in
+    the tag's high six bits, or in the 1-4 bytes after it), 1-3 a copy of
+    earlier output (length and offset in the tag and 1, 2 or 4 more bytes).
+    """
+    f = _Function(module, "snappy", [("src", PTR), ("size", I64), ("dst", PTR), ("expected", I64)],
+                  internal=True)
+    b = f.b
+    src, size, dst, expected = f.args()
+    ip = f.var("ip", 0)
+    op = f.var("op", 0)
+    f.fail_unless(f.eq(f.varint(src, ip, size, "decoded_length"), expected), Status.BAD_SNAPPY)
+    with f.while_("elements", lambda: f.ult(f.get(ip), size)) as elements:
+        tag = f.byte(src, f.get(ip), "tag")
+        f.add_to(ip, 1)
+        kind = b.and_(tag, _const(3), name="element")
+        length = f.var("length", 0)
+        offset = f.var("offset", 0)
+        literal, copy1, copy2, copy4 = (f.fn.append_basic_block(n) for n in ("literal", "copy1", "copy2",
+                                                                               "copy4"))
+        copy = f.fn.append_basic_block("copy")
+        switch = b.switch(kind, literal)
+        for k, block in ((1, copy1), (2, copy2), (3, copy4)):
+            switch.add_case(_const(k), block)
+
+        b.position_at_end(literal)
+        f.set(length, b.add(b.lshr(tag, _const(2)), _const(1)))
+        with b.if_then(b.icmp_unsigned(">", f.get(length), _const(60))):
+            extra = b.sub(f.get(length), _const(60), name="length_bytes")  # 1 to 4 bytes of length - 1
+            f.fail_unless(f.ule(extra, b.sub(size, f.get(ip))), Status.BAD_SNAPPY)
+            word = f.var("long_length", 0)
+            k = f.var("k", 0)
+            with f.while_("length_bytes", lambda: f.ult(f.get(k), extra)):
+                byte = f.byte(src, b.add(f.get(ip), f.get(k)))
+                f.set(word, b.or_(f.get(word), b.shl(byte, b.shl(f.get(k), _const(3)))))
+                f.add_to(k, 1)
+            f.set(length, b.add(f.get(word), _const(1)))
+            f.add_to(ip, extra)
+        n = f.get(length, "literal_length")
+        f.fail_unless(b.and_(f.ule(n, b.sub(size, f.get(ip))), f.ule(n, b.sub(expected, f.get(op)))),
+                      Status.BAD_SNAPPY)
+        f.memcpy(b.gep(dst, [f.get(op)], source_etype=I8), b.gep(src, [f.get(ip)], source_etype=I8), n)
+        f.add_to(ip, n)
+        f.add_to(op, n)
+        b.branch(elements.head)
+
+        for block, extra, read in ((copy1, 1, None), (copy2, 2, I16), (copy4, 4, I32)):
+            b.position_at_end(block)
+            p = f.get(ip)
+            f.fail_unless(f.ule(_const(extra), b.sub(size, p)), Status.BAD_SNAPPY)
+            if read is None:  # length 4-11 in bits 2-4, offset's high 3 bits in 5-7, low 8 next
+                f.set(length, b.add(b.and_(b.lshr(tag, _const(2)), _const(7)), _const(4)))
+                f.set(offset, b.or_(b.shl(b.lshr(tag, _const(5)), _const(8)), f.byte(src, p)))
+            else:
+                f.set(length, b.add(b.lshr(tag, _const(2)), _const(1)))
+                f.set(offset, b.zext(f.load(src, p, read), I64))
+            f.set(ip, b.add(p, _const(extra)))
+            b.branch(copy)
+
+        b.position_at_end(copy)  # offset bytes back, possibly overlapping what it writes
+        n, back, o = f.get(length, "copy_length"), f.get(offset, "copy_offset"), f.get(op)
+        f.fail_unless(b.and_(b.and_(f.ult(_const(0), back), f.ule(back, o)), f.ule(n, b.sub(expected, o))),
+                      Status.BAD_SNAPPY)
+        to = b.gep(dst, [o], source_etype=I8)
+        source = b.gep(dst, [b.sub(o, back)], source_etype=I8)
+        with b.if_else(f.ule(n, back)) as (apart, overlapping):
+            with apart:
+                f.memcpy(to, source, n)
+            with overlapping:  # a run: byte by byte, each copying one written just before
+                k = f.var("k", 0)
+                with f.while_("run", lambda: f.ult(f.get(k), n)):
+                    byte = f.load(source, f.get(k), I8)
+                    b.store(byte, b.gep(to, [f.get(k)], source_etype=I8))
+                    f.add_to(k, 1)
+        f.add_to(op, n)
+    f.fail_unless(f.eq(f.get(op), expected), Status.BAD_SNAPPY)
+    b.ret(_const(int(Status.OK)))
+    return f.fn
+
+
+def _hybrid(f: _Function, data: ir.Value, size: ir.Value, count: ir.Value, bit_width: ir.Value,
+            repeated: Callable[[ir.Value, ir.Value, ir.Value], None],
+            packed: Callable[[ir.Value, ir.Value], None]) -> None:
+    """Emit the walk over an RLE/bit-packed hybrid stream of ``count`` values of ``bit_width`` bits:
+    ``repeated(first, n, value)`` for a run of one value, ``packed(position, value)`` for each
+    bit-packed one.
+
+    A run may not give more values than are left, except the last group of a
+    bit-packed run, padded to 8 values; each run's bytes are checked against
+    ``size`` before any is read.
+    """
+    b = f.b
+    pos = f.var("hybrid_pos", 0)
+    done = f.var("hybrid_done", 0)
+    value_bytes = b.lshr(b.add(bit_width, _const(7)), _const(3), name="value_bytes")
+    mask = b.sub(b.shl(_const(1), bit_width), _const(1), name="value_mask")
+    with f.while_("runs", lambda: f.ult(f.get(done), count)):
+        header = f.varint(data, pos, size, "run_header")
+        left = b.sub(count, f.get(done), name="left")
+        with b.if_else(f.eq(b.and_(header, _const(1)), 0)) as (is_repeated, is_packed):
+            with is_repeated:
+                n = b.lshr(header, _const(1), name="repeats")
+                f.fail_unless(b.and_(f.ult(_const(0), n), f.ule(n, left)), Status.BAD_HYBRID)
+                f.fail_unless(f.ule(value_bytes, b.sub(size, f.get(pos))), Status.TRUNCATED)
+                value = f.var("repeated_value", 0)
+                k = f.var("k", 0)
+                with f.while_("value_bytes", lambda: f.ult(f.get(k), value_bytes)):
+                    byte = f.byte(data, b.add(f.get(pos), f.get(k)))
+                    f.set(value, b.or_(f.get(value), b.shl(byte, b.shl(f.get(k), _const(3)))))
+                    f.add_to(k, 1)
+                f.add_to(pos, value_bytes)
+                repeated(f.get(done), n, f.get(value))
+                f.add_to(done, n)
+            with is_packed:
+                groups = b.lshr(header, _const(1), name="groups")
+                values = b.shl(groups, _const(3), name="packed_values")
+                f.fail_unless(b.and_(b.and_(f.ult(_const(0), groups), f.ult(groups, 1 << 40)),
+                                     f.ult(values, b.add(left, _const(8)))), Status.BAD_HYBRID)
+                used = b.select(f.ult(values, left), values, left, name="used")
+                run = b.gep(data, [f.get(pos)], source_etype=I8, name="run")
+                available = b.sub(size, f.get(pos), name="available")
+                used_bytes = b.lshr(b.add(b.mul(used, bit_width), _const(7)), _const(3))
+                f.fail_unless(f.ule(used_bytes, available), Status.TRUNCATED)
+                j = f.var("j", 0)
+                with f.while_("packed", lambda: f.ult(f.get(j), used)):
+                    bit = b.mul(f.get(j), bit_width)
+                    first = b.lshr(bit, _const(3), name="first_byte")
+                    word = f.var("word", 0)
+                    with b.if_else(f.ule(b.add(first, _const(8)), available)) as (whole, tail):
+                        with whole:  # eight bytes from the value's first one
+                            f.set(word, f.load(run, first, I64))
+                        with tail:  # the run's last bytes, one at a time
+                            k = f.var("k", 0)
+                            with f.while_("tail_bytes", lambda: f.ult(b.add(first, f.get(k)), available)):
+                                byte = f.byte(run, b.add(first, f.get(k)))
+                                f.set(word, b.or_(f.get(word), b.shl(byte, b.shl(f.get(k), _const(3)))))
+                                f.add_to(k, 1)
+                    value = b.and_(b.lshr(f.get(word), b.and_(bit, _const(7))), mask, name="unpacked")
+                    packed(b.add(f.get(done), f.get(j)), value)
+                    f.add_to(j, 1)
+                full_bytes = b.mul(groups, bit_width)  # the run's bytes, padding included
+                f.add_to(pos, b.select(f.ult(full_bytes, available), full_bytes, available))
+                f.add_to(done, used)
+
+
+def _levels_all_valid(module: ir.Module) -> ir.Function:
+    """``levels_all_valid(data, size, count) -> Status``: OK when ``count`` definition levels of a
+    flat optional column are all 1, HAS_NULLS at the first 0."""
+    f = _Function(module, "levels_all_valid", [("data", PTR), ("size", I64), ("count", I64)], internal=True)
+    data, size, count = f.args()
+
+    def check(value: ir.Value) -> None:
+        f.fail_unless(f.ule(value, 1), Status.BAD_HYBRID)
+        f.fail_unless(f.eq(value, 1), Status.HAS_NULLS)
+
+    _hybrid(f, data, size, count, _const(1), lambda first, n, value: check(value),
+            lambda position, value: check(value))
+    f.b.ret(_const(int(Status.OK)))
+    return f.fn
+
+
+def _dictionary_values(module: ir.Module, value: ir.IntType) -> ir.Function:
+    """``dictionary_values_<bits>(data, size, count, dictionary, dictionary_count, out) -> Status``:
+    a bit-width byte and ``count`` hybrid-coded indices, each replaced by its dictionary value."""
+    f = _Function(module, f"dictionary_values_{value.width}",
+                  [("data", PTR), ("size", I64), ("count", I64), ("dictionary", PTR),
+                   ("dictionary_count", I64), ("out", PTR)], internal=True)
+    b = f.b
+    data, size, count, dictionary, dictionary_count, out = f.args()
+    with b.if_then(f.eq(count, 0)):
+        b.ret(_const(int(Status.OK)))
+    f.fail_unless(f.ult(_const(0), size), Status.TRUNCATED)
+    bit_width = f.byte(data, _const(0), "bit_width")
+    f.fail_unless(f.ule(bit_width, 32), Status.BAD_HYBRID)
+
+    def lookup(index: ir.Value) -> ir.Value:
+        f.fail_unless(f.ult(index, dictionary_count), Status.BAD_DICTIONARY)
+        item = b.load(b.gep(dictionary, [index], source_etype=value), typ=value, name="looked_up")
+        item.align = 1  # (an uncompressed dictionary is read where it lies in the chunk)
+        return item
+
+    def repeated(first: ir.Value, n: ir.Value, index: ir.Value) -> None:
+        item = lookup(index)
+        k = f.var("k", 0)
+        with f.while_("fill", lambda: f.ult(f.get(k), n)):
+            b.store(item, b.gep(out, [b.add(first, f.get(k))], source_etype=value))
+            f.add_to(k, 1)
+
+    def packed(position: ir.Value, index: ir.Value) -> None:
+        b.store(lookup(index), b.gep(out, [position], source_etype=value))
+
+    _hybrid(f, b.gep(data, [_const(1)], source_etype=I8), b.sub(size, _const(1)), count, bit_width,
+            repeated, packed)
+    b.ret(_const(int(Status.OK)))
+    return f.fn
+
+
+def _snappy_prefix(f: _Function, body: ir.Value, size: ir.Value, optional: ir.Value) -> ir.Value:
+    """The bytes before the values in a v1 page compressed by snappy: 0 for a required column,
+    4 + the levels' length for an optional one, read from the stream's first element when it is a
+    literal of at least 4 bytes (as every writer makes it); HEADROOM + 1 (too many) otherwise."""
+    b = f.b
+    before = f.var("before", b.select(f.eq(optional, 0), _const(0), _const(HEADROOM + 1)))
+    with b.if_then(b.icmp_unsigned("!=", optional, _const(0))):
+        ip = f.var("peek", 0)
+        f.varint(body, ip, size, "peek_length")
+        with b.if_then(f.ult(f.get(ip), size)):
+            tag = f.byte(body, f.get(ip), "first_tag")
+            short = b.add(b.lshr(tag, _const(2)), _const(1), name="short_literal")
+            extra = b.select(f.ult(_const(60), short), b.sub(short, _const(60)), _const(0))
+            start = b.add(b.add(f.get(ip), _const(1)), extra, name="literal_start")
+            long_enough = b.or_(f.ule(_const(4), short), f.ult(_const(0), extra))
+            with b.if_then(b.and_(b.and_(f.eq(b.and_(tag, _const(3)), 0), long_enough),
+                                  f.ule(b.add(start, _const(4)), size))):
+                length = b.zext(f.load(body, start, I32), I64, name="peeked_levels_length")
+                f.set(before, b.add(b.select(f.ult(length, HEADROOM), length, _const(HEADROOM)), _const(4)))
+    return f.get(before, "before_values")
+
+
+def _decode_chunk(module: ir.Module, value: ir.IntType, page_header: ir.Function, snappy: ir.Function,
+                  levels_all_valid: ir.Function, dictionary_values: ir.Function) -> ir.Function:
+    """``decode_chunk_<bits>``: see the module's docstring."""
+    f = _Function(module, f"decode_chunk_{value.width}",
+                  [("chunk", PTR), ("size", I64), ("rows", I64), ("codec", I64), ("optional", I64),
+                   ("scratch", PTR), ("scratch_size", I64), ("dict_buffer", PTR), ("dict_size", I64),
+                   ("out", PTR), ("info", PTR)])
+    b = f.b
+    chunk, size, rows, codec, optional, scratch, scratch_size, dict_buffer, dict_size, out, info = f.args()
+    width = value.width // 8
+    f.fail_unless(f.ule(codec, int(Codec.SNAPPY)), Status.UNSUPPORTED_PAGE)
+    fields = f.array("fields", I64, SLOTS)
+    kinds = f.array("kinds", I8, SLOTS)
+    pos = f.var("pos", 0)
+    done = f.var("done", 0)
+    dictionary = f.var("dictionary", ir.Constant(PTR, None), PTR)
+    dictionary_count = f.var("dictionary_count", -1)
+    memset = module.declare_intrinsic("llvm.memset", [PTR, I64])
+    saved = f.array("saved", I8, HEADROOM)  # the bytes before a page decoded in place
+
+    def field(struct_field: int | None, number: int) -> ir.Value:
+        """A required i32 field, in [0, 2**31)."""
+        index = slot(struct_field, number)
+        kind = b.load(b.gep(kinds, [_const(index)], source_etype=I8), typ=I8)
+        item = b.load(b.gep(fields, [_const(index)], source_etype=I64), typ=I64,
+                      name=f"field_{struct_field}_{number}")
+        f.fail_unless(b.and_(f.eq(kind, THRIFT_I32), f.ult(item, 1 << 31)), Status.BAD_HEADER)
+        return item
+
+    def decompress(body: ir.Value, compressed: ir.Value, size_: ir.Value, to: ir.Value, room: ir.Value,
+                   is_compressed: ir.Value, need: int) -> ir.Value:
+        """The page's bytes: ``body`` itself when stored uncompressed, else decoded into ``to``."""
+        where = f.var("page", body, PTR)
+        stored = b.or_(b.not_(is_compressed), f.eq(codec, int(Codec.UNCOMPRESSED)))
+        f.fail_unless(b.or_(b.not_(stored), f.eq(compressed, size_)), Status.BAD_HEADER)
+        with b.if_then(b.not_(stored)):
+            with b.if_then(f.ult(room, size_)):
+                b.store(size_, b.gep(info, [_const(need)], source_etype=I64))
+                b.ret(_const(int(Status.NEED_BUFFERS)))
+            status = b.call(snappy, [body, compressed, to, size_])
+            f.return_unless(f.eq(status, 0), status)
+            f.set(where, to)
+        return f.get(where, "page_bytes")
+
+    def values(page: ir.Value, available: ir.Value, n: ir.Value, encoding: ir.Value) -> None:
+        """The page's ``n`` values at ``page`` into ``out[done:]``."""
+        target = b.gep(out, [f.get(done)], source_etype=value, name="target")
+        with b.if_else(f.eq(encoding, PLAIN)) as (plain, encoded):
+            with plain:
+                nbytes = b.mul(n, _const(width))
+                f.fail_unless(f.ule(nbytes, available), Status.TRUNCATED)
+                f.memcpy(target, page, nbytes)
+            with encoded:
+                f.fail_unless(b.or_(f.eq(encoding, PLAIN_DICTIONARY), f.eq(encoding, RLE_DICTIONARY)),
+                              Status.UNSUPPORTED_PAGE)
+                count = f.get(dictionary_count)
+                f.fail_unless(b.icmp_signed(">=", count, _const(0)), Status.BAD_DICTIONARY)
+                status = b.call(dictionary_values, [page, available, n, f.get(dictionary), count, target])
+                f.return_unless(f.eq(status, 0), status)
+
+    def optional_levels(levels: ir.Value, levels_size: ir.Value, n: ir.Value) -> None:
+        with b.if_then(b.icmp_unsigned("!=", optional, _const(0))):
+            status = b.call(levels_all_valid, [levels, levels_size, n])
+            f.return_unless(f.eq(status, 0), status)
+
+    true = ir.Constant(I1, 1)
+    with f.while_("pages", lambda: f.ult(f.get(done), rows)) as pages:
+        b.call(memset, [kinds, _const(0, I8), _const(SLOTS), ir.Constant(I1, 0)])
+        p = f.get(pos)
+        f.fail_unless(f.ult(p, size), Status.TRUNCATED)
+        left = b.sub(size, p)
+        limit = b.select(f.ult(left, MAX_HEADER_BYTES), left, _const(MAX_HEADER_BYTES))
+        header_size = b.call(page_header, [b.gep(chunk, [p], source_etype=I8), limit, fields, kinds])
+        f.return_unless(b.icmp_signed(">=", header_size, _const(0)), header_size)
+        page_type = field(None, 1)
+        uncompressed = field(None, 2)
+        compressed = field(None, 3)
+        start = b.add(p, header_size, name="body_start")
+        f.fail_unless(f.ule(compressed, b.sub(size, start)), Status.TRUNCATED)
+        f.set(pos, b.add(start, compressed))
+        body = b.gep(chunk, [start], source_etype=I8, name="body")
+        data_v1, dictionary_page, data_v2 = (f.fn.append_basic_block(n)
+                                             for n in ("data_page", "dictionary_page", "data_page_v2"))
+        unsupported = f.fn.append_basic_block("unsupported_page")
+        switch = b.switch(page_type, unsupported)
+        switch.add_case(_const(DATA_PAGE), data_v1)
+        switch.add_case(_const(INDEX_PAGE), pages.head)
+        switch.add_case(_const(DICTIONARY_PAGE), dictionary_page)
+        switch.add_case(_const(DATA_PAGE_V2), data_v2)
+        b.position_at_end(unsupported)
+        b.ret(_const(int(Status.UNSUPPORTED_PAGE)))
+
+        b.position_at_end(dictionary_page)  # before any data page, at most one
+        f.fail_unless(b.and_(b.icmp_signed("<", f.get(dictionary_count), _const(0)), f.eq(f.get(done), 0)),
+                      Status.BAD_DICTIONARY)
+        count = field(7, 1)
+        encoding = field(7, 2)
+        f.fail_unless(b.or_(f.eq(encoding, PLAIN), f.eq(encoding, PLAIN_DICTIONARY)), Status.UNSUPPORTED_PAGE)
+        page = decompress(body, compressed, uncompressed, dict_buffer, dict_size, true, 1)
+        f.fail_unless(f.ule(b.mul(count, _const(width)), uncompressed), Status.TRUNCATED)
+        f.set(dictionary, page)
+        f.set(dictionary_count, count)
+        b.branch(pages.head)
+
+        b.position_at_end(data_v1)  # levels and values, compressed together
+        n = field(5, 1)
+        encoding = field(5, 2)
+        level_encoding = field(5, 3)
+        field(5, 4)
+        f.fail_unless(f.ule(n, b.sub(rows, f.get(done))), Status.COUNT_MISMATCH)
+        with b.if_then(b.icmp_unsigned("!=", optional, _const(0))):
+            f.fail_unless(f.eq(level_encoding, RLE), Status.UNSUPPORTED_PAGE)
+        target = b.gep(out, [f.get(done)], source_etype=value, name="target")
+        before = _snappy_prefix(f, body, compressed, optional)
+        exact = f.eq(uncompressed, b.add(before, b.mul(n, _const(width))))
+        direct = b.and_(b.and_(f.eq(codec, int(Codec.SNAPPY)), f.eq(encoding, PLAIN)),
+                        b.and_(f.ule(before, HEADROOM), exact))
+        with b.if_else(direct) as (in_place, through_scratch):
+            with in_place:  # decoded where its values go; the levels before them overwrite HEADROOM bytes
+                start_at = b.gep(target, [b.sub(_const(0), before)], source_etype=I8, name="levels_at")
+                b.call(f.memcpy_intrinsic(), [saved, start_at, before, ir.Constant(I1, 0)])
+                status = b.call(snappy, [body, compressed, start_at, uncompressed])
+                f.return_unless(f.eq(status, 0), status)
+                with b.if_then(b.icmp_unsigned("!=", before, _const(0))):
+                    levels = b.gep(start_at, [_const(4)], source_etype=I8)
+                    optional_levels(levels, b.sub(before, _const(4)), n)
+                b.call(f.memcpy_intrinsic(), [start_at, saved, before, ir.Constant(I1, 0)])
+            with through_scratch:
+                page = decompress(body, compressed, uncompressed, scratch, scratch_size, true, 0)
+                skip = f.var("levels_bytes", 0)
+                with b.if_then(b.icmp_unsigned("!=", optional, _const(0))):
+                    f.fail_unless(f.ule(_const(4), uncompressed), Status.TRUNCATED)
+                    length = b.zext(f.load(page, _const(0), I32), I64, name="levels_length")
+                    f.fail_unless(f.ule(length, b.sub(uncompressed, _const(4))), Status.TRUNCATED)
+                    optional_levels(b.gep(page, [_const(4)], source_etype=I8), length, n)
+                    f.set(skip, b.add(length, _const(4)))
+                values(b.gep(page, [f.get(skip)], source_etype=I8), b.sub(uncompressed, f.get(skip)), n,
+                       encoding)
+        f.add_to(done, n)
+        b.branch(pages.head)
+
+        b.position_at_end(data_v2)  # levels stored as they are, then the values
+        n = field(8, 1)
+        nulls = field(8, 2)
+        page_rows = field(8, 3)
+        encoding = field(8, 4)
+        levels_size = field(8, 5)
+        repetition_size = field(8, 6)
+        flag_kind = b.load(b.gep(kinds, [_const(slot(8, 7))], source_etype=I8), typ=I8)
+        flag = b.load(b.gep(fields, [_const(slot(8, 7))], source_etype=I64), typ=I64)
+        f.fail_unless(f.ule(flag_kind, THRIFT_BOOL_FALSE), Status.BAD_HEADER)  # absent (true) or a bool
+        is_compressed = b.or_(f.eq(flag_kind, 0), f.eq(flag, 1))
+        f.fail_unless(b.and_(f.eq(repetition_size, 0), f.eq(page_rows, n)), Status.UNSUPPORTED_PAGE)
+        f.fail_unless(f.ule(n, b.sub(rows, f.get(done))), Status.COUNT_MISMATCH)
+        f.fail_unless(f.eq(nulls, 0), Status.HAS_NULLS)
+        f.fail_unless(b.and_(f.ule(levels_size, compressed), f.ule(levels_size, uncompressed)),
+                      Status.TRUNCATED)
+        with b.if_then(f.eq(optional, 0)):
+            f.fail_unless(f.eq(levels_size, 0), Status.BAD_HEADER)
+        optional_levels(body, levels_size, n)
+        rest = b.gep(body, [levels_size], source_etype=I8)
+        rest_size = b.sub(uncompressed, levels_size)
+        page = decompress(rest, b.sub(compressed, levels_size), rest_size, scratch, scratch_size,
+                          is_compressed, 0)
+        values(page, rest_size, n, encoding)
+        f.add_to(done, n)
+        b.branch(pages.head)
+    b.ret(_const(int(Status.OK)))
+    return f.fn
+
+
+def build(module: ir.Module, bits: int) -> None:
+    """Add ``decode_chunk_<bits>`` (values of 32 or 64 bits) and its helpers to ``module``."""
+    value = ir.IntType(bits)
+    _decode_chunk(module, value, _page_header(module), _snappy(module), _levels_all_valid(module),
+                  _dictionary_values(module, value))
