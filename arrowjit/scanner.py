@@ -20,6 +20,7 @@ same partition pruning) and filtered with the compiled predicate.
 
 from __future__ import annotations
 
+import functools
 import glob as globbing
 import os
 from collections import deque
@@ -433,10 +434,10 @@ def _run_row_group(reading: Reading, task: Task, count_only: bool, use_threads: 
     try:
         source = filesystem.open_input_file(task.fragment.path)
         with source:
-            parquet = pq.ParquetFile(source, **options)
+            parquet = functools.cache(lambda: pq.ParquetFile(source, **options))  # (made when first read)
 
             def reader(columns: list[str], threads: bool) -> pa.Table:
-                return parquet.read_row_group(task.row_group, columns=columns, use_threads=threads)
+                return parquet().read_row_group(task.row_group, columns=columns, use_threads=threads)
 
             decoded = _page_decoder(task, source) if pages.enabled() else None
             length = task.num_rows
@@ -473,12 +474,17 @@ def _batch(columns: list[pa.Array], schema: pa.Schema, length: int) -> pa.Record
     return pa.record_batch({"_": pa.nulls(length)}).select([])  # no column, but rows
 
 
-def _ordered(tasks: Sequence[Task], run: Callable[[Task], Outcome], workers: int) -> Iterator[Outcome]:
+def _ordered(tasks: Sequence[Task], run: Callable[[Task], Outcome], workers: int,
+             ahead: int | None = None) -> Iterator[Outcome]:
     """``run`` over the tasks on ``workers`` threads, in task order.
 
-    At most ``workers`` tasks are alive at once, counting a finished one whose
-    result has not been taken yet: memory stays at about a row group a thread.
+    At most ``ahead`` tasks (by default ``workers``) are alive at once,
+    counting a finished one whose result has not been taken yet: memory stays
+    at about a row group a thread. Outcomes that hold no rows (counts) can
+    run further ahead, so a thread done early does not wait for the oldest
+    task to finish.
     """
+    ahead = workers if ahead is None else ahead
     if workers <= 1 or len(tasks) <= 1:
         for task in tasks:
             yield run(task)
@@ -487,7 +493,7 @@ def _ordered(tasks: Sequence[Task], run: Callable[[Task], Outcome], workers: int
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="arrowjit-scan")
     try:
         for task in tasks:
-            if len(pending) >= workers:
+            if len(pending) >= ahead:
                 yield pending.popleft().result()
             pending.append(executor.submit(run, task))
         while pending:
@@ -505,7 +511,8 @@ def run_row_groups(reading: Reading, tasks: Sequence[Task], workers: int, count_
     The loop of a scan, and of each partition of ``arrowjit.dask.read_parquet``.
     """
     use_threads = workers > 1 and len(tasks) < workers
-    return _ordered(tasks, lambda task: _run_row_group(reading, task, count_only, use_threads), workers)
+    return _ordered(tasks, lambda task: _run_row_group(reading, task, count_only, use_threads), workers,
+                    ahead=4 * workers if count_only else workers)
 
 
 # ---------------------------------------------------------------------------

@@ -395,6 +395,14 @@ def _page_header(module: ir.Module) -> ir.Function:
     return f.fn
 
 
+def _move(f: _Function, to: ir.Value, source: ir.Value, at: ir.Value, size: int) -> None:
+    """Copy ``size`` bytes (16 or 8) from ``source + at`` to ``to + at``: one unaligned load and store."""
+    piece = ir.VectorType(I8, 16) if size == 16 else I64
+    value = f.load(source, at, piece)
+    store = f.b.store(value, f.b.gep(to, [at], source_etype=I8))
+    store.align = 1
+
+
 def _snappy(module: ir.Module) -> ir.Function:
     """``snappy(src, size, dst, expected) -> Status``: a snappy stream decoding to exactly
     ``expected`` bytes.
@@ -440,7 +448,14 @@ def _snappy(module: ir.Module) -> ir.Function:
         n = f.get(length, "literal_length")
         f.fail_unless(b.and_(f.ule(n, b.sub(size, f.get(ip))), f.ule(n, b.sub(expected, f.get(op)))),
                       Status.BAD_SNAPPY)
-        f.memcpy(b.gep(dst, [f.get(op)], source_etype=I8), b.gep(src, [f.get(ip)], source_etype=I8), n)
+        to, source = b.gep(dst, [f.get(op)], source_etype=I8), b.gep(src, [f.get(ip)], source_etype=I8)
+        short = b.and_(f.ule(n, 16), b.and_(f.ule(_const(16), b.sub(size, f.get(ip))),
+                                            f.ule(_const(16), b.sub(expected, f.get(op)))))
+        with b.if_else(short) as (sixteen, long_literal):
+            with sixteen:  # (the bytes past n are written again by what follows)
+                _move(f, to, source, _const(0), 16)
+            with long_literal:
+                f.memcpy(to, source, n)
         f.add_to(ip, n)
         f.add_to(op, n)
         b.branch(elements.head)
@@ -464,6 +479,23 @@ def _snappy(module: ir.Module) -> ir.Function:
                       Status.BAD_SNAPPY)
         to = b.gep(dst, [o], source_etype=I8)
         source = b.gep(dst, [b.sub(o, back)], source_etype=I8)
+        room = b.sub(expected, o, name="room")
+        done_copying = f.fn.append_basic_block("copied")
+        # Whole 16- or 8-byte pieces when the source is at least that far back (each piece then
+        # reads bytes written before it) and the output has room for the last piece's excess.
+        for piece in (16, 8):
+            whole = b.and_(b.and_(f.ult(_const(piece - 1), back),
+                                  f.ule(b.and_(b.add(n, _const(piece - 1)), _const(-piece)), room)),
+                           ir.Constant(I1, 1))
+            pieces, other = f.fn.append_basic_block(f"pieces_{piece}"), f.fn.append_basic_block("not_pieces")
+            b.cbranch(whole, pieces, other)
+            b.position_at_end(pieces)
+            k = f.var(f"k{piece}", 0)
+            with f.while_(f"copy_{piece}", lambda k=k: f.ult(f.get(k), n)):
+                _move(f, to, source, f.get(k), piece)
+                f.add_to(k, piece)
+            b.branch(done_copying)
+            b.position_at_end(other)
         with b.if_else(f.ule(n, back)) as (apart, overlapping):
             with apart:
                 f.memcpy(to, source, n)
@@ -473,6 +505,8 @@ def _snappy(module: ir.Module) -> ir.Function:
                     byte = f.load(source, f.get(k), I8)
                     b.store(byte, b.gep(to, [f.get(k)], source_etype=I8))
                     f.add_to(k, 1)
+        b.branch(done_copying)
+        b.position_at_end(done_copying)
         f.add_to(op, n)
     f.fail_unless(f.eq(f.get(op), expected), Status.BAD_SNAPPY)
     b.ret(_const(int(Status.OK)))
