@@ -4,10 +4,10 @@ A count or a filter over a Parquet file spends most of its time in the
 reader, not the kernel: pyarrow copies each column chunk out of the file,
 decompresses it page by page, decodes the definition levels and copies the
 values into an array builder. For a flat fixed-width column (INT32, INT64,
-FLOAT, DOUBLE) without nulls this module does the same work in one native
-function over the chunk's bytes: each page is decompressed into a small
-scratch buffer that stays in the core's cache and its values are copied (or,
-for dictionary pages, gathered) straight to their rows of the output.
+FLOAT, DOUBLE) this module does the same work in one native function over
+the chunk's bytes: a PLAIN page without nulls is decompressed straight into
+its rows of the output; other pages are decompressed into a scratch buffer
+and their values copied, or gathered from the dictionary, to their rows.
 
 What it reads (``parquet.thrift``; pyarrow's, DuckDB's and polars' writers)::
 
@@ -21,25 +21,26 @@ What it reads (``parquet.thrift``; pyarrow's, DuckDB's and polars' writers)::
                                          7: is_compressed}}
     DATA_PAGE body (all of it compressed):   [u32 length, definition levels] values
     DATA_PAGE_V2 body: definition levels (never compressed), values (compressed if is_compressed)
-    values:  PLAIN: little-endian, back to back;  *_DICTIONARY: a bit-width byte, then the
-             RLE/bit-packed hybrid stream of dictionary indices
+    levels:  RLE/bit-packed hybrid of bit width 1 (1: a value, 0: a null), one a row
+    values:  the non-null rows' only; PLAIN: little-endian, back to back; *_DICTIONARY: a
+             bit-width byte, then the hybrid stream of dictionary indices
     hybrid:  runs with a ULEB128 header h: h even: h/2 copies of one value (ceil(width/8) bytes);
              h odd: h/2 groups of 8 values bit-packed, least significant bit first
     codecs:  UNCOMPRESSED and SNAPPY (a varint length, then literal and copy elements)
 
-Anything else (another codec or encoding, a null, a page header with a
-list in it, a damaged chunk) stops the call with a :class:`Status` naming
-why, and the caller reads the chunk with pyarrow instead. Every position is
-checked against its buffer before it is read or written: the chunk comes
-from a file, and a file may be anything.
+Anything else (another codec or encoding, a list in a page header, a
+damaged chunk) stops the call with a :class:`Status` naming why, and the
+caller reads the chunk with pyarrow instead. Every position is checked
+against its buffer before it is read or written: the chunk comes from a
+file, and a file may be anything.
 
-C equivalent of ``decode_chunk_64`` (the names of the helpers are the
-functions of this module)::
+C equivalent of ``decode_chunk_64`` (the helpers are the functions of this module)::
 
     int64_t decode_chunk_64(const uint8_t *chunk, int64_t size, int64_t rows, int64_t codec,
                             int64_t optional, uint8_t *scratch, int64_t scratch_size,
-                            uint8_t *dict, int64_t dict_size, uint64_t *out, int64_t *info) {
-        int64_t pos = 0, done = 0, dict_count = -1;
+                            uint8_t *dict, int64_t dict_size, uint64_t *out, uint8_t *validity,
+                            int64_t *info) {
+        int64_t pos = 0, done = 0, dict_count = -1, null_count = 0;
         while (done < rows) {
             int64_t fields[64]; uint8_t kinds[64];             // 16 fields each of 4 structs
             int64_t header = page_header(chunk + pos, size - pos, fields, kinds);
@@ -47,18 +48,21 @@ functions of this module)::
             const uint8_t *body = chunk + pos + header;       // checked against size
             switch (fields[TYPE]) {
             case DICTIONARY_PAGE:
-                decompress(codec, body, fields[COMPRESSED], dict, fields[UNCOMPRESSED]);
+                snappy(body, fields[COMPRESSED], dict, fields[UNCOMPRESSED]);
                 dict_count = fields[DICT_VALUES];
                 break;
             case DATA_PAGE:                                   // and DATA_PAGE_V2 alike
-                const uint8_t *page = decompress(codec, body, ..., scratch, ...);
-                if (optional) page = skip_levels_all_valid(page);  // a null: return HAS_NULLS
-                if (encoding == PLAIN) memcpy(out + done, page, 8 * n);
-                else gather(out + done, dict, hybrid_indices(page), n);
-                done += n;
+                const uint8_t *page = snappy(body, ..., scratch, ...);
+                int64_t nulls = optional ? n - levels(page, ..., validity, done) : 0;
+                uint64_t *values = out + done + nulls;        // the page's last rows
+                if (encoding == PLAIN) memcpy(values, page + levels_size, 8 * (n - nulls));
+                else dictionary_values_64(page + levels_size, ..., dict, dict_count, values);
+                if (nulls) spread(out + done, n, validity, done);  // each value to its row
+                done += n; null_count += nulls;
             }
             pos += header + fields[COMPRESSED];
         }
+        info[2] = null_count;
         return OK;
     }
 """
@@ -94,8 +98,7 @@ class Status(enum.IntEnum):
     """What ``decode_chunk_*`` returns: OK, a buffer to grow, or why the chunk goes to pyarrow."""
 
     OK = 0
-    NEED_BUFFERS = 1  # info[0], info[1]: the scratch, dictionary bytes needed
-    HAS_NULLS = 2  # a definition level of 0: pyarrow reads the chunk (this decoder writes no bitmap)
+    NEED_BUFFERS = 1  # info[0], info[1]: the scratch, dictionary bytes needed (OK: info[2] the nulls)
     TRUNCATED = -1  # a header, a page or a stream runs past its bytes
     BAD_HEADER = -2  # a page header without its required fields, or with values out of range
     UNSUPPORTED_THRIFT = -3  # a list, set, map or unknown type in a page header, or nesting too deep
@@ -578,19 +581,60 @@ def _hybrid(f: _Function, data: ir.Value, size: ir.Value, count: ir.Value, bit_w
                 f.add_to(done, used)
 
 
-def _levels_all_valid(module: ir.Module) -> ir.Function:
-    """``levels_all_valid(data, size, count) -> Status``: OK when ``count`` definition levels of a
-    flat optional column are all 1, HAS_NULLS at the first 0."""
-    f = _Function(module, "levels_all_valid", [("data", PTR), ("size", I64), ("count", I64)], internal=True)
-    data, size, count = f.args()
+def _set_bit(f: _Function, bitmap: ir.Value, bit: ir.Value, value: ir.Value) -> None:
+    """Set bit ``bit`` of ``bitmap`` (least significant first) to ``value`` (0 or 1)."""
+    b = f.b
+    address = b.gep(bitmap, [b.lshr(bit, _const(3))], source_etype=I8)
+    shift = b.trunc(b.and_(bit, _const(7)), I8)
+    byte = b.load(address, typ=I8)
+    cleared = b.and_(byte, b.not_(b.shl(_const(1, I8), shift)))
+    b.store(b.or_(cleared, b.shl(b.trunc(value, I8), shift)), address)
 
-    def check(value: ir.Value) -> None:
+
+def _set_bits(f: _Function, bitmap: ir.Value, first: ir.Value, count: ir.Value, value: ir.Value) -> None:
+    """Set bits ``[first, first + count)`` to ``value`` (0 or 1): bit by bit up to a byte boundary,
+    whole bytes, then the last bits."""
+    b = f.b
+    bit = f.var("bit", first)
+    end = b.add(first, count, name="bits_end")
+    def unaligned() -> ir.Value:
+        return b.and_(f.ult(f.get(bit), end), b.icmp_unsigned("!=", b.and_(f.get(bit), _const(7)), _const(0)))
+
+    with f.while_("head_bits", unaligned):
+        _set_bit(f, bitmap, f.get(bit), value)
+        f.add_to(bit, 1)
+    whole = b.lshr(b.sub(end, f.get(bit)), _const(3), name="whole_bytes")
+    memset = f.module.declare_intrinsic("llvm.memset", [PTR, I64])
+    fill = b.trunc(b.mul(value, _const(0xFF)), I8)
+    b.call(memset, [b.gep(bitmap, [b.lshr(f.get(bit), _const(3))], source_etype=I8), fill, whole,
+                    ir.Constant(I1, 0)])
+    f.add_to(bit, b.shl(whole, _const(3)))
+    with f.while_("tail_bits", lambda: f.ult(f.get(bit), end)):
+        _set_bit(f, bitmap, f.get(bit), value)
+        f.add_to(bit, 1)
+
+
+def _levels(module: ir.Module) -> ir.Function:
+    """``levels(data, size, count, validity, first) -> valid values | Status``: ``count`` definition
+    levels of a flat optional column (bit width 1: 1 a value, 0 a null) written as bits
+    ``[first, first + count)`` of the validity bitmap."""
+    f = _Function(module, "levels", [("data", PTR), ("size", I64), ("count", I64), ("validity", PTR),
+                                     ("first", I64)], internal=True)
+    b = f.b
+    data, size, count, validity, first = f.args()
+    valid = f.var("valid", 0)
+
+    def repeated(start: ir.Value, n: ir.Value, value: ir.Value) -> None:
         f.fail_unless(f.ule(value, 1), Status.BAD_HYBRID)
-        f.fail_unless(f.eq(value, 1), Status.HAS_NULLS)
+        _set_bits(f, validity, b.add(first, start), n, value)
+        f.add_to(valid, b.mul(n, value))
 
-    _hybrid(f, data, size, count, _const(1), lambda first, n, value: check(value),
-            lambda position, value: check(value))
-    f.b.ret(_const(int(Status.OK)))
+    def packed(position: ir.Value, value: ir.Value) -> None:
+        _set_bit(f, validity, b.add(first, position), value)
+        f.add_to(valid, value)
+
+    _hybrid(f, data, size, count, _const(1), repeated, packed)
+    b.ret(f.get(valid))
     return f.fn
 
 
@@ -653,14 +697,16 @@ def _snappy_prefix(f: _Function, body: ir.Value, size: ir.Value, optional: ir.Va
 
 
 def _decode_chunk(module: ir.Module, value: ir.IntType, page_header: ir.Function, snappy: ir.Function,
-                  levels_all_valid: ir.Function, dictionary_values: ir.Function) -> ir.Function:
+                  levels: ir.Function, dictionary_values: ir.Function) -> ir.Function:
     """``decode_chunk_<bits>``: see the module's docstring."""
     f = _Function(module, f"decode_chunk_{value.width}",
                   [("chunk", PTR), ("size", I64), ("rows", I64), ("codec", I64), ("optional", I64),
                    ("scratch", PTR), ("scratch_size", I64), ("dict_buffer", PTR), ("dict_size", I64),
-                   ("out", PTR), ("info", PTR)])
+                   ("out", PTR), ("validity", PTR), ("info", PTR)])
     b = f.b
-    chunk, size, rows, codec, optional, scratch, scratch_size, dict_buffer, dict_size, out, info = f.args()
+    (chunk, size, rows, codec, optional, scratch, scratch_size, dict_buffer, dict_size, out, validity,
+     info) = f.args()
+    null_count = f.var("null_count", 0)
     width = value.width // 8
     f.fail_unless(f.ule(codec, int(Codec.SNAPPY)), Status.UNSUPPORTED_PAGE)
     fields = f.array("fields", I64, SLOTS)
@@ -696,9 +742,11 @@ def _decode_chunk(module: ir.Module, value: ir.IntType, page_header: ir.Function
             f.set(where, to)
         return f.get(where, "page_bytes")
 
-    def values(page: ir.Value, available: ir.Value, n: ir.Value, encoding: ir.Value) -> None:
-        """The page's ``n`` values at ``page`` into ``out[done:]``."""
-        target = b.gep(out, [f.get(done)], source_etype=value, name="target")
+    def values(page: ir.Value, available: ir.Value, n: ir.Value, encoding: ir.Value,
+               nulls: ir.Value) -> None:
+        """The page's ``n - nulls`` values at ``page`` into its rows of ``out`` (see spread)."""
+        target = b.gep(out, [b.add(f.get(done), nulls)], source_etype=value, name="target")
+        n = b.sub(n, nulls, name="values")
         with b.if_else(f.eq(encoding, PLAIN)) as (plain, encoded):
             with plain:
                 nbytes = b.mul(n, _const(width))
@@ -711,11 +759,33 @@ def _decode_chunk(module: ir.Module, value: ir.IntType, page_header: ir.Function
                 f.fail_unless(b.icmp_signed(">=", count, _const(0)), Status.BAD_DICTIONARY)
                 status = b.call(dictionary_values, [page, available, n, f.get(dictionary), count, target])
                 f.return_unless(f.eq(status, 0), status)
+        with b.if_then(b.icmp_unsigned("!=", nulls, _const(0))):
+            spread(b.add(n, nulls), nulls)
 
-    def optional_levels(levels: ir.Value, levels_size: ir.Value, n: ir.Value) -> None:
+    def optional_levels(page_levels: ir.Value, levels_size: ir.Value, n: ir.Value) -> ir.Value:
+        """The page's definition levels into ``validity``; how many of its ``n`` rows are nulls."""
+        nulls = f.var("page_nulls", 0)
         with b.if_then(b.icmp_unsigned("!=", optional, _const(0))):
-            status = b.call(levels_all_valid, [levels, levels_size, n])
-            f.return_unless(f.eq(status, 0), status)
+            valid = b.call(levels, [page_levels, levels_size, n, validity, f.get(done)], name="valid")
+            f.return_unless(b.icmp_signed(">=", valid, _const(0)), valid)
+            f.set(nulls, b.sub(n, valid))
+        return f.get(nulls, "nulls")
+
+    def spread(n: ir.Value, nulls: ir.Value) -> None:
+        """Move the page's ``n - nulls`` values, written at the end of its rows, to the valid rows
+        (a null's row gets 0). Each value moves forward or stays, so in place, front to back."""
+        row = f.var("row", 0)
+        taken = f.var("taken", b.add(f.get(done), nulls))
+        with f.while_("spread", lambda: f.ult(f.get(row), n)):
+            at = b.add(f.get(done), f.get(row))
+            bit = b.and_(b.lshr(b.load(b.gep(validity, [b.lshr(at, _const(3))], source_etype=I8), typ=I8),
+                                b.trunc(b.and_(at, _const(7)), I8)), _const(1, I8))
+            is_valid = b.trunc(bit, I1)
+            item = b.load(b.gep(out, [f.get(taken)], source_etype=value), typ=value)
+            b.store(b.select(is_valid, item, ir.Constant(value, 0)), b.gep(out, [at], source_etype=value))
+            f.add_to(taken, b.zext(bit, I64))
+            f.add_to(row, 1)
+        f.add_to(null_count, nulls)
 
     true = ir.Constant(I1, 1)
     with f.while_("pages", lambda: f.ult(f.get(done), rows)) as pages:
@@ -776,20 +846,23 @@ def _decode_chunk(module: ir.Module, value: ir.IntType, page_header: ir.Function
                 status = b.call(snappy, [body, compressed, start_at, uncompressed])
                 f.return_unless(f.eq(status, 0), status)
                 with b.if_then(b.icmp_unsigned("!=", before, _const(0))):
-                    levels = b.gep(start_at, [_const(4)], source_etype=I8)
-                    optional_levels(levels, b.sub(before, _const(4)), n)
+                    page_levels = b.gep(start_at, [_const(4)], source_etype=I8)
+                    # (as many values as rows: a null would contradict the page's size)
+                    nulls = optional_levels(page_levels, b.sub(before, _const(4)), n)
+                    f.fail_unless(f.eq(nulls, 0), Status.BAD_HYBRID)
                 b.call(f.memcpy_intrinsic(), [start_at, saved, before, ir.Constant(I1, 0)])
             with through_scratch:
                 page = decompress(body, compressed, uncompressed, scratch, scratch_size, true, 0)
                 skip = f.var("levels_bytes", 0)
+                nulls = f.var("nulls", 0)
                 with b.if_then(b.icmp_unsigned("!=", optional, _const(0))):
                     f.fail_unless(f.ule(_const(4), uncompressed), Status.TRUNCATED)
                     length = b.zext(f.load(page, _const(0), I32), I64, name="levels_length")
                     f.fail_unless(f.ule(length, b.sub(uncompressed, _const(4))), Status.TRUNCATED)
-                    optional_levels(b.gep(page, [_const(4)], source_etype=I8), length, n)
+                    f.set(nulls, optional_levels(b.gep(page, [_const(4)], source_etype=I8), length, n))
                     f.set(skip, b.add(length, _const(4)))
                 values(b.gep(page, [f.get(skip)], source_etype=I8), b.sub(uncompressed, f.get(skip)), n,
-                       encoding)
+                       encoding, f.get(nulls))
         f.add_to(done, n)
         b.branch(pages.head)
 
@@ -806,19 +879,19 @@ def _decode_chunk(module: ir.Module, value: ir.IntType, page_header: ir.Function
         is_compressed = b.or_(f.eq(flag_kind, 0), f.eq(flag, 1))
         f.fail_unless(b.and_(f.eq(repetition_size, 0), f.eq(page_rows, n)), Status.UNSUPPORTED_PAGE)
         f.fail_unless(f.ule(n, b.sub(rows, f.get(done))), Status.COUNT_MISMATCH)
-        f.fail_unless(f.eq(nulls, 0), Status.HAS_NULLS)
         f.fail_unless(b.and_(f.ule(levels_size, compressed), f.ule(levels_size, uncompressed)),
                       Status.TRUNCATED)
         with b.if_then(f.eq(optional, 0)):
-            f.fail_unless(f.eq(levels_size, 0), Status.BAD_HEADER)
-        optional_levels(body, levels_size, n)
+            f.fail_unless(b.and_(f.eq(levels_size, 0), f.eq(nulls, 0)), Status.BAD_HEADER)
+        f.fail_unless(f.eq(optional_levels(body, levels_size, n), nulls), Status.BAD_HYBRID)
         rest = b.gep(body, [levels_size], source_etype=I8)
         rest_size = b.sub(uncompressed, levels_size)
         page = decompress(rest, b.sub(compressed, levels_size), rest_size, scratch, scratch_size,
                           is_compressed, 0)
-        values(page, rest_size, n, encoding)
+        values(page, rest_size, n, encoding, nulls)
         f.add_to(done, n)
         b.branch(pages.head)
+    b.store(f.get(null_count), b.gep(info, [_const(2)], source_etype=I64))
     b.ret(_const(int(Status.OK)))
     return f.fn
 
@@ -826,5 +899,5 @@ def _decode_chunk(module: ir.Module, value: ir.IntType, page_header: ir.Function
 def build(module: ir.Module, bits: int) -> None:
     """Add ``decode_chunk_<bits>`` (values of 32 or 64 bits) and its helpers to ``module``."""
     value = ir.IntType(bits)
-    _decode_chunk(module, value, _page_header(module), _snappy(module), _levels_all_valid(module),
+    _decode_chunk(module, value, _page_header(module), _snappy(module), _levels(module),
                   _dictionary_values(module, value))

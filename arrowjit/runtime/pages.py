@@ -6,13 +6,11 @@ which chunks the decoder may take (from the file's metadata), reads their
 bytes, gives the decoder its buffers and turns its :class:`Status` into an
 Arrow array or None::
 
-    chunk metadata --(eligible?)--> chunk bytes --decode_chunk_<bits>--> values buffer --> pa.Array
-                        | no                              | HAS_NULLS, unsupported, damaged
+    chunk metadata --(eligible?)--> chunk bytes --decode_chunk_<bits>--> values (+ validity) --> pa.Array
+                        | no                              | unsupported or damaged
                         v                                 v
                       None (pyarrow reads the column)   None
 
-The decoder writes no validity bitmap, so a chunk with a null goes to
-pyarrow (the chunk's statistics usually say so before anything is read).
 ``ARROWJIT_PAGES=0`` turns the decoder off.
 """
 
@@ -65,13 +63,10 @@ def eligible(chunk: Any, column: Any, type_: pa.DataType, rows: int, file_size: 
     file schema's ``ColumnSchema``, ``type_`` the column's Arrow type as
     pyarrow reads the file.
     """
-    statistics = chunk.statistics
     if STORED_AS.get(type_) != chunk.physical_type or chunk.compression not in CODECS \
             or column.max_repetition_level != 0 or column.max_definition_level not in (0, 1) \
             or chunk.num_values != rows or rows == 0:
         return None
-    if statistics is not None and statistics.has_null_count and statistics.null_count > 0:
-        return None  # (nulls: pyarrow builds the bitmap)
     start = chunk.data_page_offset
     if chunk.has_dictionary_page and chunk.dictionary_page_offset:
         start = min(start, chunk.dictionary_page_offset)
@@ -91,14 +86,15 @@ def decode(chunk: Chunk, data: pa.Buffer) -> tuple[Status, pa.Array | None]:
     decoder = native().decode_chunk(width)
     room_before = pa.allocate_buffer(HEADROOM + chunk.rows * width // 8)  # (see pagecodec.HEADROOM)
     out = room_before.slice(HEADROOM)
-    info = pa.py_buffer(bytearray(16))
+    validity = pa.allocate_buffer((chunk.rows + 7) // 8) if chunk.optional else None
+    info = pa.py_buffer(bytearray(24))
     first = min(FIRST_BUFFER, max(chunk.uncompressed_size, 1))
     room = [first, first]
     while True:
         scratch, dictionary = pa.allocate_buffer(room[0]), pa.allocate_buffer(room[1])
         status = Status(decoder(data.address, data.size, chunk.rows, int(chunk.codec), int(chunk.optional),
                                 scratch.address, scratch.size, dictionary.address, dictionary.size,
-                                out.address, info.address))
+                                out.address, 0 if validity is None else validity.address, info.address))
         if status != Status.NEED_BUFFERS:
             break
         needed = memoryview(info).cast("q")
@@ -108,7 +104,9 @@ def decode(chunk: Chunk, data: pa.Buffer) -> tuple[Status, pa.Array | None]:
         room = grown
     if status != Status.OK:
         return status, None
-    return status, pa.Array.from_buffers(chunk.type, chunk.rows, [None, out], null_count=0)
+    nulls = memoryview(info).cast("q")[2]
+    return status, pa.Array.from_buffers(chunk.type, chunk.rows, [validity if nulls else None, out],
+                                         null_count=nulls)
 
 
 def read(source: Any, chunk: Chunk) -> pa.Array | None:
