@@ -16,6 +16,7 @@ Arrow array or None::
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,8 @@ STORED_AS: dict[pa.DataType, str] = {
     pa.int32(): "INT32", pa.uint32(): "INT32", pa.date32(): "INT32", pa.float32(): "FLOAT",
     pa.int64(): "INT64", pa.uint64(): "INT64", pa.float64(): "DOUBLE",
 }
+# Timestamps and times are stored as they are when the column's logical type has the Arrow type's unit.
+TIME_UNITS: dict[str, str] = {"milliseconds": "ms", "microseconds": "us", "nanoseconds": "ns"}
 CODECS: dict[str, Codec] = {"UNCOMPRESSED": Codec.UNCOMPRESSED, "SNAPPY": Codec.SNAPPY}
 FIRST_BUFFER = 1 << 20  # scratch and dictionary bytes given at first (pyarrow's pages are at most ~1 MB)
 MAX_BUFFER = 1 << 31  # a page's size is an i32
@@ -56,6 +59,19 @@ class Chunk:
     uncompressed_size: int
 
 
+def _stored_as(type_: pa.DataType, column: Any) -> str | None:
+    """The physical type whose values are ``type_``'s bit for bit, or None."""
+    if type_ in STORED_AS:
+        return STORED_AS[type_]
+    is_timestamp = pa.types.is_timestamp(type_)
+    if is_timestamp or pa.types.is_time(type_):
+        logical = json.loads(column.logical_type.to_json())
+        if logical.get("Type") == ("Timestamp" if is_timestamp else "Time") \
+                and TIME_UNITS.get(logical.get("timeUnit")) == type_.unit:
+            return "INT32" if type_.bit_width == 32 else "INT64"
+    return None
+
+
 def eligible(chunk: Any, column: Any, type_: pa.DataType, rows: int, file_size: int) -> Chunk | None:
     """The :class:`Chunk` to decode, or None when the decoder cannot take it.
 
@@ -63,7 +79,7 @@ def eligible(chunk: Any, column: Any, type_: pa.DataType, rows: int, file_size: 
     file schema's ``ColumnSchema``, ``type_`` the column's Arrow type as
     pyarrow reads the file.
     """
-    if STORED_AS.get(type_) != chunk.physical_type or chunk.compression not in CODECS \
+    if _stored_as(type_, column) != chunk.physical_type or chunk.compression not in CODECS \
             or column.max_repetition_level != 0 or column.max_definition_level not in (0, 1) \
             or chunk.num_values != rows or rows == 0:
         return None
