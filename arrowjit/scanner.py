@@ -35,6 +35,7 @@ import pyarrow as pa
 
 from . import progress as progress_bars
 from .compiler import typed_ir as tir
+from .compiler.codegen import Nulls
 from .compiler.parameterize import restore_literals
 from .errors import ArgumentError, ArrowJitError, SourceError, UnknownColumnError
 from .filter import SPARSE_RATIO, Filter, compile_filter
@@ -401,9 +402,9 @@ def _decoded(column: pa.ChunkedArray, select: Callable[[pa.Array], pa.Array], ty
     return array if array.type == type_ else array.cast(type_)
 
 
-def _page_decoder(task: Task, source: Any) -> Callable[[str], pa.Array | None]:
-    """``decoded(name)``: the row group's column ``name`` from the native page decoder
-    (:mod:`.runtime.pages`), or None where it does not read that chunk."""
+def _page_chunks(task: Task, source: Any) -> Callable[[str], pages.Chunk | None]:
+    """``chunk(name)``: the row group's column ``name`` as the native page decoder reads it
+    (:mod:`.runtime.pages`), or None where it does not."""
     metadata = task.fragment.metadata
     physical = task.fragment.physical_schema
     group = metadata.row_group(task.row_group)
@@ -412,15 +413,30 @@ def _page_decoder(task: Task, source: Any) -> Callable[[str], pa.Array | None]:
         positions.setdefault(metadata.schema.column(k).path, []).append(k)
     file_size = source.size()
 
-    def decoded(name: str) -> pa.Array | None:
+    def chunk(name: str) -> pages.Chunk | None:
         found = positions.get(name, [])
         if len(found) != 1 or physical.get_field_index(name) < 0:
             return None
-        chunk = pages.eligible(group.column(found[0]), metadata.schema.column(found[0]),
-                               physical.field(name).type, task.num_rows, file_size)
-        return None if chunk is None else pages.read(source, chunk)
+        return pages.eligible(group.column(found[0]), metadata.schema.column(found[0]),
+                              physical.field(name).type, task.num_rows, file_size)
 
-    return decoded
+    return chunk
+
+
+def _count_on_pages(reading: Reading, task: Task, source: Any,
+                    chunk_of: Callable[[str], pages.Chunk | None]) -> int | None:
+    """The rows a one-column predicate keeps in the row group, each page counted by the kernel as
+    soon as it is decoded; None when the column is not one the decoder reads as the kernel takes it."""
+    if len(reading.predicate_columns) != 1:
+        return None
+    name = reading.predicate_columns[0]
+    chunk = None if name in task.partition else chunk_of(name)
+    if chunk is None or chunk.type != reading.source_schema.field(name).type:
+        return None
+    compiled = reading.filter
+    packed, null_parameters = compiled._pack(reading.params, {})
+    kernel = compiled._kernel_for(Nulls(frozenset({name} if chunk.optional else ()), null_parameters))
+    return pages.read_count(source, chunk, kernel, packed)
 
 
 def _run_row_group(reading: Reading, task: Task, count_only: bool, use_threads: bool) -> Outcome:
@@ -439,8 +455,18 @@ def _run_row_group(reading: Reading, task: Task, count_only: bool, use_threads: 
             def reader(columns: list[str], threads: bool) -> pa.Table:
                 return parquet().read_row_group(task.row_group, columns=columns, use_threads=threads)
 
-            decoded = _page_decoder(task, source) if pages.enabled() else None
             length = task.num_rows
+            decoded = None
+            if pages.enabled():
+                chunk_of = _page_chunks(task, source)
+                if count_only:
+                    kept = _count_on_pages(reading, task, source, chunk_of)
+                    if kept is not None:
+                        return Outcome(None, kept, length, task.nbytes)
+
+                def decoded(name: str) -> pa.Array | None:
+                    chunk = chunk_of(name)
+                    return None if chunk is None else pages.read(source, chunk)
             first = _read(reading, task, reader, reading.predicate_columns, length, use_threads, decoded)
             buffer, words, kept = _evaluate(reading, first, length)
             if count_only or kept == 0:

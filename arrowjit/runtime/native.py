@@ -379,7 +379,7 @@ _COMPRESS_TYPE = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_void
 _COPY_VIEWS_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p)
 _DECODE_CHUNK_TYPE = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, *[ctypes.c_int64] * 4, ctypes.c_void_p,
                                       ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p,
-                                      ctypes.c_void_p, ctypes.c_void_p)
+                                      ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p)
 _COMPRESS_BITS_TYPE = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p,
                                        ctypes.c_int64, ctypes.c_void_p)
 
@@ -417,7 +417,7 @@ class Native:
 
     def decode_chunk(self, value_bits: int):
         """``decode_chunk_<bits>(chunk, size, rows, codec, optional, scratch, scratch_size, dictionary,
-        dictionary_size, out, validity, info) -> Status`` (:mod:`.pagecodec`)."""
+        dictionary_size, out, validity, capacity, sink, info) -> Status`` (:mod:`.pagecodec`)."""
         return self._get(f"decode_chunk_{value_bits}", _DECODE_CHUNK_TYPE)
 
     def compress_bits(self):

@@ -98,7 +98,9 @@ class Status(enum.IntEnum):
     """What ``decode_chunk_*`` returns: OK, a buffer to grow, or why the chunk goes to pyarrow."""
 
     OK = 0
-    NEED_BUFFERS = 1  # info[0], info[1]: the scratch, dictionary bytes needed (OK: info[2] the nulls)
+    # info[0], info[1], info[3]: the scratch and dictionary bytes, streaming the rows a page needs;
+    # after OK, info[2]: the nulls, info[4]: streaming, the rows the kernel kept.
+    NEED_BUFFERS = 1
     TRUNCATED = -1  # a header, a page or a stream runs past its bytes
     BAD_HEADER = -2  # a page header without its required fields, or with values out of range
     UNSUPPORTED_THRIFT = -3  # a list, set, map or unknown type in a page header, or nesting too deep
@@ -247,6 +249,17 @@ class _Function:
 
     def memcpy(self, dst: ir.Value, src: ir.Value, size: ir.Value) -> None:
         self.b.call(self.memcpy_intrinsic(), [dst, src, size, ir.Constant(I1, 0)])
+
+
+class _FunctionPointer:
+    """A function pointer loaded from memory, as a callee of ``IRBuilder.call`` (which asks its
+    callee for its function type: an opaque pointer has none)."""
+
+    def __init__(self, pointer: ir.Value, function_type: ir.FunctionType) -> None:
+        self.pointer, self.function_type, self.type = pointer, function_type, pointer.type
+
+    def get_reference(self) -> str:
+        return self.pointer.get_reference()
 
 
 class _While:
@@ -702,11 +715,13 @@ def _decode_chunk(module: ir.Module, value: ir.IntType, page_header: ir.Function
     f = _Function(module, f"decode_chunk_{value.width}",
                   [("chunk", PTR), ("size", I64), ("rows", I64), ("codec", I64), ("optional", I64),
                    ("scratch", PTR), ("scratch_size", I64), ("dict_buffer", PTR), ("dict_size", I64),
-                   ("out", PTR), ("validity", PTR), ("info", PTR)])
+                   ("out", PTR), ("validity", PTR), ("capacity", I64), ("sink", PTR), ("info", PTR)])
     b = f.b
     (chunk, size, rows, codec, optional, scratch, scratch_size, dict_buffer, dict_size, out, validity,
-     info) = f.args()
+     capacity, sink, info) = f.args()
     null_count = f.var("null_count", 0)
+    kept = f.var("kept", 0)
+    streaming = b.icmp_unsigned("!=", sink, ir.Constant(PTR, None), name="streaming")
     width = value.width // 8
     f.fail_unless(f.ule(codec, int(Codec.SNAPPY)), Status.UNSUPPORTED_PAGE)
     fields = f.array("fields", I64, SLOTS)
@@ -717,6 +732,30 @@ def _decode_chunk(module: ir.Module, value: ir.IntType, page_header: ir.Function
     dictionary_count = f.var("dictionary_count", -1)
     memset = module.declare_intrinsic("llvm.memset", [PTR, I64])
     saved = f.array("saved", I8, HEADROOM)  # the bytes before a page decoded in place
+
+    def first_row() -> ir.Value:
+        """Where the page's first row goes in ``out`` and ``validity``: its row in the chunk, or
+        streaming, 0 (each page in turn)."""
+        return b.select(streaming, _const(0), f.get(done), name="first_row")
+
+    def check_room(n: ir.Value) -> None:
+        """The page's ``n`` rows are decoded: streaming, hand them to the sink (whose kernel
+        counts the rows it keeps); or, a page too long for ``out``, ask for more room first."""
+        with b.if_then(streaming):
+            with b.if_then(f.ult(capacity, n)):
+                b.store(n, b.gep(info, [_const(3)], source_etype=I64))
+                b.ret(_const(int(Status.NEED_BUFFERS)))
+
+    def hand_over(n: ir.Value) -> None:
+        """Streaming: ``kept += kernel(buffers, offsets, params, 0, n, bitmap)`` over the page's rows
+        (the five from ``sink``)."""
+        with b.if_then(streaming):
+            kernel, buffers, offsets, params, bitmap = (
+                b.load(b.gep(sink, [_const(k)], source_etype=PTR), typ=PTR, name=name)
+                for k, name in enumerate(("kernel", "buffers", "offsets", "params", "bitmap")))
+            callee = _FunctionPointer(kernel, ir.FunctionType(I64, [PTR, PTR, PTR, I64, I64, PTR]))
+            counted = b.call(callee, [buffers, offsets, params, _const(0), n, bitmap], name="kept_in_page")
+            f.add_to(kept, counted)
 
     def field(struct_field: int | None, number: int) -> ir.Value:
         """A required i32 field, in [0, 2**31)."""
@@ -745,7 +784,7 @@ def _decode_chunk(module: ir.Module, value: ir.IntType, page_header: ir.Function
     def values(page: ir.Value, available: ir.Value, n: ir.Value, encoding: ir.Value,
                nulls: ir.Value) -> None:
         """The page's ``n - nulls`` values at ``page`` into its rows of ``out`` (see spread)."""
-        target = b.gep(out, [b.add(f.get(done), nulls)], source_etype=value, name="target")
+        target = b.gep(out, [b.add(first_row(), nulls)], source_etype=value, name="target")
         n = b.sub(n, nulls, name="values")
         with b.if_else(f.eq(encoding, PLAIN)) as (plain, encoded):
             with plain:
@@ -766,7 +805,7 @@ def _decode_chunk(module: ir.Module, value: ir.IntType, page_header: ir.Function
         """The page's definition levels into ``validity``; how many of its ``n`` rows are nulls."""
         nulls = f.var("page_nulls", 0)
         with b.if_then(b.icmp_unsigned("!=", optional, _const(0))):
-            valid = b.call(levels, [page_levels, levels_size, n, validity, f.get(done)], name="valid")
+            valid = b.call(levels, [page_levels, levels_size, n, validity, first_row()], name="valid")
             f.return_unless(b.icmp_signed(">=", valid, _const(0)), valid)
             f.set(nulls, b.sub(n, valid))
         return f.get(nulls, "nulls")
@@ -775,9 +814,9 @@ def _decode_chunk(module: ir.Module, value: ir.IntType, page_header: ir.Function
         """Move the page's ``n - nulls`` values, written at the end of its rows, to the valid rows
         (a null's row gets 0). Each value moves forward or stays, so in place, front to back."""
         row = f.var("row", 0)
-        taken = f.var("taken", b.add(f.get(done), nulls))
+        taken = f.var("taken", b.add(first_row(), nulls))
         with f.while_("spread", lambda: f.ult(f.get(row), n)):
-            at = b.add(f.get(done), f.get(row))
+            at = b.add(first_row(), f.get(row))
             bit = b.and_(b.lshr(b.load(b.gep(validity, [b.lshr(at, _const(3))], source_etype=I8), typ=I8),
                                 b.trunc(b.and_(at, _const(7)), I8)), _const(1, I8))
             is_valid = b.trunc(bit, I1)
@@ -832,9 +871,10 @@ def _decode_chunk(module: ir.Module, value: ir.IntType, page_header: ir.Function
         level_encoding = field(5, 3)
         field(5, 4)
         f.fail_unless(f.ule(n, b.sub(rows, f.get(done))), Status.COUNT_MISMATCH)
+        check_room(n)
         with b.if_then(b.icmp_unsigned("!=", optional, _const(0))):
             f.fail_unless(f.eq(level_encoding, RLE), Status.UNSUPPORTED_PAGE)
-        target = b.gep(out, [f.get(done)], source_etype=value, name="target")
+        target = b.gep(out, [first_row()], source_etype=value, name="target")
         before = _snappy_prefix(f, body, compressed, optional)
         exact = f.eq(uncompressed, b.add(before, b.mul(n, _const(width))))
         direct = b.and_(b.and_(f.eq(codec, int(Codec.SNAPPY)), f.eq(encoding, PLAIN)),
@@ -863,6 +903,7 @@ def _decode_chunk(module: ir.Module, value: ir.IntType, page_header: ir.Function
                     f.set(skip, b.add(length, _const(4)))
                 values(b.gep(page, [f.get(skip)], source_etype=I8), b.sub(uncompressed, f.get(skip)), n,
                        encoding, f.get(nulls))
+        hand_over(n)
         f.add_to(done, n)
         b.branch(pages.head)
 
@@ -879,6 +920,7 @@ def _decode_chunk(module: ir.Module, value: ir.IntType, page_header: ir.Function
         is_compressed = b.or_(f.eq(flag_kind, 0), f.eq(flag, 1))
         f.fail_unless(b.and_(f.eq(repetition_size, 0), f.eq(page_rows, n)), Status.UNSUPPORTED_PAGE)
         f.fail_unless(f.ule(n, b.sub(rows, f.get(done))), Status.COUNT_MISMATCH)
+        check_room(n)
         f.fail_unless(b.and_(f.ule(levels_size, compressed), f.ule(levels_size, uncompressed)),
                       Status.TRUNCATED)
         with b.if_then(f.eq(optional, 0)):
@@ -889,9 +931,11 @@ def _decode_chunk(module: ir.Module, value: ir.IntType, page_header: ir.Function
         page = decompress(rest, b.sub(compressed, levels_size), rest_size, scratch, scratch_size,
                           is_compressed, 0)
         values(page, rest_size, n, encoding, nulls)
+        hand_over(n)
         f.add_to(done, n)
         b.branch(pages.head)
     b.store(f.get(null_count), b.gep(info, [_const(2)], source_etype=I64))
+    b.store(f.get(kept), b.gep(info, [_const(4)], source_etype=I64))
     b.ret(_const(int(Status.OK)))
     return f.fn
 

@@ -16,13 +16,18 @@ Arrow array or None::
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
+from .buffers import ColumnBuffers
+from .kernel import Kernel
 from .native import native
 from .pagecodec import HEADROOM, Codec, Status
 
@@ -39,6 +44,7 @@ TIME_UNITS: dict[str, str] = {"milliseconds": "ms", "microseconds": "us", "nanos
 CODECS: dict[str, Codec] = {"UNCOMPRESSED": Codec.UNCOMPRESSED, "SNAPPY": Codec.SNAPPY}
 FIRST_BUFFER = 1 << 20  # scratch and dictionary bytes given at first (pyarrow's pages are at most ~1 MB)
 MAX_BUFFER = 1 << 31  # a page's size is an i32
+STREAM_ROWS = 1 << 17  # rows of a page counted as it is decoded, at first (pyarrow's pages: 1 MB)
 
 
 def enabled() -> bool:
@@ -93,39 +99,97 @@ def eligible(chunk: Any, column: Any, type_: pa.DataType, rows: int, file_size: 
                  chunk.total_uncompressed_size)
 
 
+@dataclass
+class _Output:
+    """Where the decoder writes: a chunk's rows, or (streaming) one page's at a time."""
+
+    rows: int  # the rows out and validity hold
+    width: int
+    optional: bool
+
+    def __post_init__(self) -> None:
+        self.headroom = pa.allocate_buffer(HEADROOM + self.rows * self.width // 8 + 64)  # (see HEADROOM)
+        self.values = self.headroom.slice(HEADROOM)
+        # (the kernel reads whole words of the bitmap, and 9 bytes at a bit offset: 16 bytes spare)
+        self.validity = pa.allocate_buffer((self.rows + 7) // 8 + 16) if self.optional else None
+
+
+def _address(buffer: pa.Buffer | None) -> int:
+    return 0 if buffer is None else buffer.address
+
+
+def _decode(chunk: Chunk, data: pa.Buffer, rows: int,
+            streaming: Callable[[_Output], tuple[Any, Any]] | None) -> tuple[Status, _Output, list[int]]:
+    """Run the decoder until it has the buffers it needs: (status, output, info).
+
+    ``streaming(output)``: the sink (see pagecodec) for an output of one page,
+    and what must stay alive while it runs.
+    """
+    width = chunk.type.bit_width
+    decoder = native().decode_chunk(width)
+    info = pa.py_buffer(bytearray(40))
+    first = min(FIRST_BUFFER, max(chunk.uncompressed_size, 1))
+    room = [first, first, rows]
+    while True:
+        output = _Output(room[2], width, chunk.optional)
+        scratch, dictionary = pa.allocate_buffer(room[0]), pa.allocate_buffer(room[1])
+        sink, keep = streaming(output) if streaming is not None else (None, None)
+        status = Status(decoder(data.address, data.size, chunk.rows, int(chunk.codec), int(chunk.optional),
+                                scratch.address, scratch.size, dictionary.address, dictionary.size,
+                                output.values.address, _address(output.validity), output.rows, sink,
+                                info.address))
+        del keep
+        values = list(memoryview(info).cast("q"))
+        if status != Status.NEED_BUFFERS:
+            return status, output, values
+        grown = [max(room[0], values[0]), max(room[1], values[1]), max(room[2], values[3])]
+        if grown == room or max(grown[:2]) > MAX_BUFFER or grown[2] > chunk.rows:
+            return Status.BAD_HEADER, output, values
+        room = grown
+
+
 def decode(chunk: Chunk, data: pa.Buffer) -> tuple[Status, pa.Array | None]:
     """The chunk's values from its bytes ``data`` (``chunk.size`` of them): (OK, the array), or
     (why not, None)."""
     if data.size != chunk.size:
         return Status.TRUNCATED, None
-    width = chunk.type.bit_width
-    decoder = native().decode_chunk(width)
-    room_before = pa.allocate_buffer(HEADROOM + chunk.rows * width // 8)  # (see pagecodec.HEADROOM)
-    out = room_before.slice(HEADROOM)
-    validity = pa.allocate_buffer((chunk.rows + 7) // 8) if chunk.optional else None
-    info = pa.py_buffer(bytearray(24))
-    first = min(FIRST_BUFFER, max(chunk.uncompressed_size, 1))
-    room = [first, first]
-    while True:
-        scratch, dictionary = pa.allocate_buffer(room[0]), pa.allocate_buffer(room[1])
-        status = Status(decoder(data.address, data.size, chunk.rows, int(chunk.codec), int(chunk.optional),
-                                scratch.address, scratch.size, dictionary.address, dictionary.size,
-                                out.address, 0 if validity is None else validity.address, info.address))
-        if status != Status.NEED_BUFFERS:
-            break
-        needed = memoryview(info).cast("q")
-        grown = [max(have, need) for have, need in zip(room, needed)]
-        if grown == room or max(grown) > MAX_BUFFER:
-            return Status.BAD_HEADER, None
-        room = grown
+    status, output, info = _decode(chunk, data, chunk.rows, None)
     if status != Status.OK:
         return status, None
-    nulls = memoryview(info).cast("q")[2]
-    return status, pa.Array.from_buffers(chunk.type, chunk.rows, [validity if nulls else None, out],
-                                         null_count=nulls)
+    nulls = info[2]
+    return status, pa.Array.from_buffers(chunk.type, chunk.rows, [output.validity if nulls else None,
+                                                                  output.values], null_count=nulls)
+
+
+def count(chunk: Chunk, data: pa.Buffer, kernel: Kernel, params: np.ndarray | None) -> tuple[Status, int]:
+    """How many of the chunk's rows a filter kernel on this one column keeps, each page counted
+    as soon as it is decoded, while it is still in the core's cache (nothing else is written):
+    (OK, the count), or (why not, 0)."""
+    if data.size != chunk.size:
+        return Status.TRUNCATED, 0
+    compiled = kernel.compiled  # (this tier's code stays alive while the kernel does)
+
+    def streaming(output: _Output) -> tuple[Any, Any]:
+        columns = [ColumnBuffers(output.values.address, _address(output.validity) or None, 0, output.rows)]
+        arguments = kernel.arguments(columns)
+        bitmap = pa.allocate_buffer((output.rows + 63) // 64 * 8 + 64)
+        params_address = 0 if params is None else params.ctypes.data
+        sink = (ctypes.c_void_p * 5)(compiled.address, ctypes.addressof(arguments[0]),
+                                     ctypes.addressof(arguments[1]), params_address, bitmap.address)
+        return ctypes.addressof(sink), (arguments, bitmap, sink)
+
+    status, _, info = _decode(chunk, data, min(chunk.rows, STREAM_ROWS), streaming)
+    return status, info[4] if status == Status.OK else 0
 
 
 def read(source: Any, chunk: Chunk) -> pa.Array | None:
     """The chunk's values read from ``source`` (a pyarrow NativeFile), or None (read it with pyarrow)."""
     source.seek(chunk.start)
     return decode(chunk, source.read_buffer(chunk.size))[1]
+
+
+def read_count(source: Any, chunk: Chunk, kernel: Kernel, params: np.ndarray | None) -> int | None:
+    """:func:`count` on the chunk read from ``source``, or None (read it with pyarrow)."""
+    source.seek(chunk.start)
+    status, kept = count(chunk, source.read_buffer(chunk.size), kernel, params)
+    return kept if status == Status.OK else None
