@@ -756,10 +756,26 @@ def explain(plan: Plan) -> str:
         lines.append(f"  left out of pruning: {plan.where[node.span.start:node.span.end]}")
     if plan.parquet:
         lines += _row_group_lines(plan)
+        lines += _decoder_lines(plan)
     elif plan.tasks:
         lines.append(f"files: {len(plan.tasks)} read")
         lines += [f"  {task.fragment.path}" for task in plan.tasks[:MAX_FILES_SHOWN]]
     return "\n".join(lines)
+
+
+def _decoder_lines(plan: Plan) -> list[str]:
+    """Which columns of the first row group read go through the native page decoder."""
+    if not plan.tasks or not pages.enabled():
+        return []
+    task = plan.tasks[0]
+    with task.fragment.filesystem.open_input_file(task.fragment.path) as source:
+        chunk_of = _page_chunks(task, source)
+        read = dict.fromkeys([*plan.predicate_columns, *plan.columns])
+        names = [n for n in read if n not in task.partition]
+        native = [n for n in names if chunk_of(n) is not None]
+    others = [n for n in names if n not in native]
+    return [f"page decoder: {', '.join(native) or 'no column'}"
+            + (f"; pyarrow's reader: {', '.join(others)}" if others else "") + " (first row group read)"]
 
 
 def _row_group_lines(plan: Plan) -> list[str]:
