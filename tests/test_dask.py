@@ -200,7 +200,9 @@ def _pyarrow(source, expression, columns=None) -> pd.DataFrame:
 
 @pytest.fixture
 def reads(monkeypatch):
-    """Every ParquetFile.read_row_group call in this process: (row group, columns)."""
+    """Every ParquetFile.read_row_group call in this process: (row group, columns) (with the
+    native page decoder off, as in test_scan.py's ``reads``)."""
+    monkeypatch.setenv("ARROWJIT_PAGES", "0")
     calls: list[tuple[int, tuple[str, ...]]] = []
     original = pq.ParquetFile.read_row_group
 
