@@ -435,8 +435,24 @@ def _count_on_pages(reading: Reading, task: Task, source: Any,
         return None
     compiled = reading.filter
     packed, null_parameters = compiled._pack(reading.params, {})
-    kernel = compiled._kernel_for(Nulls(frozenset({name} if chunk.optional else ()), null_parameters))
+    kernel = compiled._kernel_for(Nulls(frozenset({name} if chunk.nulls_possible else ()), null_parameters))
     return pages.read_count(source, chunk, kernel, packed)
+
+
+PICK_RATIO = 10  # a selection sparser than 1 row in this many is taken page by page as decoded
+
+
+def _picked_on_pages(reading: Reading, task: Task, source: Any,
+                     chunk_of: Callable[[str], pages.Chunk | None] | None, name: str, words: np.ndarray,
+                     kept: int) -> pa.Array | None:
+    """The selected rows of column ``name``, each page's taken as it is decoded; None when the
+    page decoder does not read the column, or one row in PICK_RATIO or more is selected."""
+    if chunk_of is None or name in task.partition or kept * PICK_RATIO >= task.num_rows:
+        return None  # (more rows: decoding the chunk whole and compressing it is faster, measured)
+    chunk = chunk_of(name)
+    picked = None if chunk is None else pages.read_selected(source, chunk, words, kept)
+    wanted = reading.source_schema.field(name).type
+    return picked if picked is None or picked.type == wanted else picked.cast(wanted)
 
 
 def _run_row_group(reading: Reading, task: Task, count_only: bool, use_threads: bool) -> Outcome:
@@ -456,7 +472,7 @@ def _run_row_group(reading: Reading, task: Task, count_only: bool, use_threads: 
                 return parquet().read_row_group(task.row_group, columns=columns, use_threads=threads)
 
             length = task.num_rows
-            decoded = None
+            decoded = chunk_of = None
             if pages.enabled():
                 chunk_of = _page_chunks(task, source)
                 if count_only:
@@ -485,6 +501,9 @@ def _run_row_group(reading: Reading, task: Task, count_only: bool, use_threads: 
                 if name in coded:
                     table = indices.read_row_group(task.row_group, columns=[name], use_threads=use_threads)
                     return _decoded(table.column(name), select, reading.source_schema.field(name).type)
+                picked = _picked_on_pages(reading, task, source, chunk_of, name, words, kept)
+                if picked is not None:
+                    return picked
                 return select(_read(reading, task, reader, [name], length, use_threads, decoded)[name])
 
             # One column at a time: its decoded form is dropped once its rows are taken.

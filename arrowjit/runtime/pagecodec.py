@@ -111,6 +111,9 @@ class Status(enum.IntEnum):
     COUNT_MISMATCH = -8  # the pages hold more or fewer values than the row group
 
 
+# A streaming call's sink: pointers to what it hands each page to (null where not used).
+SINK_SLOTS = ("kernel", "buffers", "offsets", "params", "bitmap",  # a filter kernel that counts the page
+              "selection", "picked", "picked_validity")  # the chunk's selected rows, kept as decoded
 # The page header's fields as page_header() leaves them: struct k (0: PageHeader, 1: its field 5,
 # 2: field 7, 3: field 8), field id f (1..15) at slot 16 * k + f, its Thrift compact type in kinds.
 _STRUCTS = {5: 1, 7: 2, 8: 3}
@@ -709,8 +712,55 @@ def _snappy_prefix(f: _Function, body: ir.Value, size: ir.Value, optional: ir.Va
     return f.get(before, "before_values")
 
 
+def _selection_word(f: _Function, selection: ir.Value, bit: ir.Value) -> ir.Value:
+    """The 64 bits of the bitmap ``selection`` from bit ``bit`` on (it has 9 bytes to spare)."""
+    b = f.b
+    byte = b.lshr(bit, _const(3))
+    shift = b.and_(bit, _const(7))
+    low = b.lshr(f.load(selection, byte, I64), shift)
+    next_byte = b.zext(f.load(selection, b.add(byte, _const(8)), I8), I64)
+    high = b.select(f.eq(shift, 0), _const(0), b.shl(next_byte, b.sub(_const(64), shift)))
+    return b.or_(low, high, name="selection_word")
+
+
+def _pick(module: ir.Module, value: ir.IntType) -> ir.Function:
+    """``pick_<bits>(values, validity, n, selection, first, picked, picked_validity, k) -> k``: the
+    rows of a page (``n`` values at ``values``, its chunk rows from ``first``) whose bit is set in
+    ``selection``, appended to ``picked`` from position ``k`` (validity too, when not null).
+
+    Per 64 rows: the selection's word, then one copy per set bit (``cttz``, clear the lowest).
+    """
+    f = _Function(module, f"pick_{value.width}",
+                  [("values", PTR), ("validity", PTR), ("n", I64), ("selection", PTR), ("first", I64),
+                   ("picked", PTR), ("picked_validity", PTR), ("k", I64)], internal=True)
+    b = f.b
+    values, validity, n, selection, first, picked, picked_validity, k_start = f.args()
+    cttz = ir.Function(module, ir.FunctionType(I64, [I64, I1]), "llvm.cttz.i64")  # (value, zero is poison)
+    k = f.var("k", k_start)
+    base = f.var("base", 0)
+    with f.while_("words", lambda: f.ult(f.get(base), n)):
+        left = b.sub(n, f.get(base))
+        word = _selection_word(f, selection, b.add(first, f.get(base)))
+        mask = b.select(f.ult(left, 64), b.sub(b.shl(_const(1), left), _const(1)), _const(-1))
+        bits = f.var("bits", b.and_(word, mask))
+        with f.while_("set_bits", lambda: b.icmp_unsigned("!=", f.get(bits), _const(0))):
+            w = f.get(bits)
+            row = b.add(f.get(base), b.call(cttz, [w, ir.Constant(I1, 1)]), name="picked_row")
+            item = b.load(b.gep(values, [row], source_etype=value), typ=value)
+            b.store(item, b.gep(picked, [f.get(k)], source_etype=value))
+            with b.if_then(b.icmp_unsigned("!=", picked_validity, ir.Constant(PTR, None))):
+                byte = b.load(b.gep(validity, [b.lshr(row, _const(3))], source_etype=I8), typ=I8)
+                bit = b.and_(b.lshr(b.zext(byte, I64), b.and_(row, _const(7))), _const(1))
+                _set_bit(f, picked_validity, f.get(k), bit)
+            f.add_to(k, 1)
+            f.set(bits, b.and_(w, b.sub(w, _const(1))))
+        f.add_to(base, 64)
+    b.ret(f.get(k))
+    return f.fn
+
+
 def _decode_chunk(module: ir.Module, value: ir.IntType, page_header: ir.Function, snappy: ir.Function,
-                  levels: ir.Function, dictionary_values: ir.Function) -> ir.Function:
+                  levels: ir.Function, dictionary_values: ir.Function, pick: ir.Function) -> ir.Function:
     """``decode_chunk_<bits>``: see the module's docstring."""
     f = _Function(module, f"decode_chunk_{value.width}",
                   [("chunk", PTR), ("size", I64), ("rows", I64), ("codec", I64), ("optional", I64),
@@ -722,6 +772,23 @@ def _decode_chunk(module: ir.Module, value: ir.IntType, page_header: ir.Function
     null_count = f.var("null_count", 0)
     kept = f.var("kept", 0)
     streaming = b.icmp_unsigned("!=", sink, ir.Constant(PTR, None), name="streaming")
+    null = ir.Constant(PTR, None)
+
+    def sink_slot(k: int) -> ir.Value:
+        """Slot ``k`` of the sink (null when not streaming): see SINK_SLOTS."""
+        with b.if_else(streaming) as (given, not_given):
+            with given:
+                item = b.load(b.gep(sink, [_const(k)], source_etype=PTR), typ=PTR, name=SINK_SLOTS[k])
+                given_block = b.block
+            with not_given:
+                not_given_block = b.block
+        merged = b.phi(PTR, name=f"{SINK_SLOTS[k]}_or_null")
+        merged.add_incoming(item, given_block)
+        merged.add_incoming(null, not_given_block)
+        return merged
+
+    kernel, buffers, offsets, params, bitmap, selection, picked, picked_validity = (
+        sink_slot(k) for k in range(len(SINK_SLOTS)))
     width = value.width // 8
     f.fail_unless(f.ule(codec, int(Codec.SNAPPY)), Status.UNSUPPORTED_PAGE)
     fields = f.array("fields", I64, SLOTS)
@@ -747,15 +814,16 @@ def _decode_chunk(module: ir.Module, value: ir.IntType, page_header: ir.Function
                 b.ret(_const(int(Status.NEED_BUFFERS)))
 
     def hand_over(n: ir.Value) -> None:
-        """Streaming: ``kept += kernel(buffers, offsets, params, 0, n, bitmap)`` over the page's rows
-        (the five from ``sink``)."""
-        with b.if_then(streaming):
-            kernel, buffers, offsets, params, bitmap = (
-                b.load(b.gep(sink, [_const(k)], source_etype=PTR), typ=PTR, name=name)
-                for k, name in enumerate(("kernel", "buffers", "offsets", "params", "bitmap")))
+        """Streaming, the page's ``n`` rows are decoded at the start of ``out``: with a kernel,
+        ``kept += kernel(buffers, offsets, params, 0, n, bitmap)``; with a selection, its rows of
+        the page are appended to ``picked`` (``kept`` of them so far)."""
+        with b.if_then(b.icmp_unsigned("!=", kernel, null)):
             callee = _FunctionPointer(kernel, ir.FunctionType(I64, [PTR, PTR, PTR, I64, I64, PTR]))
             counted = b.call(callee, [buffers, offsets, params, _const(0), n, bitmap], name="kept_in_page")
             f.add_to(kept, counted)
+        with b.if_then(b.icmp_unsigned("!=", selection, null)):
+            f.set(kept, b.call(pick, [out, validity, n, selection, f.get(done), picked, picked_validity,
+                                      f.get(kept)], name="picked_so_far"))
 
     def field(struct_field: int | None, number: int) -> ir.Value:
         """A required i32 field, in [0, 2**31)."""
@@ -944,4 +1012,4 @@ def build(module: ir.Module, bits: int) -> None:
     """Add ``decode_chunk_<bits>`` (values of 32 or 64 bits) and its helpers to ``module``."""
     value = ir.IntType(bits)
     _decode_chunk(module, value, _page_header(module), _snappy(module), _levels(module),
-                  _dictionary_values(module, value))
+                  _dictionary_values(module, value), _pick(module, value))

@@ -29,7 +29,7 @@ import pyarrow as pa
 from .buffers import ColumnBuffers
 from .kernel import Kernel
 from .native import native
-from .pagecodec import HEADROOM, Codec, Status
+from .pagecodec import HEADROOM, SINK_SLOTS, Codec, Status
 
 ENABLE = "ARROWJIT_PAGES"
 
@@ -63,6 +63,7 @@ class Chunk:
     codec: Codec
     optional: bool
     uncompressed_size: int
+    nulls_possible: bool  # optional and its statistics do not say it has no null
 
 
 def _stored_as(type_: pa.DataType, column: Any) -> str | None:
@@ -95,8 +96,11 @@ def eligible(chunk: Any, column: Any, type_: pa.DataType, rows: int, file_size: 
     size = chunk.total_compressed_size
     if start < 4 or size <= 0 or start + size > file_size - 8:
         return None
-    return Chunk(start, size, rows, type_, CODECS[chunk.compression], column.max_definition_level == 1,
-                 chunk.total_uncompressed_size)
+    optional = column.max_definition_level == 1
+    statistics = chunk.statistics
+    no_nulls = statistics is not None and statistics.has_null_count and statistics.null_count == 0
+    return Chunk(start, size, rows, type_, CODECS[chunk.compression], optional, chunk.total_uncompressed_size,
+                 optional and not no_nulls)
 
 
 @dataclass
@@ -112,6 +116,14 @@ class _Output:
         self.values = self.headroom.slice(HEADROOM)
         # (the kernel reads whole words of the bitmap, and 9 bytes at a bit offset: 16 bytes spare)
         self.validity = pa.allocate_buffer((self.rows + 7) // 8 + 16) if self.optional else None
+
+
+def _sink(**slots: int) -> ctypes.Array:
+    """A streaming call's sink (see pagecodec.SINK_SLOTS): the named slots, the others null."""
+    unknown = set(slots) - set(SINK_SLOTS)
+    if unknown:
+        raise ValueError(f"no sink slot {sorted(unknown)}")
+    return (ctypes.c_void_p * len(SINK_SLOTS))(*(slots.get(name, 0) for name in SINK_SLOTS))
 
 
 def _address(buffer: pa.Buffer | None) -> int:
@@ -174,18 +186,55 @@ def count(chunk: Chunk, data: pa.Buffer, kernel: Kernel, params: np.ndarray | No
         arguments = kernel.arguments(columns)
         bitmap = pa.allocate_buffer((output.rows + 63) // 64 * 8 + 64)
         params_address = 0 if params is None else params.ctypes.data
-        sink = (ctypes.c_void_p * 5)(compiled.address, ctypes.addressof(arguments[0]),
-                                     ctypes.addressof(arguments[1]), params_address, bitmap.address)
+        sink = _sink(kernel=compiled.address, buffers=ctypes.addressof(arguments[0]),
+                     offsets=ctypes.addressof(arguments[1]), params=params_address, bitmap=bitmap.address)
         return ctypes.addressof(sink), (arguments, bitmap, sink)
 
     status, _, info = _decode(chunk, data, min(chunk.rows, STREAM_ROWS), streaming)
+    if status == Status.OK and info[2] and kernel.layout.columns[0].validity_slot is None:
+        return Status.BAD_HYBRID, 0  # nulls where the statistics said none: counted as values
     return status, info[4] if status == Status.OK else 0
+
+
+def select(chunk: Chunk, data: pa.Buffer, words: np.ndarray, kept: int) -> tuple[Status, pa.Array | None]:
+    """The chunk's rows whose bit is set in the selection bitmap ``words`` (``kept`` of them), each
+    page's taken as soon as it is decoded, while it is still in the core's cache (the chunk is
+    never written whole): (OK, the array), or (why not, None)."""
+    if data.size != chunk.size or len(words) * 64 < chunk.rows:
+        return Status.TRUNCATED, None
+    width = chunk.type.bit_width
+    selection = np.zeros(len(words) + 2, dtype=np.uint64)  # (9 bytes to spare: see _selection_word)
+    selection[:len(words)] = words
+    picked = pa.allocate_buffer(kept * width // 8 + 8)
+    picked_validity = pa.allocate_buffer((kept + 7) // 8 + 8) if chunk.nulls_possible else None
+
+    def streaming(_output: _Output) -> tuple[Any, Any]:
+        sink = _sink(selection=selection.ctypes.data, picked=picked.address,
+                     picked_validity=_address(picked_validity))
+        return ctypes.addressof(sink), sink
+
+    status, _, info = _decode(chunk, data, min(chunk.rows, STREAM_ROWS), streaming)
+    if status != Status.OK:
+        return status, None
+    if info[4] != kept:
+        return Status.COUNT_MISMATCH, None
+    if info[2] and picked_validity is None:  # statistics said no null: the file is damaged
+        return Status.BAD_HYBRID, None
+    nulls = -1 if info[2] else 0  # (-1: Arrow counts them in the bitmap)
+    return status, pa.Array.from_buffers(chunk.type, kept, [picked_validity if nulls else None, picked],
+                                         null_count=nulls)
 
 
 def read(source: Any, chunk: Chunk) -> pa.Array | None:
     """The chunk's values read from ``source`` (a pyarrow NativeFile), or None (read it with pyarrow)."""
     source.seek(chunk.start)
     return decode(chunk, source.read_buffer(chunk.size))[1]
+
+
+def read_selected(source: Any, chunk: Chunk, words: np.ndarray, kept: int) -> pa.Array | None:
+    """:func:`select` on the chunk read from ``source``, or None (read it with pyarrow)."""
+    source.seek(chunk.start)
+    return select(chunk, source.read_buffer(chunk.size), words, kept)[1]
 
 
 def read_count(source: Any, chunk: Chunk, kernel: Kernel, params: np.ndarray | None) -> int | None:
