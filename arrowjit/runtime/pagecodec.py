@@ -500,12 +500,21 @@ def _snappy(module: ir.Module) -> ir.Function:
         source = b.gep(dst, [b.sub(o, back)], source_etype=I8)
         room = b.sub(expected, o, name="room")
         done_copying = f.fn.append_basic_block("copied")
+        # The common short copy (at most 16 bytes from 8 or more back): two 8-byte pieces, the
+        # second reading what the first wrote when the source is less than 16 bytes back.
+        short, not_short = f.fn.append_basic_block("short_copy"), f.fn.append_basic_block("not_short")
+        fits = b.and_(b.and_(f.ule(n, 16), f.ule(_const(8), back)), f.ule(_const(16), room))
+        b.cbranch(fits, short, not_short)
+        b.position_at_end(short)
+        _move(f, to, source, _const(0), 8)
+        _move(f, to, source, _const(8), 8)
+        b.branch(done_copying)
+        b.position_at_end(not_short)
         # Whole 16- or 8-byte pieces when the source is at least that far back (each piece then
         # reads bytes written before it) and the output has room for the last piece's excess.
         for piece in (16, 8):
-            whole = b.and_(b.and_(f.ult(_const(piece - 1), back),
-                                  f.ule(b.and_(b.add(n, _const(piece - 1)), _const(-piece)), room)),
-                           ir.Constant(I1, 1))
+            whole = b.and_(f.ult(_const(piece - 1), back),
+                           f.ule(b.and_(b.add(n, _const(piece - 1)), _const(-piece)), room))
             pieces, other = f.fn.append_basic_block(f"pieces_{piece}"), f.fn.append_basic_block("not_pieces")
             b.cbranch(whole, pieces, other)
             b.position_at_end(pieces)
