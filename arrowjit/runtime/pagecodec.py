@@ -140,8 +140,8 @@ class _Function:
     registers), every failed check returns its Status."""
 
     def __init__(self, module: ir.Module, name: str, params: list[tuple[str, ir.Type]],
-                 internal: bool = False) -> None:
-        self.fn = ir.Function(module, ir.FunctionType(I64, [t for _, t in params]), name)
+                 internal: bool = False, returns: ir.Type = I64) -> None:
+        self.fn = ir.Function(module, ir.FunctionType(returns, [t for _, t in params]), name)
         self.fn.attributes.add("nounwind")
         if internal:
             self.fn.linkage = "internal"
@@ -732,6 +732,24 @@ def _selection_word(f: _Function, selection: ir.Value, bit: ir.Value) -> ir.Valu
     return b.or_(low, high, name="selection_word")
 
 
+def _any_selected(module: ir.Module) -> ir.Function:
+    """``any_selected(selection, first, n) -> i1``: whether a bit of ``[first, first + n)`` is set."""
+    f = _Function(module, "any_selected", [("selection", PTR), ("first", I64), ("n", I64)], internal=True,
+                  returns=I1)
+    b = f.b
+    selection, first, n = f.args()
+    base = f.var("base", 0)
+    with f.while_("words", lambda: f.ult(f.get(base), n)):
+        left = b.sub(n, f.get(base))
+        word = _selection_word(f, selection, b.add(first, f.get(base)))
+        mask = b.select(f.ult(left, 64), b.sub(b.shl(_const(1), left), _const(1)), _const(-1))
+        with b.if_then(b.icmp_unsigned("!=", b.and_(word, mask), _const(0))):
+            b.ret(ir.Constant(I1, 1))
+        f.add_to(base, 64)
+    b.ret(ir.Constant(I1, 0))
+    return f.fn
+
+
 def _pick(module: ir.Module, value: ir.IntType) -> ir.Function:
     """``pick_<bits>(values, validity, n, selection, first, picked, picked_validity, k) -> k``: the
     rows of a page (``n`` values at ``values``, its chunk rows from ``first``) whose bit is set in
@@ -769,7 +787,8 @@ def _pick(module: ir.Module, value: ir.IntType) -> ir.Function:
 
 
 def _decode_chunk(module: ir.Module, value: ir.IntType, page_header: ir.Function, snappy: ir.Function,
-                  levels: ir.Function, dictionary_values: ir.Function, pick: ir.Function) -> ir.Function:
+                  levels: ir.Function, dictionary_values: ir.Function, pick: ir.Function,
+                  any_selected: ir.Function) -> ir.Function:
     """``decode_chunk_<bits>``: see the module's docstring."""
     f = _Function(module, f"decode_chunk_{value.width}",
                   [("chunk", PTR), ("size", I64), ("rows", I64), ("codec", I64), ("optional", I64),
@@ -815,12 +834,17 @@ def _decode_chunk(module: ir.Module, value: ir.IntType, page_header: ir.Function
         return b.select(streaming, _const(0), f.get(done), name="first_row")
 
     def check_room(n: ir.Value) -> None:
-        """The page's ``n`` rows are decoded: streaming, hand them to the sink (whose kernel
-        counts the rows it keeps); or, a page too long for ``out``, ask for more room first."""
+        """Streaming, before a page of ``n`` rows is decoded: a page too long for ``out`` asks for
+        more room; a page none of whose rows is selected is skipped (never decompressed)."""
         with b.if_then(streaming):
             with b.if_then(f.ult(capacity, n)):
                 b.store(n, b.gep(info, [_const(3)], source_etype=I64))
                 b.ret(_const(int(Status.NEED_BUFFERS)))
+        with b.if_then(b.icmp_unsigned("!=", selection, null)):
+            with b.if_then(b.not_(b.call(any_selected, [selection, f.get(done), n]))):
+                f.add_to(done, n)
+                b.branch(pages.head)
+                b.position_at_end(b.append_basic_block("unreachable_after_skip"))
 
     def hand_over(n: ir.Value) -> None:
         """Streaming, the page's ``n`` rows are decoded at the start of ``out``: with a kernel,
@@ -1021,4 +1045,4 @@ def build(module: ir.Module, bits: int) -> None:
     """Add ``decode_chunk_<bits>`` (values of 32 or 64 bits) and its helpers to ``module``."""
     value = ir.IntType(bits)
     _decode_chunk(module, value, _page_header(module), _snappy(module), _levels(module),
-                  _dictionary_values(module, value), _pick(module, value))
+                  _dictionary_values(module, value), _pick(module, value), _any_selected(module))
