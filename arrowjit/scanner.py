@@ -323,11 +323,18 @@ def _read(reading: Reading, task: Task, reader, names: Sequence[str], length: in
     physical = set(task.fragment.physical_schema.names)
     from_file = [n for n in names if n not in task.partition and n in physical]
     arrays: dict[str, pa.Array] = {}
-    for name in from_file if decoded is not None else ():
-        column = decoded(name)
-        if column is not None:
-            arrays[name] = column if column.type == schema.field(name).type else column.cast(
-                schema.field(name).type)
+    if decoded is not None and from_file:
+        if use_threads and len(from_file) > 1:  # (few row groups: their columns side by side)
+            # (as many threads as pyarrow's reader would use for them)
+            workers = min(len(from_file), os.cpu_count() or 1)
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="arrowjit-pages") as pool:
+                found = list(pool.map(decoded, from_file))
+        else:
+            found = [decoded(name) for name in from_file]
+        for name, column in zip(from_file, found):
+            if column is not None:
+                wanted = schema.field(name).type
+                arrays[name] = column if column.type == wanted else column.cast(wanted)
     from_file = [n for n in from_file if n not in arrays]
     if from_file or (length is None and not arrays):
         table = reader(from_file, use_threads)
