@@ -247,6 +247,18 @@ class _Function:
             self.b.cbranch(self.ult(byte, 0x80), after, head)
         return self.get(result, name)
 
+    def little_endian(self, data: ir.Value, at: ir.Value, count: ir.Value, name: str) -> ir.Value:
+        """The unsigned little-endian integer of the ``count`` bytes (at most 8) at ``data + at``,
+        read one at a time (the caller checked they are there)."""
+        b = self.b
+        value = self.var(name, 0)
+        k = self.var(f"{name}_byte", 0)
+        with self.while_(f"{name}_bytes", lambda: self.ult(self.get(k), count)):
+            byte = self.byte(data, b.add(at, self.get(k)))
+            self.set(value, b.or_(self.get(value), b.shl(byte, b.shl(self.get(k), _const(3)))))
+            self.add_to(k, 1)
+        return self.get(value, name)
+
     def memcpy_intrinsic(self) -> ir.Function:
         return self.module.declare_intrinsic("llvm.memcpy", [PTR, PTR, I64])
 
@@ -456,13 +468,7 @@ def _snappy(module: ir.Module) -> ir.Function:
         with b.if_then(b.icmp_unsigned(">", f.get(length), _const(60))):
             extra = b.sub(f.get(length), _const(60), name="length_bytes")  # 1 to 4 bytes of length - 1
             f.fail_unless(f.ule(extra, b.sub(size, f.get(ip))), Status.BAD_SNAPPY)
-            word = f.var("long_length", 0)
-            k = f.var("k", 0)
-            with f.while_("length_bytes", lambda: f.ult(f.get(k), extra)):
-                byte = f.byte(src, b.add(f.get(ip), f.get(k)))
-                f.set(word, b.or_(f.get(word), b.shl(byte, b.shl(f.get(k), _const(3)))))
-                f.add_to(k, 1)
-            f.set(length, b.add(f.get(word), _const(1)))
+            f.set(length, b.add(f.little_endian(src, f.get(ip), extra, "long_length"), _const(1)))
             f.add_to(ip, extra)
         n = f.get(length, "literal_length")
         f.fail_unless(b.and_(f.ule(n, b.sub(size, f.get(ip))), f.ule(n, b.sub(expected, f.get(op)))),
@@ -565,14 +571,9 @@ def _hybrid(f: _Function, data: ir.Value, size: ir.Value, count: ir.Value, bit_w
                 n = b.lshr(header, _const(1), name="repeats")
                 f.fail_unless(b.and_(f.ult(_const(0), n), f.ule(n, left)), Status.BAD_HYBRID)
                 f.fail_unless(f.ule(value_bytes, b.sub(size, f.get(pos))), Status.TRUNCATED)
-                value = f.var("repeated_value", 0)
-                k = f.var("k", 0)
-                with f.while_("value_bytes", lambda: f.ult(f.get(k), value_bytes)):
-                    byte = f.byte(data, b.add(f.get(pos), f.get(k)))
-                    f.set(value, b.or_(f.get(value), b.shl(byte, b.shl(f.get(k), _const(3)))))
-                    f.add_to(k, 1)
+                value = f.little_endian(data, f.get(pos), value_bytes, "repeated_value")
                 f.add_to(pos, value_bytes)
-                repeated(f.get(done), n, f.get(value))
+                repeated(f.get(done), n, value)
                 f.add_to(done, n)
             with is_packed:
                 groups = b.lshr(header, _const(1), name="groups")
@@ -593,11 +594,7 @@ def _hybrid(f: _Function, data: ir.Value, size: ir.Value, count: ir.Value, bit_w
                         with whole:  # eight bytes from the value's first one
                             f.set(word, f.load(run, first, I64))
                         with tail:  # the run's last bytes, one at a time
-                            k = f.var("k", 0)
-                            with f.while_("tail_bytes", lambda: f.ult(b.add(first, f.get(k)), available)):
-                                byte = f.byte(run, b.add(first, f.get(k)))
-                                f.set(word, b.or_(f.get(word), b.shl(byte, b.shl(f.get(k), _const(3)))))
-                                f.add_to(k, 1)
+                            f.set(word, f.little_endian(run, first, b.sub(available, first), "tail"))
                     value = b.and_(b.lshr(f.get(word), b.and_(bit, _const(7))), mask, name="unpacked")
                     packed(b.add(f.get(done), f.get(j)), value)
                     f.add_to(j, 1)
