@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import glob as globbing
 import os
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -430,8 +431,8 @@ def _page_chunks(task: Task, source: Any) -> Callable[[str], pages.Chunk | None]
     return chunk
 
 
-def _count_on_pages(reading: Reading, task: Task, source: Any,
-                    chunk_of: Callable[[str], pages.Chunk | None]) -> int | None:
+def _count_on_pages(reading: Reading, task: Task, source: Any, chunk_of: Callable[[str], pages.Chunk | None],
+                    workspace: pages.Workspace | None) -> int | None:
     """The rows a one-column predicate keeps in the row group, each page counted by the kernel as
     soon as it is decoded; None when the column is not one the decoder reads as the kernel takes it."""
     if len(reading.predicate_columns) != 1:
@@ -443,7 +444,7 @@ def _count_on_pages(reading: Reading, task: Task, source: Any,
     compiled = reading.filter
     packed, null_parameters = compiled._pack(reading.params, {})
     kernel = compiled._kernel_for(Nulls(frozenset({name} if chunk.nulls_possible else ()), null_parameters))
-    return pages.read_count(source, chunk, kernel, packed)
+    return pages.read_count(source, chunk, kernel, packed, workspace)
 
 
 PICK_RATIO = 10  # a selection sparser than 1 row in this many is taken page by page as decoded
@@ -451,18 +452,19 @@ PICK_RATIO = 10  # a selection sparser than 1 row in this many is taken page by 
 
 def _picked_on_pages(reading: Reading, task: Task, source: Any,
                      chunk_of: Callable[[str], pages.Chunk | None] | None, name: str, words: np.ndarray,
-                     kept: int) -> pa.Array | None:
+                     kept: int, workspace: pages.Workspace | None) -> pa.Array | None:
     """The selected rows of column ``name``, each page's taken as it is decoded; None when the
     page decoder does not read the column, or one row in PICK_RATIO or more is selected."""
     if chunk_of is None or name in task.partition or kept * PICK_RATIO >= task.num_rows:
         return None  # (more rows: decoding the chunk whole and compressing it is faster, measured)
     chunk = chunk_of(name)
-    picked = None if chunk is None else pages.read_selected(source, chunk, words, kept)
+    picked = None if chunk is None else pages.read_selected(source, chunk, words, kept, workspace)
     wanted = reading.source_schema.field(name).type
     return picked if picked is None or picked.type == wanted else picked.cast(wanted)
 
 
-def _run_row_group(reading: Reading, task: Task, count_only: bool, use_threads: bool) -> Outcome:
+def _run_row_group(reading: Reading, task: Task, count_only: bool, use_threads: bool,
+                   workspace: pages.Workspace | None = None) -> Outcome:
     import pyarrow.fs
     import pyarrow.parquet as pq
 
@@ -483,13 +485,18 @@ def _run_row_group(reading: Reading, task: Task, count_only: bool, use_threads: 
             if pages.enabled():
                 chunk_of = _page_chunks(task, source)
                 if count_only:
-                    kept = _count_on_pages(reading, task, source, chunk_of)
+                    kept = _count_on_pages(reading, task, source, chunk_of, workspace)
                     if kept is not None:
                         return Outcome(None, kept, length, task.nbytes)
 
                 def decoded(name: str) -> pa.Array | None:
                     chunk = chunk_of(name)
-                    return None if chunk is None else pages.read(source, chunk)
+                    if chunk is None:
+                        return None
+                    if use_threads:  # (called from several threads: a file handle and memory each)
+                        with filesystem.open_input_file(task.fragment.path) as own:
+                            return pages.read(own, chunk)
+                    return pages.read(source, chunk, workspace)
             first = _read(reading, task, reader, reading.predicate_columns, length, use_threads, decoded)
             buffer, words, kept = _evaluate(reading, first, length)
             if count_only or kept == 0:
@@ -508,7 +515,7 @@ def _run_row_group(reading: Reading, task: Task, count_only: bool, use_threads: 
                 if name in coded:
                     table = indices.read_row_group(task.row_group, columns=[name], use_threads=use_threads)
                     return _decoded(table.column(name), select, reading.source_schema.field(name).type)
-                picked = _picked_on_pages(reading, task, source, chunk_of, name, words, kept)
+                picked = _picked_on_pages(reading, task, source, chunk_of, name, words, kept, workspace)
                 if picked is not None:
                     return picked
                 return select(_read(reading, task, reader, [name], length, use_threads, decoded)[name])
@@ -563,7 +570,15 @@ def run_row_groups(reading: Reading, tasks: Sequence[Task], workers: int, count_
     The loop of a scan, and of each partition of ``arrowjit.dask.read_parquet``.
     """
     use_threads = workers > 1 and len(tasks) < workers
-    return _ordered(tasks, lambda task: _run_row_group(reading, task, count_only, use_threads), workers,
+    local = threading.local()  # each thread's memory for the page decoder, reused from task to task
+
+    def run(task: Task) -> Outcome:
+        workspace = getattr(local, "workspace", None)
+        if workspace is None:
+            workspace = local.workspace = pages.Workspace()
+        return _run_row_group(reading, task, count_only, use_threads, workspace)
+
+    return _ordered(tasks, run, workers,
                     ahead=4 * workers if count_only else workers)
 
 

@@ -103,6 +103,33 @@ def eligible(chunk: Any, column: Any, type_: pa.DataType, rows: int, file_size: 
                  optional and not no_nulls)
 
 
+class Workspace:
+    """Memory one thread reuses from one column chunk to the next: the chunk's bytes, the decoder's
+    scratch and dictionary buffers, a streaming call's one-page output. (Arrow's pool hands large
+    buffers back to the system: fresh ones would fault their pages in again for every chunk.)
+    Nothing that outlives a call (an array handed back) comes from here."""
+
+    def __init__(self) -> None:
+        self._buffers: dict[str, pa.Buffer] = {}
+
+    def buffer(self, name: str, size: int) -> pa.Buffer:
+        """A buffer of at least ``size`` bytes (what it held before is undefined)."""
+        found = self._buffers.get(name)
+        if found is None or found.size < size:
+            found = self._buffers[name] = pa.allocate_buffer(size)
+        return found
+
+    def read(self, source: Any, start: int, size: int) -> pa.Buffer:
+        """``size`` bytes of ``source`` (a pyarrow NativeFile) from ``start`` (fewer at its end)."""
+        into = self.buffer("chunk", size)
+        source.seek(start)
+        return into.slice(0, source.readinto(memoryview(into)[:size]))
+
+
+def _fresh(name: str, size: int) -> pa.Buffer:
+    return pa.allocate_buffer(size)
+
+
 @dataclass
 class _Output:
     """Where the decoder writes: a chunk's rows, or (streaming) one page's at a time."""
@@ -110,12 +137,13 @@ class _Output:
     rows: int  # the rows out and validity hold
     width: int
     optional: bool
+    allocate: Callable[[str, int], pa.Buffer] = _fresh
 
     def __post_init__(self) -> None:
-        self.headroom = pa.allocate_buffer(HEADROOM + self.rows * self.width // 8 + 64)  # (see HEADROOM)
+        self.headroom = self.allocate("values", HEADROOM + self.rows * self.width // 8 + 64)  # (HEADROOM)
         self.values = self.headroom.slice(HEADROOM)
         # (the kernel reads whole words of the bitmap, and 9 bytes at a bit offset: 16 bytes spare)
-        self.validity = pa.allocate_buffer((self.rows + 7) // 8 + 16) if self.optional else None
+        self.validity = self.allocate("validity", (self.rows + 7) // 8 + 16) if self.optional else None
 
 
 def _sink(**slots: int) -> ctypes.Array:
@@ -130,8 +158,8 @@ def _address(buffer: pa.Buffer | None) -> int:
     return 0 if buffer is None else buffer.address
 
 
-def _decode(chunk: Chunk, data: pa.Buffer, rows: int,
-            streaming: Callable[[_Output], tuple[Any, Any]] | None) -> tuple[Status, _Output, list[int]]:
+def _decode(chunk: Chunk, data: pa.Buffer, rows: int, streaming: Callable[[_Output], tuple[Any, Any]] | None,
+            workspace: Workspace | None) -> tuple[Status, _Output, list[int]]:
     """Run the decoder until it has the buffers it needs: (status, output, info).
 
     ``streaming(output)``: the sink (see pagecodec) for an output of one page,
@@ -142,9 +170,10 @@ def _decode(chunk: Chunk, data: pa.Buffer, rows: int,
     info = pa.py_buffer(bytearray(40))
     first = min(FIRST_BUFFER, max(chunk.uncompressed_size, 1))
     room = [first, first, rows]
+    allocate = _fresh if workspace is None else workspace.buffer
     while True:
-        output = _Output(room[2], width, chunk.optional)
-        scratch, dictionary = pa.allocate_buffer(room[0]), pa.allocate_buffer(room[1])
+        output = _Output(room[2], width, chunk.optional, allocate if streaming is not None else _fresh)
+        scratch, dictionary = allocate("scratch", room[0]), allocate("dictionary", room[1])
         sink, keep = streaming(output) if streaming is not None else (None, None)
         status = Status(decoder(data.address, data.size, chunk.rows, int(chunk.codec), int(chunk.optional),
                                 scratch.address, scratch.size, dictionary.address, dictionary.size,
@@ -165,7 +194,7 @@ def decode(chunk: Chunk, data: pa.Buffer) -> tuple[Status, pa.Array | None]:
     (why not, None)."""
     if data.size != chunk.size:
         return Status.TRUNCATED, None
-    status, output, info = _decode(chunk, data, chunk.rows, None)
+    status, output, info = _decode(chunk, data, chunk.rows, None, None)
     if status != Status.OK:
         return status, None
     nulls = info[2]
@@ -173,7 +202,8 @@ def decode(chunk: Chunk, data: pa.Buffer) -> tuple[Status, pa.Array | None]:
                                                                   output.values], null_count=nulls)
 
 
-def count(chunk: Chunk, data: pa.Buffer, kernel: Kernel, params: np.ndarray | None) -> tuple[Status, int]:
+def count(chunk: Chunk, data: pa.Buffer, kernel: Kernel, params: np.ndarray | None,
+          workspace: Workspace | None = None) -> tuple[Status, int]:
     """How many of the chunk's rows a filter kernel on this one column keeps, each page counted
     as soon as it is decoded, while it is still in the core's cache (nothing else is written):
     (OK, the count), or (why not, 0)."""
@@ -184,19 +214,20 @@ def count(chunk: Chunk, data: pa.Buffer, kernel: Kernel, params: np.ndarray | No
     def streaming(output: _Output) -> tuple[Any, Any]:
         columns = [ColumnBuffers(output.values.address, _address(output.validity) or None, 0, output.rows)]
         arguments = kernel.arguments(columns)
-        bitmap = pa.allocate_buffer((output.rows + 63) // 64 * 8 + 64)
+        bitmap = output.allocate("bitmap", (output.rows + 63) // 64 * 8 + 64)
         params_address = 0 if params is None else params.ctypes.data
         sink = _sink(kernel=compiled.address, buffers=ctypes.addressof(arguments[0]),
                      offsets=ctypes.addressof(arguments[1]), params=params_address, bitmap=bitmap.address)
         return ctypes.addressof(sink), (arguments, bitmap, sink)
 
-    status, _, info = _decode(chunk, data, min(chunk.rows, STREAM_ROWS), streaming)
+    status, _, info = _decode(chunk, data, min(chunk.rows, STREAM_ROWS), streaming, workspace)
     if status == Status.OK and info[2] and kernel.layout.columns[0].validity_slot is None:
         return Status.BAD_HYBRID, 0  # nulls where the statistics said none: counted as values
     return status, info[4] if status == Status.OK else 0
 
 
-def select(chunk: Chunk, data: pa.Buffer, words: np.ndarray, kept: int) -> tuple[Status, pa.Array | None]:
+def select(chunk: Chunk, data: pa.Buffer, words: np.ndarray, kept: int,
+           workspace: Workspace | None = None) -> tuple[Status, pa.Array | None]:
     """The chunk's rows whose bit is set in the selection bitmap ``words`` (``kept`` of them), each
     page's taken as soon as it is decoded, while it is still in the core's cache (the chunk is
     never written whole): (OK, the array), or (why not, None)."""
@@ -213,7 +244,7 @@ def select(chunk: Chunk, data: pa.Buffer, words: np.ndarray, kept: int) -> tuple
                      picked_validity=_address(picked_validity))
         return ctypes.addressof(sink), sink
 
-    status, _, info = _decode(chunk, data, min(chunk.rows, STREAM_ROWS), streaming)
+    status, _, info = _decode(chunk, data, min(chunk.rows, STREAM_ROWS), streaming, workspace)
     if status != Status.OK:
         return status, None
     if info[4] != kept:
@@ -225,20 +256,26 @@ def select(chunk: Chunk, data: pa.Buffer, words: np.ndarray, kept: int) -> tuple
                                          null_count=nulls)
 
 
-def read(source: Any, chunk: Chunk) -> pa.Array | None:
+def _bytes(source: Any, chunk: Chunk, workspace: Workspace | None) -> pa.Buffer:
+    if workspace is not None:
+        return workspace.read(source, chunk.start, chunk.size)
+    source.seek(chunk.start)
+    return source.read_buffer(chunk.size)
+
+
+def read(source: Any, chunk: Chunk, workspace: Workspace | None = None) -> pa.Array | None:
     """The chunk's values read from ``source`` (a pyarrow NativeFile), or None (read it with pyarrow)."""
-    source.seek(chunk.start)
-    return decode(chunk, source.read_buffer(chunk.size))[1]
+    return decode(chunk, _bytes(source, chunk, workspace))[1]
 
 
-def read_selected(source: Any, chunk: Chunk, words: np.ndarray, kept: int) -> pa.Array | None:
+def read_selected(source: Any, chunk: Chunk, words: np.ndarray, kept: int,
+                  workspace: Workspace | None = None) -> pa.Array | None:
     """:func:`select` on the chunk read from ``source``, or None (read it with pyarrow)."""
-    source.seek(chunk.start)
-    return select(chunk, source.read_buffer(chunk.size), words, kept)[1]
+    return select(chunk, _bytes(source, chunk, workspace), words, kept, workspace)[1]
 
 
-def read_count(source: Any, chunk: Chunk, kernel: Kernel, params: np.ndarray | None) -> int | None:
+def read_count(source: Any, chunk: Chunk, kernel: Kernel, params: np.ndarray | None,
+               workspace: Workspace | None = None) -> int | None:
     """:func:`count` on the chunk read from ``source``, or None (read it with pyarrow)."""
-    source.seek(chunk.start)
-    status, kept = count(chunk, source.read_buffer(chunk.size), kernel, params)
+    status, kept = count(chunk, _bytes(source, chunk, workspace), kernel, params, workspace)
     return kept if status == Status.OK else None
