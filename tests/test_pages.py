@@ -1,0 +1,382 @@
+"""The native Parquet page decoder (runtime/pagecodec.py, runtime/pages.py), with pyarrow as the oracle.
+
+Every chunk pyarrow writes in a form the decoder takes must decode to exactly
+what ``ParquetFile.read_row_group`` gives for it, bit for bit (NaN payloads,
+-0.0); every other chunk must be declined by ``eligible`` or by the status
+``decode`` returns (a null: HAS_NULLS, never a wrong value). Damaged chunks
+(every byte changed, every truncation, hand-made headers) must never crash
+the process and never decode to anything but what pyarrow reads from the same
+bytes. The damaged chunks run through the raw native function with every
+buffer ending at an inaccessible page, so a read or write one byte past a
+buffer is a crash here, not silent. Scans must give the same results with
+the decoder on and off (``ARROWJIT_PAGES=0``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import dataclasses
+import mmap
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import arrowjit
+from arrowjit.runtime import pagecodec, pages
+from arrowjit.runtime.native import native
+from arrowjit.runtime.pagecodec import HEADROOM, Codec, Status
+
+TYPES = {"i32": pa.int32(), "i64": pa.int64(), "u32": pa.uint32(), "u64": pa.uint64(),
+         "f32": pa.float32(), "f64": pa.float64(), "date": pa.date32()}
+NUMPY = {"i32": np.int32, "i64": np.int64, "u32": np.uint32, "u64": np.uint64, "f32": np.float32,
+         "f64": np.float64, "date": np.int32}
+NAN_PAYLOAD = {"f32": np.array([0x7FC01234], np.uint32).view(np.float32)[0],
+               "f64": np.array([0xFFF8_0000_DEAD_BEEF], np.uint64).view(np.float64)[0]}
+
+
+# ---------------------------------------------------------------------------
+# Helpers: tables, bit patterns, a reader of page headers, chunks of a file.
+# ---------------------------------------------------------------------------
+
+def _values(kind: str, rows: int, rng: np.random.Generator, distinct: int | None) -> np.ndarray:
+    dtype = np.dtype(NUMPY[kind])
+    if dtype.kind == "f":
+        values = (rng.uniform(-1e6, 1e6, rows) if distinct is None
+                  else rng.integers(0, distinct, rows) / 8).astype(dtype)
+        for k, special in enumerate([np.nan, -0.0, 0.0, np.inf, -np.inf, NAN_PAYLOAD[kind],
+                                     np.finfo(dtype).smallest_subnormal, np.finfo(dtype).max]):
+            values[(k * 131) % rows] = special
+        return values
+    info = np.iinfo(dtype)
+    if kind == "date":
+        info = np.iinfo(np.int32)
+    values = (rng.integers(info.min, info.max, rows, dtype=dtype, endpoint=True) if distinct is None
+              else rng.integers(0, distinct, rows).astype(dtype))
+    for k, special in enumerate([info.min, info.max, 0]):
+        values[(k * 131) % rows] = special
+    return values
+
+
+def _table(rows: int, seed: int = 1, distinct: int | None = None) -> pa.Table:
+    """Each type twice: required (``<kind>_req``) and nullable without a null (``<kind>_opt``)."""
+    rng = np.random.default_rng(seed)
+    fields, columns = [], []
+    for kind, type_ in TYPES.items():
+        values = _values(kind, rows, rng, distinct)
+        array = pa.array(values.view(np.int32), pa.int32()).cast(pa.date32()) if kind == "date" \
+            else pa.array(values, type_)
+        for suffix, nullable in (("req", False), ("opt", True)):
+            fields.append(pa.field(f"{kind}_{suffix}", type_, nullable=nullable))
+            columns.append(array)
+    return pa.Table.from_arrays(columns, schema=pa.schema(fields))
+
+
+def _bits(array: pa.Array | pa.ChunkedArray) -> tuple[pa.DataType, int, int, bytes]:
+    """(type, length, nulls, the values' bytes): equal exactly when the arrays are, NaN bits and -0.0
+    included."""
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    width = array.type.bit_width // 8
+    raw = array.buffers()[1].to_pybytes()[array.offset * width:(array.offset + len(array)) * width]
+    return array.type, len(array), array.null_count, raw
+
+
+def _uleb(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _read_uleb(data: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, pos
+
+
+def _read_struct(data: bytes, pos: int) -> tuple[dict[int, object], int]:
+    """A Thrift compact struct of the kinds page headers hold (an independent reader, for the tests'
+    own checks of what pyarrow wrote)."""
+    fields: dict[int, object] = {}
+    last = 0
+    while True:
+        header = data[pos]
+        pos += 1
+        kind = header & 15
+        if kind == 0:
+            return fields, pos
+        if header >> 4:
+            last += header >> 4
+        else:
+            raw, pos = _read_uleb(data, pos)
+            last = (raw >> 1) ^ -(raw & 1)
+        if kind in (1, 2):
+            fields[last] = kind == 1
+        elif kind == 3:
+            fields[last], pos = data[pos], pos + 1
+        elif kind in (4, 5, 6):
+            raw, pos = _read_uleb(data, pos)
+            fields[last] = (raw >> 1) ^ -(raw & 1)
+        elif kind == 7:
+            pos += 8
+        elif kind == 8:
+            length, pos = _read_uleb(data, pos)
+            fields[last], pos = data[pos:pos + length], pos + length
+        elif kind == 12:
+            fields[last], pos = _read_struct(data, pos)
+        else:
+            raise AssertionError(f"a Thrift type {kind} in a page header")
+
+
+def _page_kinds(chunk: bytes) -> list[tuple[int, int]]:
+    """(page type, encoding) of each page of a column chunk."""
+    pos, out = 0, []
+    while pos < len(chunk):
+        header, pos = _read_struct(chunk, pos)
+        page_type = header[1]
+        inner = header.get({0: 5, 2: 7, 3: 8}.get(page_type, 0), {})
+        out.append((page_type, inner.get(4 if page_type == 3 else 2)))
+        pos += header[3]
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class ChunkCase:
+    row_group: int
+    name: str
+    chunk: pages.Chunk | None
+    data: bytes  # the chunk's bytes ('' when declined)
+
+
+def _chunks(path, data: bytes | None = None) -> Iterator[ChunkCase]:
+    """Each (row group, column) of a file with what ``eligible`` makes of it."""
+    file = pq.ParquetFile(path)
+    metadata = file.metadata
+    data = open(path, "rb").read() if data is None else data
+    for g in range(metadata.num_row_groups):
+        group = metadata.row_group(g)
+        for k in range(metadata.num_columns):
+            column = metadata.schema.column(k)
+            field = file.schema_arrow.field(column.path) if column.path in file.schema_arrow.names \
+                else pa.field(column.path, pa.int64())
+            chunk = pages.eligible(group.column(k), column, field.type, group.num_rows, len(data))
+            body = b"" if chunk is None else data[chunk.start:chunk.start + chunk.size]
+            yield ChunkCase(g, column.path, chunk, body)
+
+
+def _expected(path, case: ChunkCase) -> pa.ChunkedArray:
+    return pq.ParquetFile(path).read_row_group(case.row_group, columns=[case.name]).column(case.name)
+
+
+def _check_file(path) -> list[ChunkCase]:
+    """Every chunk of a file decodes to pyarrow's values, bit for bit; the chunks."""
+    cases = list(_chunks(path))
+    for case in cases:
+        assert case.chunk is not None, case.name
+        status, got = pages.decode(case.chunk, pa.py_buffer(case.data))
+        assert status == Status.OK, (case.row_group, case.name, status)
+        assert got.null_count == 0 and got.buffers()[0] is None
+        assert _bits(got) == _bits(_expected(path, case)), (case.row_group, case.name)
+    return cases
+
+
+# ---------------------------------------------------------------------------
+# 1. Round trips: what pyarrow writes, decoded exactly.
+# ---------------------------------------------------------------------------
+
+DICTIONARY_MODES = {
+    "plain": ({"use_dictionary": False}, 50_000),
+    "dictionary": ({"use_dictionary": True}, 40),
+    "fallback": ({"use_dictionary": True, "dictionary_pagesize_limit": 256}, None),  # PLAIN mid-chunk
+}
+
+
+@pytest.mark.parametrize("mode", list(DICTIONARY_MODES))
+@pytest.mark.parametrize("version", ["1.0", "2.0"])
+@pytest.mark.parametrize("compression", ["none", "snappy"])
+def test_pyarrow_files_decode_bit_for_bit(tmp_path, compression, version, mode):
+    options, distinct = DICTIONARY_MODES[mode]
+    table = _table(3_001, distinct=distinct)
+    path = tmp_path / "t.parquet"
+    pq.write_table(table, path, compression=compression, data_page_version=version, row_group_size=1_000,
+                   data_page_size=512, write_batch_size=64, **options)
+    cases = _check_file(path)
+    assert len(cases) == 4 * 14  # 1000, 1000, 1000 and 1 rows; 7 types required and optional
+    assert [pq.ParquetFile(path).metadata.row_group(g).num_rows for g in range(4)] == [1_000] * 3 + [1]
+    # The file holds what the test means it to: many pages, of the right kinds.
+    kinds = _page_kinds(next(c for c in cases if c.name == "f64_opt").data)
+    data_page = pagecodec.DATA_PAGE if version == "1.0" else pagecodec.DATA_PAGE_V2
+    encodings = {e for t, e in kinds if t == data_page}
+    assert {t for t, _ in kinds} == ({data_page} if mode == "plain" else {pagecodec.DICTIONARY_PAGE, data_page})
+    assert len(kinds) > 5
+    dictionary = pagecodec.RLE_DICTIONARY  # (PLAIN_DICTIONARY: see the format 1.0 test)
+    assert encodings == {"plain": {pagecodec.PLAIN}, "dictionary": {dictionary},
+                         "fallback": {dictionary, pagecodec.PLAIN}}[mode]
+    # And pyarrow's values are the table's (the oracle itself reads right).
+    read = pq.read_table(path)
+    assert all(_bits(read[n]) == _bits(table[n]) for n in table.column_names)
+
+
+def test_format_one_writes_plain_dictionary_pages(tmp_path):
+    table = _table(2_001, distinct=30).select(["i32_req", "i64_opt", "f32_opt", "f64_req"])
+    path = tmp_path / "t.parquet"
+    pq.write_table(table, path, version="1.0", data_page_size=512, write_batch_size=64)
+    cases = _check_file(path)
+    assert {e for c in cases for t, e in _page_kinds(c.data) if t == pagecodec.DATA_PAGE} == {
+        pagecodec.PLAIN_DICTIONARY}
+
+
+def test_few_distinct_values_make_long_rle_runs(tmp_path):
+    table = _table(5_003, distinct=3).sort_by([("i64_req", "ascending")])
+    path = tmp_path / "t.parquet"
+    pq.write_table(table, path, row_group_size=2_001, data_page_size=700)
+    assert len(_check_file(path)) == 3 * 14
+
+
+@pytest.mark.parametrize("version", ["1.0", "2.0"])
+def test_row_groups_of_one_row_and_of_seven(tmp_path, version):
+    for rows, group in ((5, 1), (23, 7)):
+        path = tmp_path / f"t{rows}.parquet"
+        pq.write_table(_table(rows, seed=rows), path, row_group_size=group, data_page_version=version)
+        cases = _check_file(path)
+        assert len(cases) == -(-rows // group) * 14
+
+
+def test_a_row_group_of_many_pages_is_one_array():
+    table = pa.table({"x": pa.array(np.arange(10_001, dtype=np.float64))})
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, use_dictionary=False, compression="none", data_page_size=1_000,
+                   write_batch_size=100)
+    path = pa.BufferReader(sink.getvalue())
+    (case,) = _chunks(path, sink.getvalue().to_pybytes())
+    assert len(_page_kinds(case.data)) > 50
+    status, got = pages.decode(case.chunk, pa.py_buffer(case.data))
+    assert status == Status.OK and got.to_pylist() == list(range(10_001))
+
+
+def test_eligible_reads_the_chunk_where_the_metadata_says(tmp_path):
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"a": pa.array([1, 2, 3], pa.int64()), "b": pa.array([1.5, -0.0, 2.5])}), path)
+    metadata = pq.ParquetFile(path).metadata
+    for case in _chunks(path):
+        column = metadata.row_group(0).column(["a", "b"].index(case.name))
+        assert case.chunk == pages.Chunk(
+            column.dictionary_page_offset, column.total_compressed_size, 3,
+            pa.int64() if case.name == "a" else pa.float64(), Codec.SNAPPY, True, column.total_uncompressed_size)
+    with pa.OSFile(str(path)) as source:
+        got = [pages.read(source, c.chunk) for c in _chunks(path)]
+    assert [a.to_pylist() for a in got] == [[1, 2, 3], [1.5, -0.0, 2.5]]
+    assert str(got[1][1].as_py()) == "-0.0"
+
+
+# ---------------------------------------------------------------------------
+# 2. What the decoder declines.
+# ---------------------------------------------------------------------------
+
+def test_a_chunk_with_nulls_is_declined_by_its_statistics(tmp_path):
+    path = tmp_path / "t.parquet"
+    x = pa.array([1.0, None, 3.0, 4.0] * 10 + [5.0] * 40)
+    pq.write_table(pa.table({"x": x, "y": pa.array(range(80), pa.int32())}), path, row_group_size=40)
+    declined = {(c.row_group, c.name): c.chunk is None for c in _chunks(path)}
+    assert declined == {(0, "x"): True, (0, "y"): False, (1, "x"): False, (1, "y"): False}
+
+
+@pytest.mark.parametrize("version", ["1.0", "2.0"])
+@pytest.mark.parametrize("dictionary", [False, True])
+@pytest.mark.parametrize("where", ["first", "last", "all"])
+def test_nulls_without_statistics_are_has_nulls_never_values(tmp_path, version, dictionary, where):
+    values = list(np.arange(2_000.0))
+    if where == "first":
+        values[0] = None
+    elif where == "last":
+        values[-1] = None  # after many pages without a null
+    else:
+        values = [None] * len(values)
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"x": pa.array(values, pa.float64())}), path, write_statistics=False,
+                   data_page_version=version, use_dictionary=dictionary, data_page_size=1_000,
+                   write_batch_size=100)
+    (case,) = _chunks(path)
+    assert case.chunk is not None  # (nothing says there is a null)
+    assert pages.decode(case.chunk, pa.py_buffer(case.data)) == (Status.HAS_NULLS, None)
+
+
+@pytest.mark.parametrize("compression", ["zstd", "gzip", "lz4", "brotli"])
+def test_other_codecs_are_declined(tmp_path, compression):
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"x": np.arange(100.0)}), path, compression=compression)
+    assert [c.chunk for c in _chunks(path)] == [None]
+
+
+def test_other_types_and_nested_columns_are_declined(tmp_path):
+    from decimal import Decimal
+
+    path = tmp_path / "t.parquet"
+    table = pa.table({
+        "i8": pa.array([1, 2, 3, 4], pa.int8()),
+        "i16": pa.array([1, 2, 3, 4], pa.int16()),
+        "u8": pa.array([1, 2, 3, 4], pa.uint8()),
+        "s": pa.array(["a", "b", "c", "d"]),
+        "ts": pa.array([1, 2, 3, 4], pa.timestamp("us")),
+        "ts_ms": pa.array([1, 2, 3, 4], pa.timestamp("ms")),
+        "t64": pa.array([1, 2, 3, 4], pa.time64("us")),
+        "d64": pa.array([1, 2, 3, 4], pa.date64()),
+        "dec": pa.array([Decimal("1.5")] * 4, pa.decimal128(5, 2)),
+        "b": pa.array([True, False, True, True]),
+        "f16": pa.array(np.array([1, 2, 3, 4], np.float16)),
+        "lst": pa.array([[1], [2, 3], [], [4]], pa.list_(pa.int64())),
+        "st": pa.array([{"v": 1.0}, {"v": 2.0}, {"v": 3.0}, {"v": 4.0}], pa.struct([("v", pa.float64())])),
+        "ok": pa.array([1, 2, 3, 4], pa.int64()),
+    })
+    pq.write_table(table, path)
+    taken = {c.name: c for c in _chunks(path) if c.chunk is not None}
+    assert set(taken) == {"ok", "d64"}  # (date64 is stored as a Parquet DATE: pyarrow reads a date32)
+    for case in taken.values():
+        assert _bits(pages.decode(case.chunk, pa.py_buffer(case.data))[1]) == _bits(_expected(path, case))
+    # A nested leaf is declined by its levels whatever Arrow type it is given.
+    metadata = pq.ParquetFile(path).metadata
+    names = [metadata.schema.column(k).path for k in range(metadata.num_columns)]
+    for name in ("lst.list.element", "st.v"):
+        k = names.index(name)
+        for type_ in (pa.int64(), pa.float64()):
+            assert pages.eligible(metadata.row_group(0).column(k), metadata.schema.column(k), type_, 4,
+                                  path.stat().st_size) is None
+
+
+def test_a_type_or_row_count_not_the_chunks_is_declined(tmp_path):
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"x": pa.array([1, 2, 3], pa.int32())}), path)
+    metadata = pq.ParquetFile(path).metadata
+    column, schema = metadata.row_group(0).column(0), metadata.schema.column(0)
+    size = path.stat().st_size
+    assert pages.eligible(column, schema, pa.int32(), 3, size) is not None
+    for type_, rows, file_size in [(pa.int64(), 3, size), (pa.float32(), 3, size), (pa.int32(), 4, size),
+                                   (pa.int32(), 0, size), (pa.int32(), 3, column.total_compressed_size)]:
+        assert pages.eligible(column, schema, type_, rows, file_size) is None, (type_, rows, file_size)
+
+
+def test_bytes_not_the_chunks_size_are_truncated(tmp_path):
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"x": pa.array([1, 2, 3], pa.int32())}), path)
+    (case,) = _chunks(path)
+    assert pages.decode(case.chunk, pa.py_buffer(case.data[:-1])) == (Status.TRUNCATED, None)
+    assert pages.decode(case.chunk, pa.py_buffer(case.data + b"\0")) == (Status.TRUNCATED, None)
+    # A file cut short: read() gets fewer bytes than the chunk's and declines.
+    data = path.read_bytes()
+    assert pages.read(pa.BufferReader(data[:case.chunk.start + case.chunk.size - 3]), case.chunk) is None
+    assert pages.read(pa.BufferReader(data), case.chunk).to_pylist() == [1, 2, 3]
