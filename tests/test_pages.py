@@ -380,3 +380,135 @@ def test_bytes_not_the_chunks_size_are_truncated(tmp_path):
     data = path.read_bytes()
     assert pages.read(pa.BufferReader(data[:case.chunk.start + case.chunk.size - 3]), case.chunk) is None
     assert pages.read(pa.BufferReader(data), case.chunk).to_pylist() == [1, 2, 3]
+
+
+# ---------------------------------------------------------------------------
+# 3. Hostile input: the raw native function, every buffer guarded.
+# ---------------------------------------------------------------------------
+
+_LIBC = ctypes.CDLL(None, use_errno=True)
+_LIBC.mmap.restype = ctypes.c_void_p
+_LIBC.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+_LIBC.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+_LIBC.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+PAGE = mmap.PAGESIZE
+PROT_NONE = 0
+GROWTH_LIMIT = 1 << 24  # what the guarded runs give at most (pages.decode has its own limit)
+
+
+@contextmanager
+def _guarded(size: int) -> Iterator[int]:
+    """The address of ``size`` bytes (read and write) between two inaccessible pages, its last byte
+    right before the second: one byte read or written past the end is a segmentation fault."""
+    span = -(-size // PAGE) * PAGE
+    total = span + 2 * PAGE
+    base = _LIBC.mmap(None, total, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS,
+                      -1, 0)
+    assert base is not None and base != ctypes.c_void_p(-1).value
+    try:
+        assert _LIBC.mprotect(base, PAGE, PROT_NONE) == 0
+        assert _LIBC.mprotect(base + PAGE + span, PAGE, PROT_NONE) == 0
+        yield base + PAGE + span - size
+    finally:
+        _LIBC.munmap(base, total)
+
+
+def _raw_decode(data: bytes, rows: int, width: int, codec: int, optional: bool,
+                room: tuple[int, int] = (0, 0)) -> tuple[Status, bytes | None]:
+    """``decode_chunk_<8 * width>`` on ``data`` with guarded buffers of exactly the sizes given
+    (``room``: scratch, dictionary; grown as NEED_BUFFERS asks, up to GROWTH_LIMIT): (status, values)."""
+    function = native().decode_chunk(8 * width)
+    info = (ctypes.c_int64 * 2)()
+    have = list(room)
+    while True:
+        with _guarded(len(data)) as chunk, _guarded(have[0]) as scratch, _guarded(have[1]) as dictionary, \
+                _guarded(HEADROOM + rows * width) as out:
+            ctypes.memmove(chunk, data, len(data))
+            status = Status(function(chunk, len(data), rows, codec, int(optional), scratch, have[0], dictionary,
+                                     have[1], out + HEADROOM, ctypes.addressof(info)))
+            values = ctypes.string_at(out + HEADROOM, rows * width) if status == Status.OK else None
+        if status != Status.NEED_BUFFERS:
+            return status, values
+        grown = [max(a, b) for a, b in zip(have, info)]
+        assert grown != have, "NEED_BUFFERS without asking for more"
+        if max(grown) > GROWTH_LIMIT:
+            return status, None
+        have = grown
+
+
+def _raw(case: ChunkCase, data: bytes | None = None, rows: int | None = None) -> tuple[Status, bytes | None]:
+    chunk = case.chunk
+    data = case.data if data is None else data
+    return _raw_decode(data, chunk.rows if rows is None else rows, chunk.type.bit_width // 8, int(chunk.codec),
+                       chunk.optional)
+
+
+def _small_file(tmp_path, version: str, compression: str, dictionary: bool, optional: bool) -> tuple:
+    """A file of 45 rows in pages of about 16 values: x float64, n int32 (from 6 distinct values: one
+    dictionary), then its bytes."""
+    x = pa.array([1.5, -0.0, 2.5, float("nan"), 2.5, 1.5, 8.0, float("inf"), -3.0] * 5)
+    n = pa.array([3, -1, 7, 7, 2**31 - 1, -2**31, 0, 3, 3] * 5, pa.int32())
+    schema = pa.schema([pa.field("x", pa.float64(), optional), pa.field("n", pa.int32(), optional)])
+    path = tmp_path / f"{version}{compression}{dictionary}{optional}.parquet"
+    pq.write_table(pa.Table.from_arrays([x, n], schema=schema), path, compression=compression,
+                   use_dictionary=dictionary, data_page_version=version, data_page_size=64, write_batch_size=16)
+    return path, path.read_bytes()
+
+
+def _read_damaged(data: bytes, case: ChunkCase) -> pa.ChunkedArray:
+    return pq.ParquetFile(pa.BufferReader(data)).read_row_group(case.row_group, columns=[case.name]).column(
+        case.name)
+
+
+MASKS = (0x01, 0x80, 0xFF)
+
+
+@pytest.mark.parametrize("optional", [False, True], ids=["required", "optional"])
+@pytest.mark.parametrize("dictionary", [False, True], ids=["plain", "dictionary"])
+@pytest.mark.parametrize("compression", ["none", "snappy"])
+@pytest.mark.parametrize("version", ["1.0", "2.0"])
+def test_every_byte_of_a_chunk_damaged(tmp_path, version, compression, dictionary, optional):
+    path, data = _small_file(tmp_path, version, compression, dictionary, optional)
+    cases = list(_chunks(path))
+    assert all(c.chunk is not None for c in cases)
+    outcomes = {"declined": 0, "same": 0}
+    for case in cases:
+        assert _raw(case)[0] == Status.OK
+        for position in range(case.chunk.start, case.chunk.start + case.chunk.size):
+            for mask in MASKS:
+                damaged = bytearray(data)
+                damaged[position] ^= mask
+                status, values = _raw(case, bytes(damaged[case.chunk.start:case.chunk.start + case.chunk.size]))
+                if status != Status.OK:
+                    outcomes["declined"] += 1
+                    continue
+                # Decoded: pyarrow must read the same bytes to the same values.
+                try:
+                    expected = _read_damaged(bytes(damaged), case)
+                except (OSError, pa.ArrowException) as e:
+                    raise AssertionError(f"{case.name}: OK where pyarrow raises {e!r}: byte "
+                                         f"{position - case.chunk.start} ^ {mask:#x}") from None
+                got = pa.Array.from_buffers(case.chunk.type, case.chunk.rows, [None, pa.py_buffer(values)])
+                assert _bits(got) == _bits(expected), (case.name, position - case.chunk.start, mask)
+                through_pages = pages.decode(case.chunk, pa.py_buffer(damaged)[case.chunk.start:][:case.chunk.size])
+                assert _bits(through_pages[1]) == _bits(got)
+                outcomes["same"] += 1
+    assert outcomes["declined"] > 0 and outcomes["same"] > 0, outcomes  # both ways were taken
+
+
+@pytest.mark.parametrize("optional", [False, True], ids=["required", "optional"])
+@pytest.mark.parametrize("dictionary", [False, True], ids=["plain", "dictionary"])
+@pytest.mark.parametrize("compression", ["none", "snappy"])
+@pytest.mark.parametrize("version", ["1.0", "2.0"])
+def test_every_truncation_of_a_chunk_is_declined(tmp_path, version, compression, dictionary, optional):
+    path, _ = _small_file(tmp_path, version, compression, dictionary, optional)
+    for case in _chunks(path):
+        for length in range(case.chunk.size):
+            status, _ = _raw(case, case.data[:length])
+            assert status < 0, (case.name, length, status)  # (every byte of a chunk is a page's)
+            short = dataclasses.replace(case.chunk, size=length)
+            assert pages.decode(short, pa.py_buffer(case.data[:length]))[0] == status
+        # Fewer rows than the chunk holds: its last page has too many values.
+        assert _raw(case, rows=case.chunk.rows - 1)[0] == Status.COUNT_MISMATCH
+        # More: the pages run out.
+        assert _raw(case, rows=case.chunk.rows + 1)[0] == Status.TRUNCATED
