@@ -512,3 +512,289 @@ def test_every_truncation_of_a_chunk_is_declined(tmp_path, version, compression,
         assert _raw(case, rows=case.chunk.rows - 1)[0] == Status.COUNT_MISMATCH
         # More: the pages run out.
         assert _raw(case, rows=case.chunk.rows + 1)[0] == Status.TRUNCATED
+
+
+# ---------------------------------------------------------------------------
+# Hand-made chunks: one thing wrong at a time.
+# ---------------------------------------------------------------------------
+
+I32, STRUCT, LIST, SET, MAP, BINARY, DOUBLE, BYTE, TRUE, FALSE = 5, 12, 9, 10, 11, 8, 7, 3, 1, 2
+
+
+def _zz(n: int) -> bytes:
+    return _uleb((n << 1) ^ (n >> 63))
+
+
+def _compact(*fields: tuple[int, int, bytes]) -> bytes:
+    """A Thrift compact struct: (field id, type, the value's encoded bytes) each, then the stop byte."""
+    out, last = bytearray(), 0
+    for fid, kind, value in fields:
+        if 0 < fid - last <= 15:
+            out.append((fid - last) << 4 | kind)
+        else:
+            out += bytes([kind]) + _zz(fid)
+        last = fid
+        out += value
+    return bytes(out) + b"\0"
+
+
+def _i32(fid: int, value: int) -> tuple[int, int, bytes]:
+    return fid, I32, _zz(value)
+
+
+def _struct(fid: int, *fields: tuple[int, int, bytes]) -> tuple[int, int, bytes]:
+    return fid, STRUCT, _compact(*fields)[:-1] + b"\0"
+
+
+def _page(page_type: int, body: bytes, inner: tuple, uncompressed: int | None = None,
+          compressed: int | None = None, extra: tuple = ()) -> bytes:
+    """A page: its header (type, sizes, the page type's struct ``inner``, ``extra`` fields) and body."""
+    header = _compact(_i32(1, page_type), _i32(2, len(body) if uncompressed is None else uncompressed),
+                      _i32(3, len(body) if compressed is None else compressed), *extra, inner)
+    return header + body
+
+
+def _v1(values: bytes, count: int, encoding: int = pagecodec.PLAIN, levels: bytes | None = None,
+        snappy: bool = False, **kw) -> bytes:
+    """A DATA_PAGE: ``levels`` (a hybrid stream of definition levels) given: an optional column's."""
+    body = values if levels is None else len(levels).to_bytes(4, "little") + levels + values
+    stored = pa.compress(body, "snappy", asbytes=True) if snappy else body
+    inner = _struct(5, _i32(1, count), _i32(2, encoding), _i32(3, pagecodec.RLE), _i32(4, pagecodec.RLE))
+    return _page(pagecodec.DATA_PAGE, stored, inner, **{"uncompressed": len(body), **kw})
+
+
+def _v2(values: bytes, count: int, encoding: int = pagecodec.PLAIN, levels: bytes = b"", nulls: int = 0,
+        rows: int | None = None, snappy: bool = False, flag: bool | None = None, repetition: int = 0,
+        **kw) -> bytes:
+    stored = pa.compress(values, "snappy", asbytes=True) if snappy else values
+    fields = [_i32(1, count), _i32(2, nulls), _i32(3, count if rows is None else rows), _i32(4, encoding),
+              _i32(5, len(levels)), _i32(6, repetition)]
+    if flag is not None:
+        fields.append((7, TRUE if flag else FALSE, b""))
+    return _page(pagecodec.DATA_PAGE_V2, levels + stored, _struct(8, *fields),
+                 **{"uncompressed": len(levels) + len(values), **kw})
+
+
+def _dictionary(values: np.ndarray, count: int | None = None, encoding: int = pagecodec.PLAIN) -> bytes:
+    inner = _struct(7, _i32(1, len(values) if count is None else count), _i32(2, encoding))
+    return _page(pagecodec.DICTIONARY_PAGE, values.tobytes(), inner)
+
+
+def _all_valid(count: int) -> bytes:
+    return _uleb(count << 1) + b"\x01"  # one RLE run of 1s
+
+
+def _indices(values: list[int], width: int) -> bytes:
+    """A bit width byte and one bit-packed run of ``values`` (padded to a multiple of 8)."""
+    padded = values + [0] * (-len(values) % 8)
+    packed = sum(v << (width * k) for k, v in enumerate(padded)).to_bytes(len(padded) * width // 8, "little")
+    return bytes([width]) + _uleb(len(padded) // 8 << 1 | 1) + packed
+
+
+def _decode(data: bytes, rows: int, type_: pa.DataType = pa.float64(), codec: Codec = Codec.UNCOMPRESSED,
+            optional: bool = False) -> tuple[Status, list | None]:
+    """The raw function (guarded) and pages.decode on the same chunk: the same status; the values."""
+    width = type_.bit_width // 8
+    status, values = _raw_decode(data, rows, width, int(codec), optional)
+    chunk = pages.Chunk(0, len(data), rows, type_, codec, optional, len(data))
+    through_pages, array = pages.decode(chunk, pa.py_buffer(data))
+    assert through_pages == status or (status == Status.NEED_BUFFERS and through_pages < 0)
+    if status != Status.OK:
+        return status, None
+    raw = pa.Array.from_buffers(type_, rows, [None, pa.py_buffer(values)])
+    assert _bits(raw) == _bits(array)
+    return status, array.to_pylist()
+
+
+F64 = np.array([1.5, -0.0, 3.0, 10.0])
+DICT = _dictionary(np.array([10.0, 20.0, 30.0]))
+OK_LIST = [1.5, -0.0, 3.0, 10.0]
+
+
+def test_hand_made_chunks_decode():
+    """The baseline of the damaged chunks below: each well-formed way of writing a page."""
+    assert _decode(_v1(F64.tobytes(), 4), 4) == (Status.OK, OK_LIST)
+    assert _decode(_v1(F64.tobytes(), 4, levels=_all_valid(4)), 4, optional=True) == (Status.OK, OK_LIST)
+    for optional in (False, True):
+        levels = _all_valid(4) if optional else None
+        assert _decode(_v1(F64.tobytes(), 4, levels=levels, snappy=True), 4, codec=Codec.SNAPPY,
+                       optional=optional) == (Status.OK, OK_LIST)
+        assert _decode(_v2(F64.tobytes(), 4, levels=_all_valid(4) if optional else b"", snappy=True), 4,
+                       codec=Codec.SNAPPY, optional=optional) == (Status.OK, OK_LIST)
+    # v2, snappy chunk, a page stored uncompressed (is_compressed false).
+    assert _decode(_v2(F64.tobytes(), 4, flag=False), 4, codec=Codec.SNAPPY) == (Status.OK, OK_LIST)
+    # Dictionary [10, 20, 30]; indices 2 0 1 1 0 2 2 2 bit-packed at 2 bits.
+    chunk = DICT + _v1(_indices([2, 0, 1, 1, 0, 2, 2, 2], 2), 8, pagecodec.RLE_DICTIONARY)
+    assert _decode(chunk, 8) == (Status.OK, [30.0, 10.0, 20.0, 20.0, 10.0, 30.0, 30.0, 30.0])
+    # Five values of a padded group of eight; then an RLE run of index 1, three times (bit width 2).
+    chunk = DICT + _v1(_indices([2, 0, 1, 1, 0], 2), 5, pagecodec.PLAIN_DICTIONARY) + \
+        _v2(b"\x02" + _uleb(3 << 1) + b"\x01", 3, pagecodec.RLE_DICTIONARY)
+    assert _decode(chunk, 8) == (Status.OK, [30.0, 10.0, 20.0, 20.0, 10.0, 20.0, 20.0, 20.0])
+    # An index page is skipped; unknown header fields (a binary, a double, a byte, a struct) too.
+    index = _page(pagecodec.INDEX_PAGE, b"\xAB" * 7, _struct(6))
+    extra = ((4, I32, _zz(99)), (9, BINARY, _uleb(3) + b"abc"), (10, DOUBLE, b"\1" * 8), (11, BYTE, b"\7"),
+             _struct(13, _i32(1, 5), (2, BINARY, _uleb(2) + b"zz")))
+    assert _decode(index + _v1(F64.tobytes(), 4, extra=extra), 4) == (Status.OK, OK_LIST)
+    # An int32 chunk: the 32-bit function.
+    ints = np.array([-2**31, 7, 2**31 - 1], np.int32)
+    assert _decode(_v2(ints.tobytes(), 3), 3, pa.int32()) == (Status.OK, [-2**31, 7, 2**31 - 1])
+
+
+def _nested(depth: int) -> tuple[int, int, bytes]:
+    """An unknown field 14 of ``depth`` structs, one in the other."""
+    inner = b"\0"
+    for _ in range(depth - 1):
+        inner = bytes([1 << 4 | STRUCT]) + inner + b"\0"
+    return 14, STRUCT, inner
+
+
+def _snappy_page(stream: bytes, size: int) -> bytes:
+    """A v2 page (plain float64 values, ``size`` bytes once decoded) whose body is ``stream``."""
+    inner = _struct(8, _i32(1, size // 8), _i32(2, 0), _i32(3, size // 8), _i32(4, 0), _i32(5, 0), _i32(6, 0))
+    return _page(pagecodec.DATA_PAGE_V2, stream, inner, uncompressed=size)
+
+
+def _snappy_v1(stream: bytes, size: int) -> bytes:
+    """The same as a v1 page of a required column (decoded in place when it is well formed)."""
+    inner = _struct(5, _i32(1, size // 8), _i32(2, 0), _i32(3, 3), _i32(4, 3))
+    return _page(pagecodec.DATA_PAGE, stream, inner, uncompressed=size)
+
+
+EIGHT = bytes(range(1, 9))
+HOSTILE = {
+    # Thrift: a list, set or map field; a type no Thrift has; nesting too deep; a varint too long.
+    "list field": (_v1(F64.tobytes(), 4, extra=((4, LIST, b"\x15" + _zz(1)),)), Status.UNSUPPORTED_THRIFT),
+    "set field": (_v1(F64.tobytes(), 4, extra=((4, SET, b"\x15" + _zz(1)),)), Status.UNSUPPORTED_THRIFT),
+    "map field": (_v1(F64.tobytes(), 4, extra=((4, MAP, b"\x00"),)), Status.UNSUPPORTED_THRIFT),
+    "huge list": (bytes([0x19, 0xF5]) + _uleb(1 << 40) + b"\0" * 10, Status.UNSUPPORTED_THRIFT),
+    "list in a skipped struct": (_v1(F64.tobytes(), 4, extra=(_struct(13, (1, LIST, b"\x15\x02")),)),
+                                 Status.UNSUPPORTED_THRIFT),
+    "type 13": (_v1(F64.tobytes(), 4, extra=((4, 13, b""),)), Status.UNSUPPORTED_THRIFT),
+    "nesting at the limit": (_v1(F64.tobytes(), 4, extra=(_nested(pagecodec.MAX_THRIFT_DEPTH - 1),)),
+                             Status.OK),
+    "nesting past the limit": (_v1(F64.tobytes(), 4, extra=(_nested(pagecodec.MAX_THRIFT_DEPTH),)),
+                               Status.UNSUPPORTED_THRIFT),
+    "nesting 100000 deep": (_v1(F64.tobytes(), 4, extra=(_nested(100_000),)), Status.UNSUPPORTED_THRIFT),
+    "varint of 11 bytes": (bytes([0x15]) + b"\x80" * 10 + b"\x01" + b"\0" * 40, Status.TRUNCATED),
+    "size of 10 bytes": (bytes([0x15, 0x00, 0x15]) + b"\xfe" * 9 + b"\x01" + b"\0" * 40, Status.BAD_HEADER),
+    "field id as a varint": (_compact(_i32(1, 0), _i32(2, 32), _i32(3, 32), (1000, I32, _zz(1)),
+                                      _struct(5, _i32(1, 4), _i32(2, 0), _i32(3, 3), _i32(4, 3)))
+                             + F64.tobytes(), Status.OK),
+    "header cut in a field": (_v1(F64.tobytes(), 4)[:5], Status.TRUNCATED),
+    "a binary past the end": (bytes([0x18]) + _uleb(1000) + b"ab", Status.TRUNCATED),
+    "a double past the end": (bytes([0x17]) + b"1234", Status.TRUNCATED),
+    # Page headers: required fields missing or out of range.
+    "no page type": (_compact(_i32(2, 32), _i32(3, 32)) + F64.tobytes(), Status.BAD_HEADER),
+    "page type a binary": (_compact((1, BINARY, b"\0"), _i32(2, 32), _i32(3, 32)) + F64.tobytes(),
+                           Status.BAD_HEADER),
+    "negative size": (_v1(F64.tobytes(), 4, compressed=-32), Status.BAD_HEADER),
+    "no data page struct": (_compact(_i32(1, 0), _i32(2, 32), _i32(3, 32)) + F64.tobytes(), Status.BAD_HEADER),
+    "sizes differ uncompressed": (_v1(F64.tobytes(), 4, uncompressed=40), Status.BAD_HEADER),
+    "page past the chunk": (_v1(F64.tobytes(), 4, compressed=1_000, uncompressed=1_000), Status.TRUNCATED),
+    "unknown page type": (_page(7, F64.tobytes(), _struct(5)), Status.UNSUPPORTED_PAGE),
+    "unknown encoding": (_v1(F64.tobytes(), 4, encoding=9), Status.UNSUPPORTED_PAGE),
+    "more values than rows": (_v1(np.arange(5.0).tobytes(), 5), Status.COUNT_MISMATCH),
+    "fewer values than rows": (_v1(np.arange(3.0).tobytes(), 3), Status.TRUNCATED),
+    "values past the page": (_v1(np.arange(3.0).tobytes(), 4), Status.TRUNCATED),
+    "only index pages": (_page(pagecodec.INDEX_PAGE, b"", _struct(6)) * 3, Status.TRUNCATED),
+    # Dictionaries.
+    "index past the dictionary": (DICT + _v1(b"\x02" + _uleb(4 << 1) + b"\x03", 4, pagecodec.RLE_DICTIONARY),
+                                  Status.BAD_DICTIONARY),
+    "packed index past the dictionary": (DICT + _v1(_indices([0, 1, 2, 3], 2), 4, pagecodec.RLE_DICTIONARY),
+                                         Status.BAD_DICTIONARY),
+    "no dictionary": (_v1(b"\x01" + _uleb(4 << 1) + b"\x00", 4, pagecodec.RLE_DICTIONARY), Status.BAD_DICTIONARY),
+    "a second dictionary": (DICT + DICT + _v1(b"\x01" + _uleb(4 << 1) + b"\x00", 4, pagecodec.RLE_DICTIONARY),
+                            Status.BAD_DICTIONARY),
+    "a dictionary after a data page": (_v1(F64[:2].tobytes(), 2) + DICT + _v1(F64[2:].tobytes(), 2),
+                                       Status.BAD_DICTIONARY),
+    "a dictionary shorter than its count": (_dictionary(np.array([10.0]), count=3)
+                                            + _v1(b"\x02" + _uleb(4 << 1) + b"\x02", 4, pagecodec.RLE_DICTIONARY),
+                                            Status.TRUNCATED),
+    "a dictionary of RLE": (_dictionary(np.array([10.0]), encoding=pagecodec.RLE), Status.UNSUPPORTED_PAGE),
+    "an empty dictionary": (_dictionary(np.array([])) + _v1(b"\x01" + _uleb(4 << 1) + b"\x00", 4, 8),
+                            Status.BAD_DICTIONARY),
+    # The RLE/bit-packed hybrid.
+    "rle run longer than the page": (DICT + _v1(b"\x02" + _uleb(9 << 1) + b"\x01", 4, 8), Status.BAD_HYBRID),
+    "bit-packed run longer than the page": (DICT + _v1(b"\x02" + _uleb(2 << 1 | 1) + b"\0" * 4, 4, 8),
+                                            Status.BAD_HYBRID),
+    "bit-packed run past its bytes": (DICT + _v1(b"\x10" + _uleb(1 << 1 | 1) + b"\0\0\0", 4, 8),
+                                      Status.TRUNCATED),
+    "bit-packed run of 2**40 groups": (DICT + _v1(b"\x02" + _uleb(1 << 41 | 1) + b"\0" * 4, 4, 8),
+                                       Status.BAD_HYBRID),
+    "rle run of nothing": (DICT + _v1(b"\x02" + _uleb(0) + b"\x01" + _uleb(4 << 1) + b"\x01", 4, 8),
+                           Status.BAD_HYBRID),
+    "bit-packed run of nothing": (DICT + _v1(b"\x02" + _uleb(1) + _uleb(4 << 1) + b"\x01", 4, 8),
+                                  Status.BAD_HYBRID),
+    "bit width 33": (DICT + _v1(b"\x21" + _uleb(4 << 1) + b"\0" * 5, 4, 8), Status.BAD_HYBRID),
+    "bit width byte missing": (DICT + _v1(b"", 4, 8), Status.TRUNCATED),
+    "run value past the page": (DICT + _v1(b"\x10" + _uleb(4 << 1) + b"\x01", 4, 8), Status.TRUNCATED),
+    "run header past the page": (DICT + _v1(b"\x02" + b"\x81", 4, 8), Status.TRUNCATED),
+    # Snappy: copies before the start or of offset 0, literals longer than the input or the output.
+    "snappy copy offset 0": (_snappy_page(_uleb(16) + b"\x1c" + EIGHT + b"\x11\x00", 16), Status.BAD_SNAPPY),
+    "snappy copy past the start": (_snappy_page(_uleb(16) + b"\x1c" + EIGHT + b"\x11\x09", 16), Status.BAD_SNAPPY),
+    "snappy copy-2 past the start": (_snappy_page(_uleb(16) + b"\x1c" + EIGHT + b"\x1e\x00\x01", 16),
+                                     Status.BAD_SNAPPY),
+    "snappy copy-4 past the start": (_snappy_page(_uleb(16) + b"\x1c" + EIGHT + b"\x1f\x09\0\0\0", 16),
+                                     Status.BAD_SNAPPY),
+    "snappy copy past the output": (_snappy_page(_uleb(16) + b"\x1c" + EIGHT + b"\x2a\x08", 16), Status.BAD_SNAPPY),
+    "snappy copy cut": (_snappy_page(_uleb(16) + b"\x1c" + EIGHT + b"\x1e\x08", 16), Status.BAD_SNAPPY),
+    "snappy literal past the input": (_snappy_page(_uleb(16) + b"\x3c" + EIGHT, 16), Status.BAD_SNAPPY),
+    "snappy long literal past the input": (_snappy_page(_uleb(16) + b"\xf0\x0f" + EIGHT, 16), Status.BAD_SNAPPY),
+    "snappy literal length cut": (_snappy_page(_uleb(16) + b"\xfc\x0f", 16), Status.BAD_SNAPPY),
+    "snappy literal past the output": (_snappy_page(_uleb(16) + b"\x44" + EIGHT * 3, 16), Status.BAD_SNAPPY),
+    "snappy too short": (_snappy_page(_uleb(16) + b"\x1c" + EIGHT, 16), Status.BAD_SNAPPY),
+    "snappy length not the page's": (_snappy_page(_uleb(8) + b"\x1c" + EIGHT, 16), Status.BAD_SNAPPY),
+    "snappy empty": (_snappy_page(b"", 16), Status.TRUNCATED),
+    "v1 snappy copy offset 0": (_snappy_v1(_uleb(16) + b"\x1c" + EIGHT + b"\x11\x00", 16), Status.BAD_SNAPPY),
+    "v1 snappy copy past the start": (_snappy_v1(_uleb(16) + b"\x1c" + EIGHT + b"\x11\x09", 16), Status.BAD_SNAPPY),
+    "v1 snappy literal past the input": (_snappy_v1(_uleb(16) + b"\x3c" + EIGHT, 16), Status.BAD_SNAPPY),
+    "v1 snappy literal past the output": (_snappy_v1(_uleb(16) + b"\x44" + EIGHT * 3, 16), Status.BAD_SNAPPY),
+    # Data page v2.
+    "v2 repetition levels": (_v2(F64.tobytes(), 4, repetition=2), Status.UNSUPPORTED_PAGE),
+    "v2 rows not values": (_v2(F64.tobytes(), 4, rows=3), Status.UNSUPPORTED_PAGE),
+    "v2 nulls": (_v2(F64.tobytes(), 4, nulls=1), Status.HAS_NULLS),
+    "v2 levels of a required column": (_v2(F64.tobytes(), 4, levels=_all_valid(4)), Status.BAD_HEADER),
+    "v2 is_compressed an i32": (_page(pagecodec.DATA_PAGE_V2, F64.tobytes(), _struct(
+        8, _i32(1, 4), _i32(2, 0), _i32(3, 4), _i32(4, 0), _i32(5, 0), _i32(6, 0), _i32(7, 0))), Status.BAD_HEADER),
+}
+OPTIONAL_HOSTILE = {
+    "level 0": (_v1(F64.tobytes(), 4, levels=_uleb(3 << 1) + b"\x01" + _uleb(1 << 1) + b"\x00"), Status.HAS_NULLS),
+    "level 2": (_v1(F64.tobytes(), 4, levels=_uleb(4 << 1) + b"\x02"), Status.BAD_HYBRID),
+    "packed level 0": (_v1(F64.tobytes(), 4, levels=_uleb(1 << 1 | 1) + b"\xf7"), Status.HAS_NULLS),
+    "levels past the page": (_v1(F64.tobytes(), 4, levels=b"\x08" * 200)[:-150], Status.TRUNCATED),
+    "levels length past the page": (_v1((1_000).to_bytes(4, "little") + F64.tobytes(), 4), Status.TRUNCATED),
+    "levels run longer than the page": (_v1(F64.tobytes(), 4, levels=_uleb(9 << 1) + b"\x01"), Status.BAD_HYBRID),
+    "levels of bit-packed encoding": (_page(pagecodec.DATA_PAGE, F64.tobytes(), _struct(
+        5, _i32(1, 4), _i32(2, 0), _i32(3, 4), _i32(4, 3))), Status.UNSUPPORTED_PAGE),
+    "v2 levels past the page": (_v2(F64.tobytes(), 4, levels=_all_valid(4), compressed=1), Status.TRUNCATED),
+    "v2 levels past the values": (_v2(F64.tobytes(), 4, levels=_all_valid(4), uncompressed=1), Status.TRUNCATED),
+    "v2 level 0": (_v2(F64.tobytes(), 4, levels=_uleb(4 << 1) + b"\x00"), Status.HAS_NULLS),
+    # Levels longer than HEADROOM (not decoded in place), their bytes after the 4 values ignored.
+    "snappy v1 long levels": (_v1(F64.tobytes(), 4, levels=_all_valid(4) + b"\0" * 100, snappy=True), Status.OK),
+    "snappy v1 levels length past the page": (
+        _page(pagecodec.DATA_PAGE, pa.compress((1_000).to_bytes(4, "little") + F64.tobytes(), "snappy",
+                                               asbytes=True),
+              _struct(5, _i32(1, 4), _i32(2, 0), _i32(3, 3), _i32(4, 3)), uncompressed=36), Status.TRUNCATED),
+    "snappy v1 level 0": (_v1(F64.tobytes(), 4, levels=_uleb(4 << 1) + b"\x00", snappy=True), Status.HAS_NULLS),
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_hand_made_damage(name):
+    chunk, expected = HOSTILE[name]
+    rows = 2 if name == "a dictionary of RLE" else 4 if not name.startswith(("snappy", "v1 snappy")) else 2
+    codec = Codec.SNAPPY if "snappy" in name else Codec.UNCOMPRESSED
+    status, values = _decode(chunk, rows, codec=codec)
+    assert status == expected
+    if expected == Status.OK:
+        assert values == OK_LIST
+
+
+@pytest.mark.parametrize("name", list(OPTIONAL_HOSTILE))
+def test_hand_made_damage_to_levels(name):
+    chunk, expected = OPTIONAL_HOSTILE[name]
+    codec = Codec.SNAPPY if "snappy" in name else Codec.UNCOMPRESSED
+    status, values = _decode(chunk, 4, codec=codec, optional=True)
+    assert status == expected
+    if expected == Status.OK:
+        assert values == OK_LIST
