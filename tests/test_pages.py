@@ -648,9 +648,10 @@ def _nested(depth: int) -> tuple[int, int, bytes]:
     return 14, STRUCT, inner
 
 
-def _snappy_page(stream: bytes, size: int) -> bytes:
+def _snappy_page(stream: bytes, size: int, count: int | None = None) -> bytes:
     """A v2 page (plain float64 values, ``size`` bytes once decoded) whose body is ``stream``."""
-    inner = _struct(8, _i32(1, size // 8), _i32(2, 0), _i32(3, size // 8), _i32(4, 0), _i32(5, 0), _i32(6, 0))
+    count = size // 8 if count is None else count
+    inner = _struct(8, _i32(1, count), _i32(2, 0), _i32(3, count), _i32(4, 0), _i32(5, 0), _i32(6, 0))
     return _page(pagecodec.DATA_PAGE_V2, stream, inner, uncompressed=size)
 
 
@@ -798,3 +799,41 @@ def test_hand_made_damage_to_levels(name):
     assert status == expected
     if expected == Status.OK:
         assert values == OK_LIST
+
+
+@pytest.mark.parametrize("page", ["data v1", "data v2", "dictionary"])
+def test_a_huge_page_size_is_declined_without_allocating_it(monkeypatch, page):
+    """A snappy page claiming 2**31 - 1 bytes in a chunk of ~40: NEED_BUFFERS from the function, then
+    pages.decode declines rather than allocate 2 GB (snappy decodes at most 64 bytes from 3)."""
+    huge = 2**31 - 1
+    stream = _uleb(huge) + b"\x1c" + EIGHT
+    if page == "data v2":
+        data, need = _snappy_page(stream, huge, count=4), 0
+    elif page == "data v1":
+        data = _page(pagecodec.DATA_PAGE, stream, _struct(5, _i32(1, 4), _i32(2, 0), _i32(3, 3), _i32(4, 3)),
+                     uncompressed=huge)
+        need = 0
+    else:
+        data = _page(pagecodec.DICTIONARY_PAGE, stream, _struct(7, _i32(1, 4), _i32(2, 0)), uncompressed=huge)
+        need = 1
+    function = native().decode_chunk(64)
+    info = (ctypes.c_int64 * 2)()
+    with _guarded(len(data)) as chunk, _guarded(HEADROOM + 32) as out:
+        ctypes.memmove(chunk, data, len(data))
+        status = function(chunk, len(data), 4, int(Codec.SNAPPY), 0, 0, 0, 0, 0, out + HEADROOM,
+                          ctypes.addressof(info))
+    assert (status, info[need]) == (Status.NEED_BUFFERS, huge)
+    sizes = []
+    allocate = pa.allocate_buffer
+    monkeypatch.setattr(pa, "allocate_buffer", lambda size, *a, **k: sizes.append(size) or allocate(size, *a, **k))
+    chunk = pages.Chunk(0, len(data), 4, pa.float64(), Codec.SNAPPY, False, len(data))
+    assert pages.decode(chunk, pa.py_buffer(data)) == (Status.BAD_HEADER, None)
+    assert sizes and max(sizes) < 1 << 20, sizes
+    # A page that snappy can decode to its size is never refused: 64 bytes from a 3-byte copy.
+    values = np.zeros(4096 // 8)
+    stream = _uleb(4096) + b"\x1c" + bytes(8) + b"\xfe\x08\x00" * 63 + b"\xde\x08\x00"  # 8 zeros, copies
+    data = _snappy_page(stream, 4096)
+    chunk = pages.Chunk(0, len(data), 512, pa.float64(), Codec.SNAPPY, False, len(data))
+    assert len(data) * 21 > 4096 > len(data) * 16
+    status, array = pages.decode(chunk, pa.py_buffer(data))
+    assert status == Status.OK and _bits(array) == _bits(pa.array(values))
