@@ -38,6 +38,7 @@ STORED_AS: dict[pa.DataType, str] = {
 CODECS: dict[str, Codec] = {"UNCOMPRESSED": Codec.UNCOMPRESSED, "SNAPPY": Codec.SNAPPY}
 FIRST_BUFFER = 1 << 20  # scratch and dictionary bytes given at first (pyarrow's pages are at most ~1 MB)
 MAX_BUFFER = 1 << 31  # a page's size is an i32
+SNAPPY_MAX_RATIO = 22  # snappy decodes at most 64 bytes from 3 (a copy with a 2-byte offset)
 
 
 def enabled() -> bool:
@@ -103,7 +104,8 @@ def decode(chunk: Chunk, data: pa.Buffer) -> tuple[Status, pa.Array | None]:
             break
         needed = memoryview(info).cast("q")
         grown = [max(have, need) for have, need in zip(room, needed)]
-        if grown == room or max(grown) > MAX_BUFFER:
+        # (A page asking for more than its chunk's bytes can decode to is damaged: no 2 GB scratch for it.)
+        if grown == room or max(grown) > min(MAX_BUFFER, SNAPPY_MAX_RATIO * chunk.size):
             return Status.BAD_HEADER, None
         room = grown
     if status != Status.OK:
