@@ -222,7 +222,8 @@ def test_pyarrow_files_decode_bit_for_bit(tmp_path, compression, version, mode):
     kinds = _page_kinds(next(c for c in cases if c.name == "f64_opt").data)
     data_page = pagecodec.DATA_PAGE if version == "1.0" else pagecodec.DATA_PAGE_V2
     encodings = {e for t, e in kinds if t == data_page}
-    assert {t for t, _ in kinds} == ({data_page} if mode == "plain" else {pagecodec.DICTIONARY_PAGE, data_page})
+    types = {data_page} if mode == "plain" else {pagecodec.DICTIONARY_PAGE, data_page}
+    assert {t for t, _ in kinds} == types
     assert len(kinds) > 5
     dictionary = pagecodec.RLE_DICTIONARY  # (PLAIN_DICTIONARY: see the format 1.0 test)
     assert encodings == {"plain": {pagecodec.PLAIN}, "dictionary": {dictionary},
@@ -277,7 +278,8 @@ def test_eligible_reads_the_chunk_where_the_metadata_says(tmp_path):
         column = metadata.row_group(0).column(["a", "b"].index(case.name))
         assert case.chunk == pages.Chunk(
             column.dictionary_page_offset, column.total_compressed_size, 3,
-            pa.int64() if case.name == "a" else pa.float64(), Codec.SNAPPY, True, column.total_uncompressed_size)
+            pa.int64() if case.name == "a" else pa.float64(), Codec.SNAPPY, True,
+            column.total_uncompressed_size)
     with pa.OSFile(str(path)) as source:
         got = [pages.read(source, c.chunk) for c in _chunks(path)]
     assert [a.to_pylist() for a in got] == [[1, 2, 3], [1.5, -0.0, 2.5]]
@@ -388,7 +390,8 @@ def test_bytes_not_the_chunks_size_are_truncated(tmp_path):
 
 _LIBC = ctypes.CDLL(None, use_errno=True)
 _LIBC.mmap.restype = ctypes.c_void_p
-_LIBC.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+_LIBC.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                       ctypes.c_long]
 _LIBC.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
 _LIBC.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
 PAGE = mmap.PAGESIZE
@@ -424,8 +427,8 @@ def _raw_decode(data: bytes, rows: int, width: int, codec: int, optional: bool,
         with _guarded(len(data)) as chunk, _guarded(have[0]) as scratch, _guarded(have[1]) as dictionary, \
                 _guarded(HEADROOM + rows * width) as out:
             ctypes.memmove(chunk, data, len(data))
-            status = Status(function(chunk, len(data), rows, codec, int(optional), scratch, have[0], dictionary,
-                                     have[1], out + HEADROOM, ctypes.addressof(info)))
+            status = Status(function(chunk, len(data), rows, codec, int(optional), scratch, have[0],
+                                     dictionary, have[1], out + HEADROOM, ctypes.addressof(info)))
             values = ctypes.string_at(out + HEADROOM, rows * width) if status == Status.OK else None
         if status != Status.NEED_BUFFERS:
             return status, values
@@ -439,8 +442,8 @@ def _raw_decode(data: bytes, rows: int, width: int, codec: int, optional: bool,
 def _raw(case: ChunkCase, data: bytes | None = None, rows: int | None = None) -> tuple[Status, bytes | None]:
     chunk = case.chunk
     data = case.data if data is None else data
-    return _raw_decode(data, chunk.rows if rows is None else rows, chunk.type.bit_width // 8, int(chunk.codec),
-                       chunk.optional)
+    return _raw_decode(data, chunk.rows if rows is None else rows, chunk.type.bit_width // 8,
+                       int(chunk.codec), chunk.optional)
 
 
 def _small_file(tmp_path, version: str, compression: str, dictionary: bool, optional: bool) -> tuple:
@@ -451,7 +454,8 @@ def _small_file(tmp_path, version: str, compression: str, dictionary: bool, opti
     schema = pa.schema([pa.field("x", pa.float64(), optional), pa.field("n", pa.int32(), optional)])
     path = tmp_path / f"{version}{compression}{dictionary}{optional}.parquet"
     pq.write_table(pa.Table.from_arrays([x, n], schema=schema), path, compression=compression,
-                   use_dictionary=dictionary, data_page_version=version, data_page_size=64, write_batch_size=16)
+                   use_dictionary=dictionary, data_page_version=version, data_page_size=64,
+                   write_batch_size=16)
     return path, path.read_bytes()
 
 
@@ -478,7 +482,8 @@ def test_every_byte_of_a_chunk_damaged(tmp_path, version, compression, dictionar
             for mask in MASKS:
                 damaged = bytearray(data)
                 damaged[position] ^= mask
-                status, values = _raw(case, bytes(damaged[case.chunk.start:case.chunk.start + case.chunk.size]))
+                body = bytes(damaged[case.chunk.start:case.chunk.start + case.chunk.size])
+                status, values = _raw(case, body)
                 if status != Status.OK:
                     outcomes["declined"] += 1
                     continue
@@ -490,7 +495,7 @@ def test_every_byte_of_a_chunk_damaged(tmp_path, version, compression, dictionar
                                          f"{position - case.chunk.start} ^ {mask:#x}") from None
                 got = pa.Array.from_buffers(case.chunk.type, case.chunk.rows, [None, pa.py_buffer(values)])
                 assert _bits(got) == _bits(expected), (case.name, position - case.chunk.start, mask)
-                through_pages = pages.decode(case.chunk, pa.py_buffer(damaged)[case.chunk.start:][:case.chunk.size])
+                through_pages = pages.decode(case.chunk, pa.py_buffer(body))
                 assert _bits(through_pages[1]) == _bits(got)
                 outcomes["same"] += 1
     assert outcomes["declined"] > 0 and outcomes["same"] > 0, outcomes  # both ways were taken
@@ -689,7 +694,8 @@ HOSTILE = {
     "page type a binary": (_compact((1, BINARY, b"\0"), _i32(2, 32), _i32(3, 32)) + F64.tobytes(),
                            Status.BAD_HEADER),
     "negative size": (_v1(F64.tobytes(), 4, compressed=-32), Status.BAD_HEADER),
-    "no data page struct": (_compact(_i32(1, 0), _i32(2, 32), _i32(3, 32)) + F64.tobytes(), Status.BAD_HEADER),
+    "no data page struct": (_compact(_i32(1, 0), _i32(2, 32), _i32(3, 32)) + F64.tobytes(),
+                            Status.BAD_HEADER),
     "sizes differ uncompressed": (_v1(F64.tobytes(), 4, uncompressed=40), Status.BAD_HEADER),
     "page past the chunk": (_v1(F64.tobytes(), 4, compressed=1_000, uncompressed=1_000), Status.TRUNCATED),
     "unknown page type": (_page(7, F64.tobytes(), _struct(5)), Status.UNSUPPORTED_PAGE),
@@ -703,13 +709,14 @@ HOSTILE = {
                                   Status.BAD_DICTIONARY),
     "packed index past the dictionary": (DICT + _v1(_indices([0, 1, 2, 3], 2), 4, pagecodec.RLE_DICTIONARY),
                                          Status.BAD_DICTIONARY),
-    "no dictionary": (_v1(b"\x01" + _uleb(4 << 1) + b"\x00", 4, pagecodec.RLE_DICTIONARY), Status.BAD_DICTIONARY),
+    "no dictionary": (_v1(b"\x01" + _uleb(4 << 1) + b"\x00", 4, pagecodec.RLE_DICTIONARY),
+                      Status.BAD_DICTIONARY),
     "a second dictionary": (DICT + DICT + _v1(b"\x01" + _uleb(4 << 1) + b"\x00", 4, pagecodec.RLE_DICTIONARY),
                             Status.BAD_DICTIONARY),
     "a dictionary after a data page": (_v1(F64[:2].tobytes(), 2) + DICT + _v1(F64[2:].tobytes(), 2),
                                        Status.BAD_DICTIONARY),
     "a dictionary shorter than its count": (_dictionary(np.array([10.0]), count=3)
-                                            + _v1(b"\x02" + _uleb(4 << 1) + b"\x02", 4, pagecodec.RLE_DICTIONARY),
+                                            + _v1(b"\x02" + _uleb(4 << 1) + b"\x02", 4, 8),
                                             Status.TRUNCATED),
     "a dictionary of RLE": (_dictionary(np.array([10.0]), encoding=pagecodec.RLE), Status.UNSUPPORTED_PAGE),
     "an empty dictionary": (_dictionary(np.array([])) + _v1(b"\x01" + _uleb(4 << 1) + b"\x00", 4, 8),
@@ -732,22 +739,26 @@ HOSTILE = {
     "run header past the page": (DICT + _v1(b"\x02" + b"\x81", 4, 8), Status.TRUNCATED),
     # Snappy: copies before the start or of offset 0, literals longer than the input or the output.
     "snappy copy offset 0": (_snappy_page(_uleb(16) + b"\x1c" + EIGHT + b"\x11\x00", 16), Status.BAD_SNAPPY),
-    "snappy copy past the start": (_snappy_page(_uleb(16) + b"\x1c" + EIGHT + b"\x11\x09", 16), Status.BAD_SNAPPY),
+    "snappy copy past the start": (_snappy_page(_uleb(16) + b"\x1c" + EIGHT + b"\x11\x09", 16),
+                                   Status.BAD_SNAPPY),
     "snappy copy-2 past the start": (_snappy_page(_uleb(16) + b"\x1c" + EIGHT + b"\x1e\x00\x01", 16),
                                      Status.BAD_SNAPPY),
     "snappy copy-4 past the start": (_snappy_page(_uleb(16) + b"\x1c" + EIGHT + b"\x1f\x09\0\0\0", 16),
                                      Status.BAD_SNAPPY),
-    "snappy copy past the output": (_snappy_page(_uleb(16) + b"\x1c" + EIGHT + b"\x2a\x08", 16), Status.BAD_SNAPPY),
+    "snappy copy past the output": (_snappy_page(_uleb(16) + b"\x1c" + EIGHT + b"\x2a\x08", 16),
+                                    Status.BAD_SNAPPY),
     "snappy copy cut": (_snappy_page(_uleb(16) + b"\x1c" + EIGHT + b"\x1e\x08", 16), Status.BAD_SNAPPY),
     "snappy literal past the input": (_snappy_page(_uleb(16) + b"\x3c" + EIGHT, 16), Status.BAD_SNAPPY),
-    "snappy long literal past the input": (_snappy_page(_uleb(16) + b"\xf0\x0f" + EIGHT, 16), Status.BAD_SNAPPY),
+    "snappy long literal past the input": (_snappy_page(_uleb(16) + b"\xf0\x0f" + EIGHT, 16),
+                                           Status.BAD_SNAPPY),
     "snappy literal length cut": (_snappy_page(_uleb(16) + b"\xfc\x0f", 16), Status.BAD_SNAPPY),
     "snappy literal past the output": (_snappy_page(_uleb(16) + b"\x44" + EIGHT * 3, 16), Status.BAD_SNAPPY),
     "snappy too short": (_snappy_page(_uleb(16) + b"\x1c" + EIGHT, 16), Status.BAD_SNAPPY),
     "snappy length not the page's": (_snappy_page(_uleb(8) + b"\x1c" + EIGHT, 16), Status.BAD_SNAPPY),
     "snappy empty": (_snappy_page(b"", 16), Status.TRUNCATED),
     "v1 snappy copy offset 0": (_snappy_v1(_uleb(16) + b"\x1c" + EIGHT + b"\x11\x00", 16), Status.BAD_SNAPPY),
-    "v1 snappy copy past the start": (_snappy_v1(_uleb(16) + b"\x1c" + EIGHT + b"\x11\x09", 16), Status.BAD_SNAPPY),
+    "v1 snappy copy past the start": (_snappy_v1(_uleb(16) + b"\x1c" + EIGHT + b"\x11\x09", 16),
+                                      Status.BAD_SNAPPY),
     "v1 snappy literal past the input": (_snappy_v1(_uleb(16) + b"\x3c" + EIGHT, 16), Status.BAD_SNAPPY),
     "v1 snappy literal past the output": (_snappy_v1(_uleb(16) + b"\x44" + EIGHT * 3, 16), Status.BAD_SNAPPY),
     # Data page v2.
@@ -756,27 +767,33 @@ HOSTILE = {
     "v2 nulls": (_v2(F64.tobytes(), 4, nulls=1), Status.HAS_NULLS),
     "v2 levels of a required column": (_v2(F64.tobytes(), 4, levels=_all_valid(4)), Status.BAD_HEADER),
     "v2 is_compressed an i32": (_page(pagecodec.DATA_PAGE_V2, F64.tobytes(), _struct(
-        8, _i32(1, 4), _i32(2, 0), _i32(3, 4), _i32(4, 0), _i32(5, 0), _i32(6, 0), _i32(7, 0))), Status.BAD_HEADER),
+        8, _i32(1, 4), _i32(2, 0), _i32(3, 4), _i32(4, 0), _i32(5, 0), _i32(6, 0), _i32(7, 0))),
+    Status.BAD_HEADER),
 }
 OPTIONAL_HOSTILE = {
-    "level 0": (_v1(F64.tobytes(), 4, levels=_uleb(3 << 1) + b"\x01" + _uleb(1 << 1) + b"\x00"), Status.HAS_NULLS),
+    "level 0": (_v1(F64.tobytes(), 4, levels=_uleb(3 << 1) + b"\x01" + _uleb(1 << 1) + b"\x00"),
+                Status.HAS_NULLS),
     "level 2": (_v1(F64.tobytes(), 4, levels=_uleb(4 << 1) + b"\x02"), Status.BAD_HYBRID),
     "packed level 0": (_v1(F64.tobytes(), 4, levels=_uleb(1 << 1 | 1) + b"\xf7"), Status.HAS_NULLS),
     "levels past the page": (_v1(F64.tobytes(), 4, levels=b"\x08" * 200)[:-150], Status.TRUNCATED),
     "levels length past the page": (_v1((1_000).to_bytes(4, "little") + F64.tobytes(), 4), Status.TRUNCATED),
-    "levels run longer than the page": (_v1(F64.tobytes(), 4, levels=_uleb(9 << 1) + b"\x01"), Status.BAD_HYBRID),
+    "levels run longer than the page": (_v1(F64.tobytes(), 4, levels=_uleb(9 << 1) + b"\x01"),
+                                        Status.BAD_HYBRID),
     "levels of bit-packed encoding": (_page(pagecodec.DATA_PAGE, F64.tobytes(), _struct(
         5, _i32(1, 4), _i32(2, 0), _i32(3, 4), _i32(4, 3))), Status.UNSUPPORTED_PAGE),
     "v2 levels past the page": (_v2(F64.tobytes(), 4, levels=_all_valid(4), compressed=1), Status.TRUNCATED),
-    "v2 levels past the values": (_v2(F64.tobytes(), 4, levels=_all_valid(4), uncompressed=1), Status.TRUNCATED),
+    "v2 levels past the values": (_v2(F64.tobytes(), 4, levels=_all_valid(4), uncompressed=1),
+                                  Status.TRUNCATED),
     "v2 level 0": (_v2(F64.tobytes(), 4, levels=_uleb(4 << 1) + b"\x00"), Status.HAS_NULLS),
     # Levels longer than HEADROOM (not decoded in place), their bytes after the 4 values ignored.
-    "snappy v1 long levels": (_v1(F64.tobytes(), 4, levels=_all_valid(4) + b"\0" * 100, snappy=True), Status.OK),
+    "snappy v1 long levels": (_v1(F64.tobytes(), 4, levels=_all_valid(4) + b"\0" * 100, snappy=True),
+                              Status.OK),
     "snappy v1 levels length past the page": (
         _page(pagecodec.DATA_PAGE, pa.compress((1_000).to_bytes(4, "little") + F64.tobytes(), "snappy",
                                                asbytes=True),
               _struct(5, _i32(1, 4), _i32(2, 0), _i32(3, 3), _i32(4, 3)), uncompressed=36), Status.TRUNCATED),
-    "snappy v1 level 0": (_v1(F64.tobytes(), 4, levels=_uleb(4 << 1) + b"\x00", snappy=True), Status.HAS_NULLS),
+    "snappy v1 level 0": (_v1(F64.tobytes(), 4, levels=_uleb(4 << 1) + b"\x00", snappy=True),
+                          Status.HAS_NULLS),
 }
 
 
@@ -825,7 +842,8 @@ def test_a_huge_page_size_is_declined_without_allocating_it(monkeypatch, page):
     assert (status, info[need]) == (Status.NEED_BUFFERS, huge)
     sizes = []
     allocate = pa.allocate_buffer
-    monkeypatch.setattr(pa, "allocate_buffer", lambda size, *a, **k: sizes.append(size) or allocate(size, *a, **k))
+    monkeypatch.setattr(pa, "allocate_buffer",
+                        lambda size, *a, **k: sizes.append(size) or allocate(size, *a, **k))
     chunk = pages.Chunk(0, len(data), 4, pa.float64(), Codec.SNAPPY, False, len(data))
     assert pages.decode(chunk, pa.py_buffer(data)) == (Status.BAD_HEADER, None)
     assert sizes and max(sizes) < 1 << 20, sizes
@@ -837,3 +855,194 @@ def test_a_huge_page_size_is_declined_without_allocating_it(monkeypatch, page):
     assert len(data) * 21 > 4096 > len(data) * 16
     status, array = pages.decode(chunk, pa.py_buffer(data))
     assert status == Status.OK and _bits(array) == _bits(pa.array(values))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(variant=st.tuples(st.sampled_from(["1.0", "2.0"]), st.sampled_from(["none", "snappy"]), st.booleans(),
+                         st.booleans(), st.sampled_from(["x", "n"])),
+       changes=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), min_size=1,
+                        max_size=6),
+       cut=st.none() | st.floats(0, 1, exclude_max=True))
+def test_random_damage_decodes_as_pyarrow_reads_or_is_declined(tmp_path_factory, variant, changes, cut):
+    version, compression, dictionary, optional, name = variant
+    path, data = _small_file(tmp_path_factory.getbasetemp(), version, compression, dictionary, optional)
+    (case,) = [c for c in _chunks(path) if c.name == name]
+    damaged = bytearray(data)
+    for where, value in changes:
+        damaged[case.chunk.start + int(where * case.chunk.size)] = value
+    body = bytes(damaged[case.chunk.start:case.chunk.start + case.chunk.size])
+    if cut is not None:
+        body = body[:int(cut * len(body))]
+        assert _raw(case, body)[0] < 0
+        return
+    status, values = _raw(case, body)
+    if status == Status.OK:
+        got = pa.Array.from_buffers(case.chunk.type, case.chunk.rows, [None, pa.py_buffer(values)])
+        assert _bits(got) == _bits(_read_damaged(bytes(damaged), case))
+
+
+# ---------------------------------------------------------------------------
+# 4. Scans: the same results with the decoder on and off.
+# ---------------------------------------------------------------------------
+
+@pytest.fixture
+def decoded_chunks(monkeypatch) -> list[int]:
+    """Counts the chunks scans take from the page decoder (one entry a chunk)."""
+    taken: list[int] = []
+    read = pages.read
+
+    def counting(source, chunk):
+        array = read(source, chunk)
+        if array is not None:
+            taken.append(len(array))
+        return array
+
+    monkeypatch.setattr(pages, "read", counting)
+    return taken
+
+
+def _same_table(got: pa.Table, want: pa.Table) -> None:
+    """Equal tables, floats bit for bit (NaN payloads, -0.0), nulls in the same places."""
+    assert got.schema == want.schema and got.num_rows == want.num_rows
+    for name in got.column_names:
+        a, b = got[name].combine_chunks(), want[name].combine_chunks()
+        if pa.types.is_floating(a.type):
+            a, b = a.view(pa.int32() if a.type == pa.float32() else pa.int64()), \
+                b.view(pa.int32() if b.type == pa.float32() else pa.int64())
+        assert a.equals(b), name
+
+
+def _scan_both_ways(monkeypatch, decoded_chunks, source, where: str, columns=None, threads: int = 1) -> tuple:
+    """The table a scan reads with the decoder on, the same with ARROWJIT_PAGES=0 (asserted), its count
+    the same both ways (asserted); and how many chunks the decoder gave to the scan that read the table."""
+    monkeypatch.delenv(pages.ENABLE, raising=False)
+    decoded_chunks.clear()
+    on = arrowjit.scan(source, where, columns, threads=threads, progress=False).read_all()
+    taken = len(decoded_chunks)
+    on_count = arrowjit.scan(source, where, threads=threads, progress=False).count()
+    reads = len(decoded_chunks)
+    monkeypatch.setenv(pages.ENABLE, "0")
+    off = arrowjit.scan(source, where, columns, threads=threads, progress=False).read_all()
+    off_count = arrowjit.scan(source, where, threads=threads, progress=False).count()
+    assert len(decoded_chunks) == reads  # (off: not one chunk)
+    monkeypatch.delenv(pages.ENABLE)
+    _same_table(on, off)
+    assert on_count == off_count == on.num_rows
+    return on, taken
+
+
+def _mixed_table(rows: int = 4_003) -> pa.Table:
+    """Eligible and ineligible columns; in row groups of 700 rows, f has nulls in groups 2 and 5 only,
+    i in group 0 only."""
+    rng = np.random.default_rng(11)
+    f = rng.uniform(-1, 1, rows)
+    f[::97] = np.nan
+    f[5::101] = -0.0
+    f_nulls = np.zeros(rows, bool)
+    f_nulls[1400:2100:3] = True
+    f_nulls[3500:3600:7] = True
+    i = rng.integers(-100, 100, rows).astype(np.int32)
+    i_nulls = np.zeros(rows, bool)
+    i_nulls[10:600:13] = True
+    words = np.array(["a", "b", "c", "dd"])
+    return pa.table({
+        "id": pa.array(np.arange(rows, dtype=np.int64)),
+        "f": pa.array(f, mask=f_nulls),
+        "g": pa.array(rng.uniform(0, 2, rows).astype(np.float32)),
+        "i": pa.array(i, mask=i_nulls),
+        "u": pa.array(rng.integers(0, 2**64 - 1, rows, dtype=np.uint64, endpoint=True)),
+        "u32": pa.array(rng.integers(0, 2**32 - 1, rows, dtype=np.uint32, endpoint=True)),
+        "d": pa.array(rng.integers(0, 20_000, rows).astype(np.int32)).cast(pa.date32()),
+        "s": pa.array(words[rng.integers(0, 4, rows)].tolist(), mask=rng.random(rows) < 0.1),
+        "ts": pa.array(rng.integers(0, 10**12, rows), pa.timestamp("us")),
+        "h": pa.array(rng.integers(-300, 300, rows).astype(np.int16)),
+    })
+
+
+WHERES = {
+    "f > 0.5 and i < 20": lambda t: pc.and_kleene(pc.greater(t["f"], 0.5), pc.less(t["i"], 20)),
+    "g <= 1 or s = 'b'": lambda t: pc.or_kleene(pc.less_equal(t["g"], 1), pc.equal(t["s"], "b")),
+    "u > 9223372036854775808": lambda t: pc.greater(t["u"], pa.scalar(2**63, pa.uint64())),
+    "u32 < 100000000 and h > 0": lambda t: pc.and_kleene(pc.less(t["u32"], 10**8), pc.greater(t["h"], 0)),
+    "d >= date '1990-01-01'": lambda t: pc.greater_equal(t["d"], pa.scalar(7305, pa.date32())),
+    "id >= 4000": lambda t: pc.greater_equal(t["id"], 4_000),
+    "f is null": lambda t: pc.is_null(t["f"]),
+}
+
+
+@pytest.mark.parametrize("where", list(WHERES))
+@pytest.mark.parametrize("version", ["1.0", "2.0"])
+def test_scans_with_the_decoder_on_and_off(tmp_path, monkeypatch, decoded_chunks, where, version):
+    table = _mixed_table()
+    path = tmp_path / "mixed.parquet"
+    pq.write_table(table, path, row_group_size=700, data_page_version=version, data_page_size=2_000,
+                   write_batch_size=200)
+    got, taken = _scan_both_ways(monkeypatch, decoded_chunks, str(path), where)
+    want = table.filter(WHERES[where](table))
+    _same_table(got, want)
+    assert taken > 0
+    # And the columns picked, in another order, on two threads.
+    columns = ["ts", "f", "u", "id"]
+    got, _ = _scan_both_ways(monkeypatch, decoded_chunks, str(path), where, columns, threads=2)
+    _same_table(got, want.select(columns))
+
+
+def test_which_chunks_the_scan_decodes(tmp_path, monkeypatch, decoded_chunks):
+    table = _mixed_table()
+    path = tmp_path / "mixed.parquet"
+    pq.write_table(table, path, row_group_size=700)
+    monkeypatch.delenv(pages.ENABLE, raising=False)
+    # f: 5 row groups of 700 rows and one of 503; nulls in groups 2 and 5: those 2 go to pyarrow.
+    assert arrowjit.scan(str(path), "f * 2.0 > 4.0", progress=False).count() == 0
+    assert sorted(decoded_chunks) == [700] * 4
+    decoded_chunks.clear()
+    assert arrowjit.scan(str(path), "s = 'b' or h > 1000", progress=False).count() == pc.sum(
+        pc.equal(table["s"], "b")).as_py()
+    assert decoded_chunks == []  # (strings and int16 are pyarrow's)
+    decoded_chunks.clear()
+    assert arrowjit.scan(str(path), "i * 2 > 1000 or d < date '1970-01-01'", progress=False).count() == 0
+    assert sorted(decoded_chunks) == [503] * 2 + [700] * 9  # i: groups 1-5 (nulls in 0), d: all 6
+    monkeypatch.setenv(pages.ENABLE, "0")
+    decoded_chunks.clear()
+    assert arrowjit.scan(str(path), "f * 2.0 > 4.0", progress=False).count() == 0
+    assert decoded_chunks == []
+
+
+def test_a_file_column_read_as_another_type_of_the_dataset_schema(tmp_path, monkeypatch, decoded_chunks):
+    first = pa.table({"x": pa.array([1, 5, 9, -4], pa.int32()), "y": pa.array([0.5] * 4, pa.float32())})
+    pq.write_table(first, tmp_path / "a.parquet")
+    pq.write_table(pa.table({"x": pa.array([7, 2**40], pa.int64()), "y": pa.array([1.5, 2.5])}),
+                   tmp_path / "b.parquet")
+    schema = pa.schema([("x", pa.int64()), ("y", pa.float64())])
+    dataset = ds.dataset([str(tmp_path / "a.parquet"), str(tmp_path / "b.parquet")], schema=schema)
+    got, taken = _scan_both_ways(monkeypatch, decoded_chunks, dataset, "x > 4")
+    assert got.to_pydict() == {"x": [5, 9, 7, 2**40], "y": [0.5, 0.5, 1.5, 2.5]}
+    assert taken == 4  # x of both files, y of both (the int32 and the float32 ones cast)
+
+
+def test_sliced_tables_and_subsets_of_row_groups(tmp_path, monkeypatch, decoded_chunks):
+    table = _mixed_table().slice(3, 3_001)  # odd offsets in every column written
+    path = tmp_path / "sliced.parquet"
+    pq.write_table(table, path, row_group_size=333)
+    where = "f < 0 and id > 100"
+    got, _ = _scan_both_ways(monkeypatch, decoded_chunks, str(path), where)
+    _same_table(got, table.filter(pc.and_kleene(pc.less(table["f"], 0), pc.greater(table["id"], 100))))
+    # A dataset of some of the file's row groups only.
+    (fragment,) = ds.dataset(str(path)).get_fragments()
+    subset = ds.FileSystemDataset([fragment.subset(row_group_ids=[1, 4, 9])], table.schema,
+                                  ds.ParquetFileFormat(), fragment.filesystem)
+    got, taken = _scan_both_ways(monkeypatch, decoded_chunks, subset, "id >= 0")
+    ids = list(range(336, 669)) + list(range(1335, 1668)) + list(range(3000, 3004))
+    assert got["id"].to_pylist() == ids
+    assert taken > 0
+
+
+def test_empty_file_and_one_row_groups(tmp_path, monkeypatch, decoded_chunks):
+    table = _mixed_table(13)
+    pq.write_table(table.slice(0, 0), tmp_path / "empty.parquet")
+    got, taken = _scan_both_ways(monkeypatch, decoded_chunks, str(tmp_path / "empty.parquet"), "f > 0")
+    assert got.num_rows == 0 and got.schema == table.schema and taken == 0
+    pq.write_table(table, tmp_path / "ones.parquet", row_group_size=1)
+    got, taken = _scan_both_ways(monkeypatch, decoded_chunks, str(tmp_path / "ones.parquet"), "g >= 0")
+    _same_table(got, table)
+    assert taken == 13 * 7 - 1  # id f g i u u32 d of each row group, but i of row 10 (a null)
