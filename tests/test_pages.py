@@ -258,6 +258,31 @@ def test_row_groups_of_one_row_and_of_seven(tmp_path, version):
         assert len(cases) == -(-rows // group) * 14
 
 
+@pytest.mark.parametrize("version", ["1.0", "2.0"])
+def test_a_dictionary_of_one_value(tmp_path, version):
+    table = pa.table({"c": pa.array([-0.0] * 1_001), "k": pa.array([7] * 1_001, pa.int32()),
+                      "two": pa.array([2**40, -1] * 500 + [2**40], pa.int64())})
+    path = tmp_path / "t.parquet"
+    pq.write_table(table, path, data_page_version=version, compression="none")
+    cases = _check_file(path)
+    for case in cases[:2]:  # a dictionary page of one value, one data page of indices
+        (_, page), = [(t, p) for t, p in _page_kinds(case.data) if t != pagecodec.DICTIONARY_PAGE]
+        assert page == pagecodec.RLE_DICTIONARY
+    assert [str(v) for v in pages.decode(cases[0].chunk, pa.py_buffer(cases[0].data))[1][:2].to_pylist()] == \
+        ["-0.0", "-0.0"]
+
+
+@pytest.mark.parametrize("version", ["1.0", "2.0"])
+@pytest.mark.parametrize("compression", ["none", "snappy"])
+def test_pages_of_one_value(tmp_path, version, compression):
+    table = _table(203, seed=4).select(["f64_opt", "i32_req", "u64_opt", "f32_req"])
+    path = tmp_path / "t.parquet"
+    pq.write_table(table, path, data_page_version=version, compression=compression, use_dictionary=False,
+                   data_page_size=1, write_batch_size=1)
+    cases = _check_file(path)
+    assert all(len(_page_kinds(c.data)) == 203 for c in cases)
+
+
 def test_a_row_group_of_many_pages_is_one_array():
     table = pa.table({"x": pa.array(np.arange(10_001, dtype=np.float64))})
     sink = pa.BufferOutputStream()
@@ -635,6 +660,10 @@ def test_hand_made_chunks_decode():
     chunk = DICT + _v1(_indices([2, 0, 1, 1, 0], 2), 5, pagecodec.PLAIN_DICTIONARY) + \
         _v2(b"\x02" + _uleb(3 << 1) + b"\x01", 3, pagecodec.RLE_DICTIONARY)
     assert _decode(chunk, 8) == (Status.OK, [30.0, 10.0, 20.0, 20.0, 10.0, 20.0, 20.0, 20.0])
+    # Indices of 0 bits (a dictionary of one value; pyarrow writes 1 bit, the format allows 0): an RLE run
+    # with no value bytes, a bit-packed group of 8 with no bytes.
+    chunk = _dictionary(np.array([-0.0])) + _v1(b"\x00" + _uleb(3 << 1) + _uleb(1 << 1 | 1), 11, 8)
+    assert _decode(chunk, 11) == (Status.OK, [-0.0] * 11)
     # An index page is skipped; unknown header fields (a binary, a double, a byte, a struct) too.
     index = _page(pagecodec.INDEX_PAGE, b"\xAB" * 7, _struct(6))
     extra = ((4, I32, _zz(99)), (9, BINARY, _uleb(3) + b"abc"), (10, DOUBLE, b"\1" * 8), (11, BYTE, b"\7"),
