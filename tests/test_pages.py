@@ -1107,3 +1107,27 @@ def test_a_damaged_file_scans_alike_with_the_decoder_on_and_off(tmp_path, monkey
             _same_table(on, off)
         outcomes.add(type(on))
     assert outcomes == {str, pa.Table}
+
+
+def test_a_footer_with_a_negative_row_count_is_declined(tmp_path, monkeypatch):
+    """A footer saying -1 rows (every i64 45 in it, zigzag 0x5a after a field header 0x16, made -1, 0x01):
+    eligible declines the chunk; the scan fails as pyarrow does, with the decoder on and off."""
+    from arrowjit.errors import SourceError
+
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"x": np.arange(45.0)}), path, compression="none", use_dictionary=False,
+                   write_statistics=False)
+    data = bytearray(path.read_bytes())
+    start = len(data) - 8 - int.from_bytes(data[-8:-4], "little")
+    footer = bytes(data[start:-8])
+    assert footer.count(b"\x16\x5a") == 3  # the file's, the row group's and the column chunk's
+    data[start:-8] = footer.replace(b"\x16\x5a", b"\x16\x01")
+    path.write_bytes(bytes(data))
+    metadata = pq.ParquetFile(path).metadata
+    assert (metadata.num_rows, metadata.row_group(0).num_rows, metadata.row_group(0).column(0).num_values) == \
+        (-1, -1, -1)
+    assert [c.chunk for c in _chunks(path)] == [None]
+    for enabled in ("1", "0"):
+        monkeypatch.setenv(pages.ENABLE, enabled)
+        with pytest.raises(SourceError, match="row group 0: Negative size"):
+            arrowjit.scan(str(path), "x > 3", progress=False).count()
