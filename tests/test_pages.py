@@ -1076,8 +1076,8 @@ def test_empty_file_and_one_row_groups(tmp_path, monkeypatch, decoded_chunks):
 
 
 @pytest.mark.parametrize("version, compression, dictionary", [("1.0", "snappy", True), ("2.0", "none", False)])
-def test_a_damaged_file_scans_alike_with_the_decoder_on_and_off(tmp_path, monkeypatch, version, compression,
-                                                               dictionary):
+def test_a_damaged_file_scans_alike_with_the_decoder_on_and_off(tmp_path, monkeypatch, version,
+                                                               compression, dictionary):
     """Each byte of x's chunk changed in turn: the scan reads the same rows both ways, or fails both
     ways with a SourceError."""
     from arrowjit.errors import SourceError
@@ -1124,8 +1124,8 @@ def test_a_footer_with_a_negative_row_count_is_declined(tmp_path, monkeypatch):
     data[start:-8] = footer.replace(b"\x16\x5a", b"\x16\x01")
     path.write_bytes(bytes(data))
     metadata = pq.ParquetFile(path).metadata
-    assert (metadata.num_rows, metadata.row_group(0).num_rows, metadata.row_group(0).column(0).num_values) == \
-        (-1, -1, -1)
+    group = metadata.row_group(0)
+    assert (metadata.num_rows, group.num_rows, group.column(0).num_values) == (-1, -1, -1)
     assert [c.chunk for c in _chunks(path)] == [None]
     for enabled in ("1", "0"):
         monkeypatch.setenv(pages.ENABLE, enabled)
