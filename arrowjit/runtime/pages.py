@@ -69,7 +69,7 @@ def eligible(chunk: Any, column: Any, type_: pa.DataType, rows: int, file_size: 
     statistics = chunk.statistics
     if STORED_AS.get(type_) != chunk.physical_type or chunk.compression not in CODECS \
             or column.max_repetition_level != 0 or column.max_definition_level not in (0, 1) \
-            or chunk.num_values != rows or rows == 0:
+            or chunk.num_values != rows or rows <= 0:
         return None
     if statistics is not None and statistics.has_null_count and statistics.null_count > 0:
         return None  # (nulls: pyarrow builds the bitmap)
