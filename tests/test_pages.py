@@ -1075,7 +1075,8 @@ def test_empty_file_and_one_row_groups(tmp_path, monkeypatch, decoded_chunks):
     assert taken == 13 * 7 - 1  # id f g i u u32 d of each row group, but i of row 10 (a null)
 
 
-@pytest.mark.parametrize("version, compression, dictionary", [("1.0", "snappy", True), ("2.0", "none", False)])
+@pytest.mark.parametrize("version, compression, dictionary",
+                         [("1.0", "snappy", True), ("2.0", "none", False)])
 def test_a_damaged_file_scans_alike_with_the_decoder_on_and_off(tmp_path, monkeypatch, version,
                                                                compression, dictionary):
     """Each byte of x's chunk changed in turn: the scan reads the same rows both ways, or fails both
