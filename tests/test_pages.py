@@ -211,11 +211,11 @@ def test_pyarrow_files_decode_bit_for_bit(tmp_path, compression, version, mode):
     options, distinct = DICTIONARY_MODES[mode]
     table = _table(3_001, distinct=distinct)
     path = tmp_path / "t.parquet"
-    pq.write_table(table, path, compression=compression, data_page_version=version, row_group_size=1_000,
+    pq.write_table(table, path, compression=compression, data_page_version=version, row_group_size=999,
                    data_page_size=512, write_batch_size=64, **options)
     cases = _check_file(path)
-    assert len(cases) == 4 * 14  # 1000, 1000, 1000 and 1 rows; 7 types required and optional
-    assert [pq.ParquetFile(path).metadata.row_group(g).num_rows for g in range(4)] == [1_000] * 3 + [1]
+    assert len(cases) == 4 * 14  # 999, 999, 999 and 4 rows; 7 types required and optional
+    assert [pq.ParquetFile(path).metadata.row_group(g).num_rows for g in range(4)] == [999] * 3 + [4]
     # The file holds what the test means it to: many pages, of the right kinds.
     kinds = _page_kinds(next(c for c in cases if c.name == "f64_opt").data)
     data_page = pagecodec.DATA_PAGE if version == "1.0" else pagecodec.DATA_PAGE_V2
@@ -346,6 +346,27 @@ def test_other_codecs_are_declined(tmp_path, compression):
     path = tmp_path / "t.parquet"
     pq.write_table(pa.table({"x": np.arange(100.0)}), path, compression=compression)
     assert [c.chunk for c in _chunks(path)] == [None]
+
+
+@pytest.mark.parametrize("encoding", ["BYTE_STREAM_SPLIT", "DELTA_BINARY_PACKED"])
+def test_other_encodings_are_unsupported_pages(tmp_path, encoding):
+    names = ["i32_opt", "i64_req"] + (["f64_opt"] if encoding == "BYTE_STREAM_SPLIT" else [])
+    table = _table(100).select(names)
+    path = tmp_path / "t.parquet"
+    pq.write_table(table, path, use_dictionary=False, column_encoding=encoding)
+    for case in _chunks(path):
+        assert pages.decode(case.chunk, pa.py_buffer(case.data)) == (Status.UNSUPPORTED_PAGE, None)
+
+
+@pytest.mark.parametrize("version", ["1.0", "2.0"])
+def test_page_checksums_and_page_indexes_are_read_past(tmp_path, version):
+    path = tmp_path / "t.parquet"
+    pq.write_table(_table(1_001, distinct=20), path, data_page_version=version, write_page_checksum=True,
+                   write_page_index=True, data_page_size=512, write_batch_size=64)
+    cases = _check_file(path)
+    assert len(cases) == 14 and all(4 in _read_struct(c.data, 0)[0] for c in cases)  # (4: crc)
+    with pq.ParquetFile(path, page_checksum_verification=True) as file:
+        file.read()  # (the checksums are right)
 
 
 def test_other_types_and_nested_columns_are_declined(tmp_path):
