@@ -1153,3 +1153,39 @@ def test_a_footer_with_a_negative_row_count_is_declined(tmp_path, monkeypatch):
         monkeypatch.setenv(pages.ENABLE, enabled)
         with pytest.raises(SourceError, match="row group 0: Negative size"):
             arrowjit.scan(str(path), "x > 3", progress=False).count()
+
+
+def test_other_columns_are_decoded_only_where_a_row_matches(tmp_path, monkeypatch):
+    """Late materialization with the decoder: the predicate's columns of each row group the statistics
+    keep, the others only in row groups with a match (strings still by pyarrow, there only)."""
+    table = _mixed_table()
+    path = tmp_path / "mixed.parquet"
+    pq.write_table(table, path, row_group_size=700)
+    where_chunk = {c.chunk.start: (c.row_group, c.name) for c in _chunks(path) if c.chunk is not None}
+    decoded, pyarrow_reads = [], []
+    read, read_row_group = pages.read, pq.ParquetFile.read_row_group
+
+    def recording_read(source, chunk):
+        array = read(source, chunk)
+        decoded.append((*where_chunk[chunk.start], array is not None))
+        return array
+
+    def recording_read_row_group(self, i, columns=None, **kw):
+        pyarrow_reads.append((i, tuple(columns)))
+        return read_row_group(self, i, columns=columns, **kw)
+
+    monkeypatch.setattr(pages, "read", recording_read)
+    monkeypatch.setattr(pq.ParquetFile, "read_row_group", recording_read_row_group)
+    monkeypatch.delenv(pages.ENABLE, raising=False)
+    got = arrowjit.scan(str(path), "g > 1.999 and id < 2100", ["id", "u", "s"], threads=1,
+                        progress=False).read_all()
+    want = table.filter(pc.and_(pc.greater(table["g"], np.float32(1.999)), pc.less(table["id"], 2_100)))
+    _same_table(got, want.select(["id", "u", "s"]))
+    matched = sorted({i // 700 for i in got["id"].to_pylist()})
+    assert 0 < len(matched) < 3
+    kept = [k for k in range(3) if pc.max(table["g"][700 * k:700 * (k + 1)]).as_py() > 1.999]  # id < 2100
+    predicate = sorted((g, n) for g, n, _ in decoded if n in ("g", "id"))
+    assert predicate == [(k, n) for k in kept for n in ("g", "id")]
+    assert sorted(g for g, n, _ in decoded if n == "u") == matched
+    assert all(ok for *_, ok in decoded)
+    assert sorted(pyarrow_reads) == [(k, ("s",)) for k in matched]
