@@ -210,7 +210,9 @@ def test_batches_come_in_file_order(parquet_file):
 
 @pytest.fixture
 def reads(monkeypatch):
-    """Every ParquetFile.read_row_group call: (row group, columns)."""
+    """Every ParquetFile.read_row_group call: (row group, columns). The native page decoder is off: it
+    reads eligible chunks without that call (test_pages.py observes it doing the same)."""
+    monkeypatch.setenv("ARROWJIT_PAGES", "0")
     calls: list[tuple[int, tuple[str, ...]]] = []
     lock = threading.Lock()
     original = pq.ParquetFile.read_row_group
