@@ -444,9 +444,10 @@ GROWTH_LIMIT = 1 << 24  # what the guarded runs give at most (pages.decode has i
 
 
 @contextmanager
-def _guarded(size: int) -> Iterator[int]:
+def _guarded(size: int, at_start: bool = False) -> Iterator[int]:
     """The address of ``size`` bytes (read and write) between two inaccessible pages, its last byte
-    right before the second: one byte read or written past the end is a segmentation fault."""
+    right before the second (``at_start``: its first right after the first): one byte read or written
+    past the end (before the start) is a segmentation fault."""
     span = -(-size // PAGE) * PAGE
     total = span + 2 * PAGE
     base = _LIBC.mmap(None, total, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS,
@@ -455,21 +456,22 @@ def _guarded(size: int) -> Iterator[int]:
     try:
         assert _LIBC.mprotect(base, PAGE, PROT_NONE) == 0
         assert _LIBC.mprotect(base + PAGE + span, PAGE, PROT_NONE) == 0
-        yield base + PAGE + span - size
+        yield base + PAGE if at_start else base + PAGE + span - size
     finally:
         _LIBC.munmap(base, total)
 
 
 def _raw_decode(data: bytes, rows: int, width: int, codec: int, optional: bool,
-                room: tuple[int, int] = (0, 0)) -> tuple[Status, bytes | None]:
+                room: tuple[int, int] = (0, 0), at_start: bool = False) -> tuple[Status, bytes | None]:
     """``decode_chunk_<8 * width>`` on ``data`` with guarded buffers of exactly the sizes given
-    (``room``: scratch, dictionary; grown as NEED_BUFFERS asks, up to GROWTH_LIMIT): (status, values)."""
+    (``room``: scratch, dictionary; grown as NEED_BUFFERS asks, up to GROWTH_LIMIT): (status, values).
+    ``at_start``: the buffers start at their guard page (``out``'s HEADROOM bytes before it do)."""
     function = native().decode_chunk(8 * width)
     info = (ctypes.c_int64 * 2)()
     have = list(room)
     while True:
-        with _guarded(len(data)) as chunk, _guarded(have[0]) as scratch, _guarded(have[1]) as dictionary, \
-                _guarded(HEADROOM + rows * width) as out:
+        with _guarded(len(data), at_start) as chunk, _guarded(have[0], at_start) as scratch, \
+                _guarded(have[1], at_start) as dictionary, _guarded(HEADROOM + rows * width, at_start) as out:
             ctypes.memmove(chunk, data, len(data))
             status = Status(function(chunk, len(data), rows, codec, int(optional), scratch, have[0],
                                      dictionary, have[1], out + HEADROOM, ctypes.addressof(info)))
@@ -483,11 +485,12 @@ def _raw_decode(data: bytes, rows: int, width: int, codec: int, optional: bool,
         have = grown
 
 
-def _raw(case: ChunkCase, data: bytes | None = None, rows: int | None = None) -> tuple[Status, bytes | None]:
+def _raw(case: ChunkCase, data: bytes | None = None, rows: int | None = None,
+         at_start: bool = False) -> tuple[Status, bytes | None]:
     chunk = case.chunk
     data = case.data if data is None else data
     return _raw_decode(data, chunk.rows if rows is None else rows, chunk.type.bit_width // 8,
-                       int(chunk.codec), chunk.optional)
+                       int(chunk.codec), chunk.optional, at_start=at_start)
 
 
 def _small_file(tmp_path, version: str, compression: str, dictionary: bool, optional: bool) -> tuple:
@@ -527,7 +530,7 @@ def test_every_byte_of_a_chunk_damaged(tmp_path, version, compression, dictionar
                 damaged = bytearray(data)
                 damaged[position] ^= mask
                 body = bytes(damaged[case.chunk.start:case.chunk.start + case.chunk.size])
-                status, values = _raw(case, body)
+                status, values = _raw(case, body, at_start=mask == 0x80)  # (guards before and after)
                 if status != Status.OK:
                     outcomes["declined"] += 1
                     continue
@@ -553,7 +556,7 @@ def test_every_truncation_of_a_chunk_is_declined(tmp_path, version, compression,
     path, _ = _small_file(tmp_path, version, compression, dictionary, optional)
     for case in _chunks(path):
         for length in range(case.chunk.size):
-            status, _ = _raw(case, case.data[:length])
+            status, _ = _raw(case, case.data[:length], at_start=length % 2 == 0)
             assert status < 0, (case.name, length, status)  # (every byte of a chunk is a page's)
             short = dataclasses.replace(case.chunk, size=length)
             assert pages.decode(short, pa.py_buffer(case.data[:length]))[0] == status
@@ -645,6 +648,7 @@ def _decode(data: bytes, rows: int, type_: pa.DataType = pa.float64(), codec: Co
     """The raw function (guarded) and pages.decode on the same chunk: the same status; the values."""
     width = type_.bit_width // 8
     status, values = _raw_decode(data, rows, width, int(codec), optional)
+    assert _raw_decode(data, rows, width, int(codec), optional, at_start=True) == (status, values)
     chunk = pages.Chunk(0, len(data), rows, type_, codec, optional, len(data))
     through_pages, array = pages.decode(chunk, pa.py_buffer(data))
     assert through_pages == status or (status == Status.NEED_BUFFERS and through_pages < 0)
@@ -910,8 +914,9 @@ def test_a_huge_page_size_is_declined_without_allocating_it(monkeypatch, page):
                          st.booleans(), st.sampled_from(["x", "n"])),
        changes=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), min_size=1,
                         max_size=6),
-       cut=st.none() | st.floats(0, 1, exclude_max=True))
-def test_random_damage_decodes_as_pyarrow_reads_or_is_declined(tmp_path_factory, variant, changes, cut):
+       cut=st.none() | st.floats(0, 1, exclude_max=True), at_start=st.booleans())
+def test_random_damage_decodes_as_pyarrow_reads_or_is_declined(tmp_path_factory, variant, changes, cut,
+                                                               at_start):
     version, compression, dictionary, optional, name = variant
     path, data = _small_file(tmp_path_factory.getbasetemp(), version, compression, dictionary, optional)
     (case,) = [c for c in _chunks(path) if c.name == name]
@@ -921,9 +926,9 @@ def test_random_damage_decodes_as_pyarrow_reads_or_is_declined(tmp_path_factory,
     body = bytes(damaged[case.chunk.start:case.chunk.start + case.chunk.size])
     if cut is not None:
         body = body[:int(cut * len(body))]
-        assert _raw(case, body)[0] < 0
+        assert _raw(case, body, at_start=at_start)[0] < 0
         return
-    status, values = _raw(case, body)
+    status, values = _raw(case, body, at_start=at_start)
     if status == Status.OK:
         got = pa.Array.from_buffers(case.chunk.type, case.chunk.rows, [None, pa.py_buffer(values)])
         assert _bits(got) == _bits(_read_damaged(bytes(damaged), case))
