@@ -1194,3 +1194,24 @@ def test_other_columns_are_decoded_only_where_a_row_matches(tmp_path, monkeypatc
     assert sorted(g for g, n, _ in decoded if n == "u") == matched
     assert all(ok for *_, ok in decoded)
     assert sorted(pyarrow_reads) == [(k, ("s",)) for k in matched]
+
+
+def test_decoding_from_threads_at_once_and_no_aliasing(tmp_path):
+    """The decoder keeps no state between calls: chunks decoded on 4 threads at once equal pyarrow's;
+    an array owns its values (the chunk's bytes changed afterwards change nothing)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = tmp_path / "t.parquet"
+    pq.write_table(_table(2_003, distinct=50), path, row_group_size=500, data_page_size=512,
+                   write_batch_size=64)
+    cases = list(_chunks(path)) * 3
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda c: pages.decode(c.chunk, pa.py_buffer(c.data)), cases))
+    for case, (status, got) in zip(cases, results):
+        assert status == Status.OK and _bits(got) == _bits(_expected(path, case)), (case.row_group, case.name)
+    for case in cases[:14]:
+        data = bytearray(case.data)
+        status, got = pages.decode(case.chunk, pa.py_buffer(data))
+        before = _bits(got)
+        data[:] = bytes(len(data))
+        assert _bits(got) == before
