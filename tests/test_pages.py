@@ -293,6 +293,28 @@ def test_a_row_group_of_many_pages_is_one_array():
     assert status == Status.OK and got.to_pylist() == list(range(10_001))
 
 
+@pytest.mark.parametrize("writer", ["duckdb", "polars"])
+@pytest.mark.parametrize("compression", ["snappy", "uncompressed"])
+@pytest.mark.parametrize("distinct", [None, 30])
+def test_other_writers_files_decode_bit_for_bit(tmp_path, writer, compression, distinct):
+    table = _table(2_501, seed=9, distinct=distinct)
+    path = tmp_path / "t.parquet"
+    if writer == "duckdb":
+        duckdb = pytest.importorskip("duckdb")
+        with duckdb.connect() as connection:
+            connection.register("t", table)
+            connection.execute(f"COPY (SELECT * FROM t) TO '{path}' "
+                               f"(FORMAT parquet, COMPRESSION {compression}, ROW_GROUP_SIZE 1000)")
+    else:
+        polars = pytest.importorskip("polars")
+        polars.from_arrow(table).write_parquet(path, compression=compression, row_group_size=1_000,
+                                               data_page_size=2_000, use_pyarrow=False)
+    cases = _check_file(path)
+    assert len(cases) == 14 * pq.ParquetFile(path).metadata.num_row_groups
+    dictionary = any(t == pagecodec.DICTIONARY_PAGE for c in cases for t, _ in _page_kinds(c.data))
+    assert dictionary == (distinct is not None) or writer == "polars"  # (polars: a dictionary at times)
+
+
 def test_eligible_reads_the_chunk_where_the_metadata_says(tmp_path):
     path = tmp_path / "t.parquet"
     pq.write_table(pa.table({"a": pa.array([1, 2, 3], pa.int64()), "b": pa.array([1.5, -0.0, 2.5])}), path)
