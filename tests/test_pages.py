@@ -1270,3 +1270,19 @@ def test_decoding_from_threads_at_once_and_no_aliasing(tmp_path):
         before = _bits(got)
         data[:] = bytes(len(data))
         assert _bits(got) == before
+
+
+def test_scans_of_a_duckdb_file(tmp_path, monkeypatch, decoded_chunks):
+    duckdb = pytest.importorskip("duckdb")
+    table = _mixed_table().select(["id", "f", "g", "i", "u", "d", "s"])
+    path = tmp_path / "duck.parquet"
+    with duckdb.connect() as connection:
+        connection.register("t", table)
+        connection.execute(f"COPY (SELECT * FROM t) TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 1000)")
+    where = "g > 1.5 and i < 0 or d < date '1975-01-01'"
+    got, taken = _scan_both_ways(monkeypatch, decoded_chunks, str(path), where)
+    g, i, d = table["g"], table["i"], table["d"]
+    want = table.filter(pc.or_kleene(pc.and_kleene(pc.greater(g, np.float32(1.5)), pc.less(i, 0)),
+                                     pc.less(d, pa.scalar(5 * 365 + 1, pa.date32()))))
+    _same_table(got, want)
+    assert taken > 0
