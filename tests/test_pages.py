@@ -1211,7 +1211,7 @@ def test_a_footer_with_a_negative_row_count_is_declined(tmp_path, monkeypatch):
     assert [c.chunk for c in _chunks(path)] == [None]
     for enabled in ("1", "0"):
         monkeypatch.setenv(pages.ENABLE, enabled)
-        with pytest.raises(SourceError, match="row group 0: Negative size"):
+        with pytest.raises(SourceError, match="row group 0: "):
             arrowjit.scan(str(path), "x > 3", progress=False).count()
 
 
