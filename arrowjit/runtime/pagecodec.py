@@ -555,8 +555,9 @@ def _hybrid(f: _Function, data: ir.Value, size: ir.Value, count: ir.Value, bit_w
     bit-packed one.
 
     A run may not give more values than are left, except the last group of a
-    bit-packed run, padded to 8 values; each run's bytes are checked against
-    ``size`` before any is read.
+    bit-packed run, padded to 8 values, or a bit-packed run whose bytes are all
+    there (DuckDB pads its runs to 256 values; pyarrow reads those and only
+    those); each run's bytes are checked against ``size`` before any is read.
     """
     b = f.b
     pos = f.var("hybrid_pos", 0)
@@ -578,8 +579,10 @@ def _hybrid(f: _Function, data: ir.Value, size: ir.Value, count: ir.Value, bit_w
             with is_packed:
                 groups = b.lshr(header, _const(1), name="groups")
                 values = b.shl(groups, _const(3), name="packed_values")
+                whole_run_here = f.ule(b.mul(groups, bit_width), b.sub(size, f.get(pos)))
                 f.fail_unless(b.and_(b.and_(f.ult(_const(0), groups), f.ult(groups, 1 << 40)),
-                                     f.ult(values, b.add(left, _const(8)))), Status.BAD_HYBRID)
+                                     b.or_(f.ult(values, b.add(left, _const(8))), whole_run_here)),
+                              Status.BAD_HYBRID)
                 used = b.select(f.ult(values, left), values, left, name="used")
                 run = b.gep(data, [f.get(pos)], source_etype=I8, name="run")
                 available = b.sub(size, f.get(pos), name="available")

@@ -45,6 +45,7 @@ CODECS: dict[str, Codec] = {"UNCOMPRESSED": Codec.UNCOMPRESSED, "SNAPPY": Codec.
 FIRST_BUFFER = 1 << 20  # scratch and dictionary bytes given at first (pyarrow's pages are at most ~1 MB)
 MAX_BUFFER = 1 << 31  # a page's size is an i32
 STREAM_ROWS = 1 << 17  # rows of a page counted as it is decoded, at first (pyarrow's pages: 1 MB)
+SNAPPY_MAX_RATIO = 22  # snappy decodes at most 64 bytes from 3 (a copy with a 2-byte offset)
 
 
 def enabled() -> bool:
@@ -88,7 +89,7 @@ def eligible(chunk: Any, column: Any, type_: pa.DataType, rows: int, file_size: 
     """
     if _stored_as(type_, column) != chunk.physical_type or chunk.compression not in CODECS \
             or column.max_repetition_level != 0 or column.max_definition_level not in (0, 1) \
-            or chunk.num_values != rows or rows == 0:
+            or chunk.num_values != rows or rows <= 0:
         return None
     start = chunk.data_page_offset
     if chunk.has_dictionary_page and chunk.dictionary_page_offset:
@@ -184,7 +185,9 @@ def _decode(chunk: Chunk, data: pa.Buffer, rows: int, streaming: Callable[[_Outp
         if status != Status.NEED_BUFFERS:
             return status, output, values
         grown = [max(room[0], values[0]), max(room[1], values[1]), max(room[2], values[3])]
-        if grown == room or max(grown[:2]) > MAX_BUFFER or grown[2] > chunk.rows:
+        # (A page asking for more than its chunk's bytes can decode to is damaged: no 2 GB scratch for it.)
+        if grown == room or max(grown[:2]) > min(MAX_BUFFER, SNAPPY_MAX_RATIO * chunk.size) \
+                or grown[2] > chunk.rows:
             return Status.BAD_HEADER, output, values
         room = grown
 
