@@ -381,11 +381,14 @@ def test_other_codecs_are_declined(tmp_path, compression):
 
 
 @pytest.mark.parametrize("encoding", ["BYTE_STREAM_SPLIT", "DELTA_BINARY_PACKED"])
-def test_other_encodings_are_unsupported_pages(tmp_path, encoding):
+def test_other_encodings_are_declined_and_unsupported_pages(tmp_path, monkeypatch, encoding):
     names = ["i32_opt", "i64_req"] + (["f64_opt"] if encoding == "BYTE_STREAM_SPLIT" else [])
     table = _table(100).select(names)
     path = tmp_path / "t.parquet"
     pq.write_table(table, path, use_dictionary=False, column_encoding=encoding)
+    assert [case.chunk for case in _chunks(path)] == [None] * len(names)  # (by the chunk's encodings)
+    # Had the metadata not listed them, the pages themselves stop the decoder.
+    monkeypatch.setattr(pages, "ENCODINGS", pages.ENCODINGS | {encoding})
     for case in _chunks(path):
         assert pages.decode(case.chunk, pa.py_buffer(case.data)) == (Status.UNSUPPORTED_PAGE, None)
 

@@ -41,6 +41,8 @@ STORED_AS: dict[pa.DataType, str] = {
 }
 # Timestamps and times are stored as they are when the column's logical type has the Arrow type's unit.
 TIME_UNITS: dict[str, str] = {"milliseconds": "ms", "microseconds": "us", "nanoseconds": "ns"}
+# The encodings a chunk's metadata may list for the decoder to take it (BIT_PACKED: old levels' name).
+ENCODINGS = frozenset({"PLAIN", "RLE", "RLE_DICTIONARY", "PLAIN_DICTIONARY", "BIT_PACKED"})
 CODECS: dict[str, Codec] = {"UNCOMPRESSED": Codec.UNCOMPRESSED, "SNAPPY": Codec.SNAPPY}
 FIRST_BUFFER = 1 << 20  # scratch and dictionary bytes given at first (pyarrow's pages are at most ~1 MB)
 MAX_BUFFER = 1 << 31  # a page's size is an i32
@@ -89,8 +91,8 @@ def eligible(chunk: Any, column: Any, type_: pa.DataType, rows: int, file_size: 
     """
     if _stored_as(type_, column) != chunk.physical_type or chunk.compression not in CODECS \
             or column.max_repetition_level != 0 or column.max_definition_level not in (0, 1) \
-            or chunk.num_values != rows or rows <= 0:
-        return None
+            or chunk.num_values != rows or rows <= 0 or not ENCODINGS.issuperset(chunk.encodings):
+        return None  # (an encoding it does not read: pyarrow reads the chunk, once)
     start = chunk.data_page_offset
     if chunk.has_dictionary_page and chunk.dictionary_page_offset:
         start = min(start, chunk.dictionary_page_offset)
