@@ -9,6 +9,12 @@ the chunk's bytes: a PLAIN page without nulls is decompressed straight into
 its rows of the output; other pages are decompressed into a scratch buffer
 and their values copied, or gathered from the dictionary, to their rows.
 
+Streaming (a non-null ``sink``), ``out`` holds one page: each page is
+decoded there and handed over while it is still in the core's cache, to
+the filter kernel (which counts the rows it keeps) or to a pick of the rows
+a selection bitmap holds; a page without a selected row is not even
+decompressed. Nothing the size of the chunk is written.
+
 What it reads (``parquet.thrift``; pyarrow's, DuckDB's and polars' writers)::
 
     column chunk = [dictionary page] data page ...            (index pages are skipped)
@@ -58,6 +64,8 @@ C equivalent of ``decode_chunk_64`` (the helpers are the functions of this modul
                 if (encoding == PLAIN) memcpy(values, page + levels_size, 8 * (n - nulls));
                 else dictionary_values_64(page + levels_size, ..., dict, dict_count, values);
                 if (nulls) spread(out + done, n, validity, done);  // each value to its row
+                if (sink) kept += sink->kernel ? sink->kernel(..., 0, n, ...)  // streaming: out
+                                               : pick(out, n, sink->selection, done, ...);
                 done += n; null_count += nulls;
             }
             pos += header + fields[COMPRESSED];
