@@ -431,6 +431,23 @@ def _page_chunks(task: Task, source: Any) -> Callable[[str], pages.Chunk | None]
     return chunk
 
 
+def _page_reader(task: Task, source: Any, chunk_of: Callable[[str], pages.Chunk | None], use_threads: bool,
+                 workspace: pages.Workspace | None) -> Callable[[str], pa.Array | None]:
+    """``decoded(name)``: the row group's column ``name`` decoded whole by the native page
+    decoder, or None (pyarrow reads it). ``use_threads``: called from several threads at once."""
+
+    def decoded(name: str) -> pa.Array | None:
+        chunk = chunk_of(name)
+        if chunk is None:
+            return None
+        if use_threads:  # a file handle and memory of its own for each call
+            with task.fragment.filesystem.open_input_file(task.fragment.path) as own:
+                return pages.read(own, chunk)
+        return pages.read(source, chunk, workspace)
+
+    return decoded
+
+
 def _count_on_pages(reading: Reading, task: Task, source: Any, chunk_of: Callable[[str], pages.Chunk | None],
                     workspace: pages.Workspace | None) -> int | None:
     """The rows a one-column predicate keeps in the row group, each page counted by the kernel as
@@ -481,22 +498,14 @@ def _run_row_group(reading: Reading, task: Task, count_only: bool, use_threads: 
                 return parquet().read_row_group(task.row_group, columns=columns, use_threads=threads)
 
             length = task.num_rows
-            decoded = chunk_of = None
-            if pages.enabled():
-                chunk_of = _page_chunks(task, source)
-                if count_only:
-                    kept = _count_on_pages(reading, task, source, chunk_of, workspace)
-                    if kept is not None:
-                        return Outcome(None, kept, length, task.nbytes)
-
-                def decoded(name: str) -> pa.Array | None:
-                    chunk = chunk_of(name)
-                    if chunk is None:
-                        return None
-                    if use_threads:  # (called from several threads: a file handle and memory each)
-                        with filesystem.open_input_file(task.fragment.path) as own:
-                            return pages.read(own, chunk)
-                    return pages.read(source, chunk, workspace)
+            chunk_of = _page_chunks(task, source) if pages.enabled() else None
+            if count_only and chunk_of is not None:
+                kept = _count_on_pages(reading, task, source, chunk_of, workspace)
+                if kept is not None:
+                    return Outcome(None, kept, length, task.nbytes)
+            decoded = None
+            if chunk_of is not None:
+                decoded = _page_reader(task, source, chunk_of, use_threads, workspace)
             first = _read(reading, task, reader, reading.predicate_columns, length, use_threads, decoded)
             buffer, words, kept = _evaluate(reading, first, length)
             if count_only or kept == 0:
