@@ -136,7 +136,23 @@ def slot(struct_field: int | None, field: int) -> int:
     return 16 * (0 if struct_field is None else _STRUCTS[struct_field]) + field
 
 
-THRIFT_BOOL_TRUE, THRIFT_BOOL_FALSE, THRIFT_I32, THRIFT_STRUCT = 1, 2, 5, 12
+
+
+class Thrift(enum.IntEnum):
+    """The compact protocol's types, as a field header's low nibble gives them."""
+
+    BOOL_TRUE = 1  # (a bool field's value is its type)
+    BOOL_FALSE = 2
+    BYTE = 3
+    I16 = 4
+    I32 = 5
+    I64 = 6
+    DOUBLE = 7
+    BINARY = 8
+    LIST = 9
+    SET = 10
+    MAP = 11
+    STRUCT = 12
 
 
 def _const(value: int, typ: ir.IntType = I64) -> ir.Constant:
@@ -374,24 +390,24 @@ def _page_header(module: ir.Module) -> ir.Function:
                 b.store(f.get(value), b.gep(fields, [index], source_etype=I64))
                 b.store(b.trunc(kind, I8), b.gep(kinds, [index], source_etype=I8))
 
-        cases = {k: f.fn.append_basic_block(f"type_{k}") for k in (1, 3, 5, 7, 8, 12)}
-        unsupported = f.fn.append_basic_block("unsupported_type")
-        switch = b.switch(kind, unsupported)
-        for k, block in cases.items():
-            switch.add_case(_const(k), block)
-        switch.add_case(_const(2), cases[1])
-        switch.add_case(_const(4), cases[5])
-        switch.add_case(_const(6), cases[5])
+        blocks = {name: f.fn.append_basic_block(name) for name in ("bool", "byte", "int", "double", "binary",
+                                                                   "struct", "unsupported_type")}
+        switch = b.switch(kind, blocks["unsupported_type"])  # (list, set, map, or no type at all)
+        handled = {Thrift.BOOL_TRUE: "bool", Thrift.BOOL_FALSE: "bool", Thrift.BYTE: "byte",
+                   Thrift.I16: "int", Thrift.I32: "int", Thrift.I64: "int", Thrift.DOUBLE: "double",
+                   Thrift.BINARY: "binary", Thrift.STRUCT: "struct"}
+        for thrift_type, block in handled.items():
+            switch.add_case(_const(int(thrift_type)), blocks[block])
 
-        b.position_at_end(unsupported)  # list, set, map, or no type at all
+        b.position_at_end(blocks["unsupported_type"])
         b.ret(_const(int(Status.UNSUPPORTED_THRIFT)))
 
-        b.position_at_end(cases[1])  # bool: the value is the type
-        f.set(value, b.zext(f.eq(kind, THRIFT_BOOL_TRUE), I64))
+        b.position_at_end(blocks["bool"])  # the value is the type
+        f.set(value, b.zext(f.eq(kind, int(Thrift.BOOL_TRUE)), I64))
         keep_value()
         b.branch(next_field)
 
-        b.position_at_end(cases[3])  # byte
+        b.position_at_end(blocks["byte"])
         p = f.get(pos)
         f.fail_unless(f.ult(p, size), Status.TRUNCATED)
         f.set(value, f.byte(data, p))
@@ -399,25 +415,25 @@ def _page_header(module: ir.Module) -> ir.Function:
         keep_value()
         b.branch(next_field)
 
-        b.position_at_end(cases[5])  # i16, i32, i64: a zigzag varint
+        b.position_at_end(blocks["int"])  # i16, i32, i64: a zigzag varint
         f.set(value, _zigzag(f, f.varint(data, pos, size, "int")))
         keep_value()
         b.branch(next_field)
 
-        b.position_at_end(cases[7])  # double: 8 bytes
+        b.position_at_end(blocks["double"])  # 8 bytes
         p = f.get(pos)
         f.fail_unless(f.ule(_const(8), b.sub(size, p)), Status.TRUNCATED)
         f.set(pos, b.add(p, _const(8)))
         b.branch(next_field)
 
-        b.position_at_end(cases[8])  # binary: a varint length, then its bytes
+        b.position_at_end(blocks["binary"])  # a varint length, then its bytes
         length = f.varint(data, pos, size, "binary_length")
         p = f.get(pos)
         f.fail_unless(f.ule(length, b.sub(size, p)), Status.TRUNCATED)
         f.set(pos, b.add(p, length))
         b.branch(next_field)
 
-        b.position_at_end(cases[12])  # a struct: one level deeper
+        b.position_at_end(blocks["struct"])  # one level deeper
         f.fail_unless(f.ult(d, MAX_THRIFT_DEPTH - 1), Status.UNSUPPORTED_THRIFT)
         f.set(value, _const(0))
         keep_value()
@@ -872,7 +888,7 @@ def _decode_chunk(module: ir.Module, value: ir.IntType, page_header: ir.Function
         kind = b.load(b.gep(kinds, [_const(index)], source_etype=I8), typ=I8)
         item = b.load(b.gep(fields, [_const(index)], source_etype=I64), typ=I64,
                       name=f"field_{struct_field}_{number}")
-        f.fail_unless(b.and_(f.eq(kind, THRIFT_I32), f.ult(item, 1 << 31)), Status.BAD_HEADER)
+        f.fail_unless(b.and_(f.eq(kind, int(Thrift.I32)), f.ult(item, 1 << 31)), Status.BAD_HEADER)
         return item
 
     def decompress(body: ir.Value, compressed: ir.Value, size_: ir.Value, to: ir.Value, room: ir.Value,
@@ -1025,7 +1041,7 @@ def _decode_chunk(module: ir.Module, value: ir.IntType, page_header: ir.Function
         repetition_size = field(8, 6)
         flag_kind = b.load(b.gep(kinds, [_const(slot(8, 7))], source_etype=I8), typ=I8)
         flag = b.load(b.gep(fields, [_const(slot(8, 7))], source_etype=I64), typ=I64)
-        f.fail_unless(f.ule(flag_kind, THRIFT_BOOL_FALSE), Status.BAD_HEADER)  # absent (true) or a bool
+        f.fail_unless(f.ule(flag_kind, int(Thrift.BOOL_FALSE)), Status.BAD_HEADER)  # absent (true) or a bool
         is_compressed = b.or_(f.eq(flag_kind, 0), f.eq(flag, 1))
         f.fail_unless(b.and_(f.eq(repetition_size, 0), f.eq(page_rows, n)), Status.UNSUPPORTED_PAGE)
         f.fail_unless(f.ule(n, b.sub(rows, f.get(done))), Status.COUNT_MISMATCH)

@@ -46,7 +46,7 @@ ENCODINGS = frozenset({"PLAIN", "RLE", "RLE_DICTIONARY", "PLAIN_DICTIONARY", "BI
 CODECS: dict[str, Codec] = {"UNCOMPRESSED": Codec.UNCOMPRESSED, "SNAPPY": Codec.SNAPPY}
 FIRST_BUFFER = 1 << 20  # scratch and dictionary bytes given at first (pyarrow's pages are at most ~1 MB)
 MAX_BUFFER = 1 << 31  # a page's size is an i32
-STREAM_ROWS = 1 << 17  # rows of a page counted as it is decoded, at first (pyarrow's pages: 1 MB)
+STREAM_ROWS = 1 << 17  # rows of one streamed page the output holds at first (pyarrow writes 20,000)
 SNAPPY_MAX_RATIO = 22  # snappy decodes at most 64 bytes from 3 (a copy with a 2-byte offset)
 
 
@@ -92,7 +92,7 @@ def eligible(chunk: Any, column: Any, type_: pa.DataType, rows: int, file_size: 
     if _stored_as(type_, column) != chunk.physical_type or chunk.compression not in CODECS \
             or column.max_repetition_level != 0 or column.max_definition_level not in (0, 1) \
             or chunk.num_values != rows or rows <= 0 or not ENCODINGS.issuperset(chunk.encodings):
-        return None  # (an encoding it does not read: pyarrow reads the chunk, once)
+        return None
     start = chunk.data_page_offset
     if chunk.has_dictionary_page and chunk.dictionary_page_offset:
         start = min(start, chunk.dictionary_page_offset)
