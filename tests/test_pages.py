@@ -1408,3 +1408,41 @@ def test_count_and_pick_on_damaged_chunks(tmp_path, version):
                     assert _bits(picked) == _bits(whole.filter(pa.array(chosen)))
                 else:
                     assert counted[0] != Status.OK, (case.name, position, mask)
+
+
+@pytest.mark.parametrize("version", ["1.0", "2.0"])
+@pytest.mark.parametrize("nulls", [False, True], ids=["no nulls", "nulls"])
+def test_sparse_picks_straight_from_snappy_literals(tmp_path, version, nulls):
+    """Pages of 20,000 incompressible values (snappy stores them as literals) with a few selected
+    rows: taken from the stream without decompressing it, equal to the decoded chunk's; with
+    nulls, or once the values are compressible, the pages are decompressed as before."""
+    rows = 60_000
+    rng = np.random.default_rng(21)
+    mask = rng.random(rows) < 0.05 if nulls else None
+    table = pa.table({"r": pa.array(rng.random(rows), mask=mask),  # incompressible: literals
+                      "c": pa.array(np.arange(rows, dtype=np.int64) // 3)})  # compressible: copies
+    path = tmp_path / "t.parquet"
+    pq.write_table(table, path, data_page_version=version, use_dictionary=False, row_group_size=rows)
+    for case in _chunks(path):
+        data = pa.py_buffer(case.data)
+        status, whole = pages.decode(case.chunk, data)
+        assert status == Status.OK
+        for density in (0.00005, 0.003, 0.02):  # (the last: more than 1 row in LITERAL_RATIO)
+            chosen, words = _selection(rows, density, 5)
+            # Values straddling two literals (every 64 KB) selected too: they fall back.
+            chosen[[8_191, 8_192, 16_383]] = True
+            words = np.packbits(chosen, bitorder="little")
+            words = np.concatenate([words, np.zeros(-len(words) % 8, np.uint8)]).view(np.uint64)
+            status, picked = pages.select(case.chunk, data, words, int(chosen.sum()))
+            assert status == Status.OK and _bits(picked) == _bits(whole.filter(pa.array(chosen))), \
+                (case.name, density)
+        # Damaged: each byte of the chunk's first 300 and last 300 (headers, levels, literal tags).
+        chosen, words = _selection(rows, 0.0002, 6)
+        for position in [*range(300), *range(case.chunk.size - 300, case.chunk.size)]:
+            body = bytearray(case.data)
+            body[position] ^= 0xFF
+            buffer = pa.py_buffer(bytes(body))
+            status, decoded = pages.decode(case.chunk, buffer)
+            picked_status, picked = pages.select(case.chunk, buffer, words, int(chosen.sum()))
+            if status == Status.OK and picked_status == Status.OK:
+                assert _bits(picked) == _bits(decoded.filter(pa.array(chosen))), (case.name, position)

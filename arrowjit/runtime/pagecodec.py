@@ -756,22 +756,31 @@ def _selection_word(f: _Function, selection: ir.Value, bit: ir.Value) -> ir.Valu
     return b.or_(low, high, name="selection_word")
 
 
-def _any_selected(module: ir.Module) -> ir.Function:
-    """``any_selected(selection, first, n) -> i1``: whether a bit of ``[first, first + n)`` is set."""
-    f = _Function(module, "any_selected", [("selection", PTR), ("first", I64), ("n", I64)], internal=True,
-                  returns=I1)
+def _selected_rows(module: ir.Module) -> ir.Function:
+    """``selected_rows(selection, first, n) -> count``: how many bits of ``[first, first + n)`` are set."""
+    f = _Function(module, "selected_rows", [("selection", PTR), ("first", I64), ("n", I64)], internal=True)
     b = f.b
     selection, first, n = f.args()
+    ctpop = module.declare_intrinsic("llvm.ctpop", [I64])
     base = f.var("base", 0)
+    count = f.var("count", 0)
     with f.while_("words", lambda: f.ult(f.get(base), n)):
         left = b.sub(n, f.get(base))
         word = _selection_word(f, selection, b.add(first, f.get(base)))
         mask = b.select(f.ult(left, 64), b.sub(b.shl(_const(1), left), _const(1)), _const(-1))
-        with b.if_then(b.icmp_unsigned("!=", b.and_(word, mask), _const(0))):
-            b.ret(ir.Constant(I1, 1))
+        f.add_to(count, b.call(ctpop, [b.and_(word, mask)]))
         f.add_to(base, 64)
-    b.ret(ir.Constant(I1, 0))
+    b.ret(f.get(count))
     return f.fn
+
+
+def _cttz(module: ir.Module) -> ir.Function:
+    """``llvm.cttz.i64(value, zero is poison)``, declared once (llvmlite's declare_intrinsic leaves
+    out the flag)."""
+    found = module.globals.get("llvm.cttz.i64")
+    if found is None:
+        found = ir.Function(module, ir.FunctionType(I64, [I64, I1]), "llvm.cttz.i64")
+    return found
 
 
 def _pick(module: ir.Module, value: ir.IntType) -> ir.Function:
@@ -786,7 +795,7 @@ def _pick(module: ir.Module, value: ir.IntType) -> ir.Function:
                    ("picked", PTR), ("picked_validity", PTR), ("k", I64)], internal=True)
     b = f.b
     values, validity, n, selection, first, picked, picked_validity, k_start = f.args()
-    cttz = ir.Function(module, ir.FunctionType(I64, [I64, I1]), "llvm.cttz.i64")  # (value, zero is poison)
+    cttz = _cttz(module)
     k = f.var("k", k_start)
     base = f.var("base", 0)
     with f.while_("words", lambda: f.ult(f.get(base), n)):
@@ -810,9 +819,122 @@ def _pick(module: ir.Module, value: ir.IntType) -> ir.Function:
     return f.fn
 
 
+class _SelectionCursor:
+    """Emits a walk over the set bits of a selection bitmap, a 64-row word at a time: ``row`` is
+    the current selected row of the page (``n`` once there is none left)."""
+
+    def __init__(self, f: _Function, selection: ir.Value, first: ir.Value, n: ir.Value) -> None:
+        self.f, self.selection, self.first, self.n = f, selection, first, n
+        self.cttz = _cttz(f.module)
+        self.base = f.var("cursor_base", 0)
+        self.bits = f.var("cursor_bits", self._word(_const(0)))
+        self.row = f.var("cursor_row", 0)
+        self.advance()
+
+    def _word(self, base: ir.Value) -> ir.Value:
+        f, b = self.f, self.f.b
+        left = b.sub(self.n, base)
+        word = _selection_word(f, self.selection, b.add(self.first, base))
+        mask = b.select(f.ult(left, 64), b.sub(b.shl(_const(1), left), _const(1)), _const(-1))
+        return b.and_(word, mask)
+
+    def advance(self) -> None:
+        """``row`` = the next selected row (``n`` when there is none), its bit then cleared."""
+        f, b = self.f, self.f.b
+        def exhausted() -> ir.Value:
+            return b.and_(f.eq(f.get(self.bits), 0), f.ult(f.get(self.base), self.n))
+
+        with f.while_("empty_words", exhausted):
+            f.add_to(self.base, 64)
+            with b.if_then(f.ult(f.get(self.base), self.n)):
+                f.set(self.bits, self._word(f.get(self.base)))
+        bits = f.get(self.bits)
+        found = b.add(f.get(self.base), b.call(self.cttz, [bits, ir.Constant(I1, 1)]))
+        f.set(self.row, b.select(f.eq(bits, 0), self.n, found))
+        f.set(self.bits, b.and_(bits, b.sub(bits, _const(1))))
+
+
+FALLBACK = 1  # pick_literals: the stream is not literals only (or a value straddles two): decompress
+LITERAL_RATIO = 128  # a page's selected values are taken from snappy literals below 1 row in this many
+
+
+def _pick_literals(module: ir.Module, value: ir.IntType, levels: ir.Function) -> ir.Function:
+    """``pick_literals_<bits>(src, size, expected, skip, n, selection, first, picked, picked_validity,
+    k, validity) -> Status | FALLBACK``: a page's selected values taken straight from its snappy
+    stream, never decompressed, when the stream is literals only (incompressible values: a few
+    literals of up to 64 KB a page).
+
+    The page's output would be ``skip`` bytes of definition levels (checked all valid, into
+    ``validity``) and ``n`` values; each selected value is copied from where its bytes lie in a
+    literal. FALLBACK (nothing taken: ``*k`` unchanged) at a copy element, a value across two
+    literals, or a null; a damaged stream gives the Status snappy() would.
+    """
+    f = _Function(module, f"pick_literals_{value.width}",
+                  [("src", PTR), ("size", I64), ("expected", I64), ("skip", I64), ("n", I64),
+                   ("selection", PTR), ("first", I64), ("picked", PTR), ("picked_validity", PTR),
+                   ("k", PTR), ("validity", PTR)], internal=True)
+    b = f.b
+    src, size, expected, skip, n, selection, first, picked, picked_validity, k_out, validity = f.args()
+    width = value.width // 8
+    fallback = _const(FALLBACK)
+    ip = f.var("ip", 0)
+    op = f.var("op", 0)
+    k = f.var("k", b.load(k_out, typ=I64))
+    cursor = _SelectionCursor(f, selection, first, n)
+    row = cursor.row
+    f.fail_unless(f.eq(f.varint(src, ip, size, "decoded_length"), expected), Status.BAD_SNAPPY)
+    with f.while_("elements", lambda: f.ult(f.get(ip), size)):
+        tag = f.byte(src, f.get(ip), "tag")
+        f.add_to(ip, 1)
+        with b.if_then(b.icmp_unsigned("!=", b.and_(tag, _const(3)), _const(0))):
+            b.ret(fallback)  # a copy: the bytes are not all in the stream
+        length = f.var("length", b.add(b.lshr(tag, _const(2)), _const(1)))
+        with b.if_then(b.icmp_unsigned(">", f.get(length), _const(60))):
+            extra = b.sub(f.get(length), _const(60), name="length_bytes")
+            f.fail_unless(f.ule(extra, b.sub(size, f.get(ip))), Status.BAD_SNAPPY)
+            f.set(length, b.add(f.little_endian(src, f.get(ip), extra, "long_length"), _const(1)))
+            f.add_to(ip, extra)
+        n_bytes = f.get(length, "literal_length")
+        at, written = f.get(ip), f.get(op)
+        f.fail_unless(b.and_(f.ule(n_bytes, b.sub(size, at)), f.ule(n_bytes, b.sub(expected, written))),
+                      Status.BAD_SNAPPY)
+        literal = b.gep(src, [at], source_etype=I8, name="literal")
+        with b.if_then(b.and_(f.eq(written, 0), b.icmp_unsigned("!=", skip, _const(0)))):
+            # The first literal holds the levels: [u32 length] then the RLE/bit-packed runs.
+            with b.if_then(f.ult(n_bytes, skip)):
+                b.ret(fallback)
+            valid = b.call(levels, [b.gep(literal, [_const(4)], source_etype=I8), b.sub(skip, _const(4)), n,
+                                    validity, _const(0)], name="valid")
+            f.return_unless(b.icmp_signed(">=", valid, _const(0)), valid)
+            with b.if_then(b.icmp_unsigned("!=", valid, n)):
+                b.ret(fallback)
+        end = b.add(written, n_bytes, name="literal_end")
+        with f.while_("values", lambda: f.ult(f.get(row), n)) as values:
+            start = b.add(skip, b.mul(f.get(row), _const(width)), name="value_start")
+            with b.if_then(f.ult(end, b.add(start, _const(width)))):
+                b.branch(values.after)  # (in a later literal)
+                b.position_at_end(f.fn.append_basic_block("unreachable_after_break"))
+            with b.if_then(f.ult(start, written)):
+                b.ret(fallback)  # across two literals
+            item = f.load(literal, b.sub(start, written), value)
+            b.store(item, b.gep(picked, [f.get(k)], source_etype=value))
+            with b.if_then(b.icmp_unsigned("!=", picked_validity, ir.Constant(PTR, None))):
+                _set_bit(f, picked_validity, f.get(k), _const(1))
+            f.add_to(k, 1)
+            cursor.advance()
+        f.add_to(ip, n_bytes)
+        f.set(op, end)
+    f.fail_unless(f.eq(f.get(op), expected), Status.BAD_SNAPPY)
+    with b.if_then(f.ult(f.get(row), n)):
+        b.ret(fallback)  # (a value past the stream: the sizes said otherwise)
+    b.store(f.get(k), k_out)
+    b.ret(_const(int(Status.OK)))
+    return f.fn
+
+
 def _decode_chunk(module: ir.Module, value: ir.IntType, page_header: ir.Function, snappy: ir.Function,
                   levels: ir.Function, dictionary_values: ir.Function, pick: ir.Function,
-                  any_selected: ir.Function) -> ir.Function:
+                  selected_rows: ir.Function, pick_literals: ir.Function) -> ir.Function:
     """``decode_chunk_<bits>``: see the module's docstring."""
     f = _Function(module, f"decode_chunk_{value.width}",
                   [("chunk", PTR), ("size", I64), ("rows", I64), ("codec", I64), ("optional", I64),
@@ -839,6 +961,7 @@ def _decode_chunk(module: ir.Module, value: ir.IntType, page_header: ir.Function
         merged.add_incoming(null, not_given_block)
         return merged
 
+    page_selected = f.var("page_selected", 0)  # (picking: the page's selected rows)
     kernel, buffers, offsets, params, bitmap, selection, picked, picked_validity = (
         sink_slot(k) for k in range(len(SINK_SLOTS)))
     width = value.width // 8
@@ -864,8 +987,10 @@ def _decode_chunk(module: ir.Module, value: ir.IntType, page_header: ir.Function
             with b.if_then(f.ult(capacity, n)):
                 b.store(n, b.gep(info, [_const(3)], source_etype=I64))
                 b.ret(_const(int(Status.NEED_BUFFERS)))
+        f.set(page_selected, _const(0))
         with b.if_then(b.icmp_unsigned("!=", selection, null)):
-            with b.if_then(b.not_(b.call(any_selected, [selection, f.get(done), n]))):
+            f.set(page_selected, b.call(selected_rows, [selection, f.get(done), n]))
+            with b.if_then(f.eq(f.get(page_selected), 0)):
                 f.add_to(done, n)
                 b.branch(pages.head)
                 b.position_at_end(b.append_basic_block("unreachable_after_skip"))
@@ -881,6 +1006,23 @@ def _decode_chunk(module: ir.Module, value: ir.IntType, page_header: ir.Function
         with b.if_then(b.icmp_unsigned("!=", selection, null)):
             f.set(kept, b.call(pick, [out, validity, n, selection, f.get(done), picked, picked_validity,
                                       f.get(kept)], name="picked_so_far"))
+
+    def picked_from_literals(stream: ir.Value, stream_size: ir.Value, size_: ir.Value, skip: ir.Value,
+                             n: ir.Value, possible: ir.Value) -> None:
+        """Picking a few rows from a PLAIN page without nulls: take the selected values straight
+        from the snappy stream when it is literals only, and go on to the next page (see
+        pick_literals). Past one row in LITERAL_RATIO, scattered loads from the stream cost more
+        than decompressing it (measured)."""
+        sparse = f.ult(b.mul(f.get(page_selected), _const(LITERAL_RATIO)), n)
+        with b.if_then(b.and_(b.and_(possible, sparse), b.icmp_unsigned("!=", selection, null))):
+            arguments = [stream, stream_size, size_, skip, n, selection, f.get(done), picked, picked_validity,
+                         kept, validity]
+            status = b.call(pick_literals, arguments, name="picked_from_literals")
+            f.return_unless(b.icmp_signed(">=", status, _const(0)), status)
+            with b.if_then(f.eq(status, int(Status.OK))):
+                f.add_to(done, n)
+                b.branch(pages.head)
+                b.position_at_end(b.append_basic_block("unreachable_after_page"))
 
     def field(struct_field: int | None, number: int) -> ir.Value:
         """A required i32 field, in [0, 2**31)."""
@@ -1002,6 +1144,9 @@ def _decode_chunk(module: ir.Module, value: ir.IntType, page_header: ir.Function
         target = b.gep(out, [first_row()], source_etype=value, name="target")
         before = _snappy_prefix(f, body, compressed, optional)
         exact = f.eq(uncompressed, b.add(before, b.mul(n, _const(width))))
+        plain_snappy = b.and_(f.eq(codec, int(Codec.SNAPPY)), f.eq(encoding, PLAIN))
+        picked_from_literals(body, compressed, uncompressed, before, n,
+                             b.and_(plain_snappy, b.and_(f.ule(before, HEADROOM), exact)))
         direct = b.and_(b.and_(f.eq(codec, int(Codec.SNAPPY)), f.eq(encoding, PLAIN)),
                         b.and_(f.ule(before, HEADROOM), exact))
         with b.if_else(direct) as (in_place, through_scratch):
@@ -1053,6 +1198,10 @@ def _decode_chunk(module: ir.Module, value: ir.IntType, page_header: ir.Function
         f.fail_unless(f.eq(optional_levels(body, levels_size, n), nulls), Status.BAD_HYBRID)
         rest = b.gep(body, [levels_size], source_etype=I8)
         rest_size = b.sub(uncompressed, levels_size)
+        literals_only = b.and_(b.and_(f.eq(codec, int(Codec.SNAPPY)), f.eq(encoding, PLAIN)),
+                               b.and_(b.and_(is_compressed, f.eq(nulls, 0)),
+                                      f.eq(rest_size, b.mul(n, _const(width)))))
+        picked_from_literals(rest, b.sub(compressed, levels_size), rest_size, _const(0), n, literals_only)
         page = decompress(rest, b.sub(compressed, levels_size), rest_size, scratch, scratch_size,
                           is_compressed, 0)
         values(page, rest_size, n, encoding, nulls)
@@ -1068,5 +1217,7 @@ def _decode_chunk(module: ir.Module, value: ir.IntType, page_header: ir.Function
 def build(module: ir.Module, bits: int) -> None:
     """Add ``decode_chunk_<bits>`` (values of 32 or 64 bits) and its helpers to ``module``."""
     value = ir.IntType(bits)
-    _decode_chunk(module, value, _page_header(module), _snappy(module), _levels(module),
-                  _dictionary_values(module, value), _pick(module, value), _any_selected(module))
+    levels = _levels(module)
+    _decode_chunk(module, value, _page_header(module), _snappy(module), levels,
+                  _dictionary_values(module, value), _pick(module, value), _selected_rows(module),
+                  _pick_literals(module, value, levels))
