@@ -1446,3 +1446,22 @@ def test_sparse_picks_straight_from_snappy_literals(tmp_path, version, nulls):
             picked_status, picked = pages.select(case.chunk, buffer, words, int(chosen.sum()))
             if status == Status.OK and picked_status == Status.OK:
                 assert _bits(picked) == _bits(decoded.filter(pa.array(chosen))), (case.name, position)
+
+
+def test_a_pick_whose_count_disagrees_with_its_selection_is_refused():
+    """select() writes the picks into ``kept`` slots: a count that is not the selection's (bits
+    past the chunk's rows do not count) is refused before the decoder runs."""
+    table = pa.table({"x": np.random.default_rng(1).random(1_000)})
+    buffer = pa.BufferOutputStream()
+    pq.write_table(table, buffer)
+    data = buffer.getvalue()
+    file = pq.ParquetFile(pa.BufferReader(data))
+    metadata = file.metadata
+    chunk = pages.eligible(metadata.row_group(0).column(0), metadata.schema.column(0), pa.float64(), 1_000,
+                           data.size)
+    body = data.slice(chunk.start, chunk.size)
+    every = np.full(16, np.uint64(2**64 - 1))  # 1,024 bits set: 1,000 of them rows
+    assert pages.select(chunk, body, every, 10) == (Status.COUNT_MISMATCH, None)
+    assert pages.select(chunk, body, every, 1_024) == (Status.COUNT_MISMATCH, None)
+    status, picked = pages.select(chunk, body, every, 1_000)
+    assert status == Status.OK and picked.equals(table.column(0).chunk(0))

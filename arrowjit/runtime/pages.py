@@ -240,7 +240,12 @@ def select(chunk: Chunk, data: pa.Buffer, words: np.ndarray, kept: int,
         return Status.TRUNCATED, None
     width = chunk.type.bit_width
     selection = np.zeros(len(words) + 2, dtype=np.uint64)  # (9 bytes to spare: see _selection_word)
-    selection[:len(words)] = words
+    whole, rest = divmod(chunk.rows, 64)
+    selection[:whole] = words[:whole]
+    if rest:
+        selection[whole] = words[whole] & np.uint64((1 << rest) - 1)  # (no bit past the chunk's rows)
+    if int(np.bitwise_count(selection).sum()) != kept:  # (the picks are written to kept slots)
+        return Status.COUNT_MISMATCH, None
     picked = pa.allocate_buffer(kept * width // 8 + 8)
     picked_validity = pa.allocate_buffer((kept + 7) // 8 + 8) if chunk.nulls_possible else None
 
