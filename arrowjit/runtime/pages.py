@@ -212,6 +212,9 @@ def count(chunk: Chunk, data: pa.Buffer, kernel: Kernel, params: np.ndarray | No
     """How many of the chunk's rows a filter kernel on this one column keeps, each page counted
     as soon as it is decoded, while it is still in the core's cache (nothing else is written):
     (OK, the count), or (why not, 0)."""
+    columns = kernel.layout.columns
+    if len(columns) != 1 or columns[0].dtype.is_string or columns[0].dtype.bits != chunk.type.bit_width:
+        raise ValueError("count() takes the kernel of a filter on the chunk's one column")  # (a bug)
     if data.size != chunk.size:
         return Status.TRUNCATED, 0
     compiled = kernel.compiled  # (this tier's code stays alive while the kernel does)
