@@ -1,6 +1,7 @@
-"""The page decoder's IR on its own (arrowjit/runtime/pagecodec.py): the module verifies, and its
-snappy and Thrift readers, called through small wrappers, decode what pyarrow's codecs and hand-made
-inputs hold, and refuse damaged ones with the Status that names why (never a crash)."""
+"""The page decoder's IR on its own (runtime/pagecodec.py, runtime/parquet_format.py): the module
+verifies, and its snappy and Thrift readers, called through small wrappers, decode what pyarrow's
+codecs and hand-made inputs hold, and refuse damaged ones with the Status that names why (never a
+crash)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from llvmlite import ir
 
 from arrowjit.compiler.jit import compile_ir, host_target
 from arrowjit.runtime import pagecodec
+from arrowjit.runtime import parquet_format as fmt
 from arrowjit.runtime.pagecodec import Status
 
 SNAPPY = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64)
@@ -38,7 +40,7 @@ def test_module_verifies_with_only_the_entry_exported(bits):
 def _wrapped(name: str, signature):
     """The internal function ``name`` of the decoder's module, called through an exported wrapper."""
     module = ir.Module(name=f"test_{name}")
-    inner = {"snappy": pagecodec._snappy, "page_header": pagecodec._page_header}[name](module)
+    inner = {"snappy": fmt.snappy, "page_header": fmt.page_header}[name](module)
     outer = ir.Function(module, inner.function_type, f"{name}_entry")
     builder = ir.IRBuilder(outer.append_basic_block())
     builder.ret(builder.call(inner, outer.args))
@@ -132,10 +134,10 @@ def _header(data: bytes) -> tuple[int, dict[int, tuple[int, int]]]:
     """page_header's result and the fields it kept: slot -> (Thrift type, value)."""
     _, call = _wrapped("page_header", HEADER)
     source = np.frombuffer(data + bytes(16), dtype=np.uint8)
-    fields = np.zeros(pagecodec.SLOTS, dtype=np.int64)
-    kinds = np.zeros(pagecodec.SLOTS, dtype=np.uint8)
+    fields = np.zeros(fmt.SLOTS, dtype=np.int64)
+    kinds = np.zeros(fmt.SLOTS, dtype=np.uint8)
     result = call(source.ctypes.data, len(data), fields.ctypes.data, kinds.ctypes.data)
-    return result, {k: (int(kinds[k]), int(fields[k])) for k in range(pagecodec.SLOTS) if kinds[k]}
+    return result, {k: (int(kinds[k]), int(fields[k])) for k in range(fmt.SLOTS) if kinds[k]}
 
 
 def _zigzag(n: int) -> bytes:
@@ -154,9 +156,9 @@ def test_page_header_keeps_its_fields_and_its_page_structs():
     header = _i32(1, 0) + _i32(1, 100) + _i32(1, 60) + bytes([2 << 4 | 12]) + data_page + b"\x00"
     result, fields = _header(header + b"body")
     assert result == len(header)
-    assert fields[pagecodec.slot(None, 2)] == (5, 100) and fields[pagecodec.slot(None, 3)] == (5, 60)
-    assert fields[pagecodec.slot(5, 1)] == (5, 10) and fields[pagecodec.slot(5, 4)] == (5, 3)
-    assert pagecodec.slot(5, 5) in fields  # (a struct: kept as present, its fields skipped)
+    assert fields[fmt.slot(None, 2)] == (5, 100) and fields[fmt.slot(None, 3)] == (5, 60)
+    assert fields[fmt.slot(5, 1)] == (5, 10) and fields[fmt.slot(5, 4)] == (5, 3)
+    assert fmt.slot(5, 5) in fields  # (a struct: kept as present, its fields skipped)
 
 
 def test_page_header_long_field_ids_and_bools():
@@ -165,7 +167,7 @@ def test_page_header_long_field_ids_and_bools():
     header = _i32(1, 3) + bytes([0x0C]) + _zigzag(8) + v2 + b"\x00"
     result, fields = _header(header)
     assert result == len(header)
-    assert fields[pagecodec.slot(8, 1)] == (5, 5) and fields[pagecodec.slot(8, 7)] == (2, 0)
+    assert fields[fmt.slot(8, 1)] == (5, 5) and fields[fmt.slot(8, 7)] == (2, 0)
 
 
 @pytest.mark.parametrize("header, status", [

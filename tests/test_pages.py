@@ -30,7 +30,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import arrowjit
-from arrowjit.runtime import pagecodec, pages
+from arrowjit.runtime import pages
+from arrowjit.runtime import parquet_format as fmt
 from arrowjit.runtime.native import native
 from arrowjit.runtime.pagecodec import HEADROOM, Codec, Status
 
@@ -221,14 +222,14 @@ def test_pyarrow_files_decode_bit_for_bit(tmp_path, compression, version, mode):
     assert [pq.ParquetFile(path).metadata.row_group(g).num_rows for g in range(4)] == [999] * 3 + [4]
     # The file holds what the test means it to: many pages, of the right kinds.
     kinds = _page_kinds(next(c for c in cases if c.name == "f64_opt").data)
-    data_page = pagecodec.DATA_PAGE if version == "1.0" else pagecodec.DATA_PAGE_V2
+    data_page = fmt.DATA_PAGE if version == "1.0" else fmt.DATA_PAGE_V2
     encodings = {e for t, e in kinds if t == data_page}
-    types = {data_page} if mode == "plain" else {pagecodec.DICTIONARY_PAGE, data_page}
+    types = {data_page} if mode == "plain" else {fmt.DICTIONARY_PAGE, data_page}
     assert {t for t, _ in kinds} == types
     assert len(kinds) > 5
-    dictionary = pagecodec.RLE_DICTIONARY  # (PLAIN_DICTIONARY: see the format 1.0 test)
-    assert encodings == {"plain": {pagecodec.PLAIN}, "dictionary": {dictionary},
-                         "fallback": {dictionary, pagecodec.PLAIN}}[mode]
+    dictionary = fmt.RLE_DICTIONARY  # (PLAIN_DICTIONARY: see the format 1.0 test)
+    assert encodings == {"plain": {fmt.PLAIN}, "dictionary": {dictionary},
+                         "fallback": {dictionary, fmt.PLAIN}}[mode]
     # And pyarrow's values are the table's (the oracle itself reads right).
     read = pq.read_table(path)
     assert all(_bits(read[n]) == _bits(table[n]) for n in table.column_names)
@@ -239,8 +240,8 @@ def test_format_one_writes_plain_dictionary_pages(tmp_path):
     path = tmp_path / "t.parquet"
     pq.write_table(table, path, version="1.0", data_page_size=512, write_batch_size=64)
     cases = _check_file(path)
-    assert {e for c in cases for t, e in _page_kinds(c.data) if t == pagecodec.DATA_PAGE} == {
-        pagecodec.PLAIN_DICTIONARY}
+    assert {e for c in cases for t, e in _page_kinds(c.data) if t == fmt.DATA_PAGE} == {
+        fmt.PLAIN_DICTIONARY}
 
 
 def test_few_distinct_values_make_long_rle_runs(tmp_path):
@@ -267,8 +268,8 @@ def test_a_dictionary_of_one_value(tmp_path, version):
     pq.write_table(table, path, data_page_version=version, compression="none")
     cases = _check_file(path)
     for case in cases[:2]:  # a dictionary page of one value, one data page of indices
-        (_, page), = [(t, p) for t, p in _page_kinds(case.data) if t != pagecodec.DICTIONARY_PAGE]
-        assert page == pagecodec.RLE_DICTIONARY
+        (_, page), = [(t, p) for t, p in _page_kinds(case.data) if t != fmt.DICTIONARY_PAGE]
+        assert page == fmt.RLE_DICTIONARY
     assert [str(v) for v in pages.decode(cases[0].chunk, pa.py_buffer(cases[0].data))[1][:2].to_pylist()] == \
         ["-0.0", "-0.0"]
 
@@ -314,7 +315,7 @@ def test_other_writers_files_decode_bit_for_bit(tmp_path, writer, compression, d
                                                data_page_size=2_000, use_pyarrow=False)
     cases = _check_file(path)
     assert len(cases) == 14 * pq.ParquetFile(path).metadata.num_row_groups
-    dictionary = any(t == pagecodec.DICTIONARY_PAGE for c in cases for t, _ in _page_kinds(c.data))
+    dictionary = any(t == fmt.DICTIONARY_PAGE for c in cases for t, _ in _page_kinds(c.data))
     assert dictionary == (distinct is not None) or writer == "polars"  # (polars: a dictionary at times)
 
 
@@ -579,9 +580,9 @@ def test_every_byte_of_a_duckdb_chunk_damaged(tmp_path, compression):
         connection.register("t", table)
         connection.execute(f"COPY (SELECT * FROM t) TO '{path}' (FORMAT parquet, COMPRESSION {compression})")
     cases = list(_chunks(path))
-    assert [_page_kinds(c.data) for c in cases] == [[(pagecodec.DATA_PAGE, pagecodec.PLAIN)],  # (13 distinct)
-                                                    [(pagecodec.DICTIONARY_PAGE, pagecodec.PLAIN),
-                                                     (pagecodec.DATA_PAGE, pagecodec.PLAIN_DICTIONARY)]]
+    assert [_page_kinds(c.data) for c in cases] == [[(fmt.DATA_PAGE, fmt.PLAIN)],  # (13 distinct)
+                                                    [(fmt.DICTIONARY_PAGE, fmt.PLAIN),
+                                                     (fmt.DATA_PAGE, fmt.PLAIN_DICTIONARY)]]
     _damage_every_byte(path, path.read_bytes())
 
 
@@ -673,16 +674,16 @@ def _page(page_type: int, body: bytes, inner: tuple, uncompressed: int | None = 
     return header + body
 
 
-def _v1(values: bytes, count: int, encoding: int = pagecodec.PLAIN, levels: bytes | None = None,
+def _v1(values: bytes, count: int, encoding: int = fmt.PLAIN, levels: bytes | None = None,
         snappy: bool = False, **kw) -> bytes:
     """A DATA_PAGE: ``levels`` (a hybrid stream of definition levels) given: an optional column's."""
     body = values if levels is None else len(levels).to_bytes(4, "little") + levels + values
     stored = pa.compress(body, "snappy", asbytes=True) if snappy else body
-    inner = _struct(5, _i32(1, count), _i32(2, encoding), _i32(3, pagecodec.RLE), _i32(4, pagecodec.RLE))
-    return _page(pagecodec.DATA_PAGE, stored, inner, **{"uncompressed": len(body), **kw})
+    inner = _struct(5, _i32(1, count), _i32(2, encoding), _i32(3, fmt.RLE), _i32(4, fmt.RLE))
+    return _page(fmt.DATA_PAGE, stored, inner, **{"uncompressed": len(body), **kw})
 
 
-def _v2(values: bytes, count: int, encoding: int = pagecodec.PLAIN, levels: bytes = b"", nulls: int = 0,
+def _v2(values: bytes, count: int, encoding: int = fmt.PLAIN, levels: bytes = b"", nulls: int = 0,
         rows: int | None = None, snappy: bool = False, flag: bool | None = None, repetition: int = 0,
         **kw) -> bytes:
     stored = pa.compress(values, "snappy", asbytes=True) if snappy else values
@@ -690,13 +691,13 @@ def _v2(values: bytes, count: int, encoding: int = pagecodec.PLAIN, levels: byte
               _i32(5, len(levels)), _i32(6, repetition)]
     if flag is not None:
         fields.append((7, TRUE if flag else FALSE, b""))
-    return _page(pagecodec.DATA_PAGE_V2, levels + stored, _struct(8, *fields),
+    return _page(fmt.DATA_PAGE_V2, levels + stored, _struct(8, *fields),
                  **{"uncompressed": len(levels) + len(values), **kw})
 
 
-def _dictionary(values: np.ndarray, count: int | None = None, encoding: int = pagecodec.PLAIN) -> bytes:
+def _dictionary(values: np.ndarray, count: int | None = None, encoding: int = fmt.PLAIN) -> bytes:
     inner = _struct(7, _i32(1, len(values) if count is None else count), _i32(2, encoding))
-    return _page(pagecodec.DICTIONARY_PAGE, values.tobytes(), inner)
+    return _page(fmt.DICTIONARY_PAGE, values.tobytes(), inner)
 
 
 def _all_valid(count: int) -> bytes:
@@ -745,21 +746,21 @@ def test_hand_made_chunks_decode():
     # v2, snappy chunk, a page stored uncompressed (is_compressed false).
     assert _decode(_v2(F64.tobytes(), 4, flag=False), 4, codec=Codec.SNAPPY) == (Status.OK, OK_LIST)
     # Dictionary [10, 20, 30]; indices 2 0 1 1 0 2 2 2 bit-packed at 2 bits.
-    chunk = DICT + _v1(_indices([2, 0, 1, 1, 0, 2, 2, 2], 2), 8, pagecodec.RLE_DICTIONARY)
+    chunk = DICT + _v1(_indices([2, 0, 1, 1, 0, 2, 2, 2], 2), 8, fmt.RLE_DICTIONARY)
     assert _decode(chunk, 8) == (Status.OK, [30.0, 10.0, 20.0, 20.0, 10.0, 30.0, 30.0, 30.0])
     # Five values of a padded group of eight; then an RLE run of index 1, three times (bit width 2).
-    chunk = DICT + _v1(_indices([2, 0, 1, 1, 0], 2), 5, pagecodec.PLAIN_DICTIONARY) + \
-        _v2(b"\x02" + _uleb(3 << 1) + b"\x01", 3, pagecodec.RLE_DICTIONARY)
+    chunk = DICT + _v1(_indices([2, 0, 1, 1, 0], 2), 5, fmt.PLAIN_DICTIONARY) + \
+        _v2(b"\x02" + _uleb(3 << 1) + b"\x01", 3, fmt.RLE_DICTIONARY)
     assert _decode(chunk, 8) == (Status.OK, [30.0, 10.0, 20.0, 20.0, 10.0, 20.0, 20.0, 20.0])
     # Indices of 0 bits (a dictionary of one value; pyarrow writes 1 bit, the format allows 0): an RLE run
     # with no value bytes, a bit-packed group of 8 with no bytes.
     chunk = _dictionary(np.array([-0.0])) + _v1(b"\x00" + _uleb(3 << 1) + _uleb(1 << 1 | 1), 11, 8)
     assert _decode(chunk, 11) == (Status.OK, [-0.0] * 11)
     # A bit-packed run of 256 indices for 5 values (DuckDB pads its runs so), its 64 bytes all there.
-    chunk = DICT + _v1(_indices([2, 0, 1, 1, 0] + [0] * 251, 2), 5, pagecodec.RLE_DICTIONARY)
+    chunk = DICT + _v1(_indices([2, 0, 1, 1, 0] + [0] * 251, 2), 5, fmt.RLE_DICTIONARY)
     assert _decode(chunk, 5) == (Status.OK, [30.0, 10.0, 20.0, 20.0, 10.0])
     # An index page is skipped; unknown header fields (a binary, a double, a byte, a struct) too.
-    index = _page(pagecodec.INDEX_PAGE, b"\xAB" * 7, _struct(6))
+    index = _page(fmt.INDEX_PAGE, b"\xAB" * 7, _struct(6))
     extra = ((4, I32, _zz(99)), (9, BINARY, _uleb(3) + b"abc"), (10, DOUBLE, b"\1" * 8), (11, BYTE, b"\7"),
              _struct(13, _i32(1, 5), (2, BINARY, _uleb(2) + b"zz")))
     assert _decode(index + _v1(F64.tobytes(), 4, extra=extra), 4) == (Status.OK, OK_LIST)
@@ -788,13 +789,13 @@ def _snappy_page(stream: bytes, size: int, count: int | None = None) -> bytes:
     """A v2 page (plain float64 values, ``size`` bytes once decoded) whose body is ``stream``."""
     count = size // 8 if count is None else count
     inner = _struct(8, _i32(1, count), _i32(2, 0), _i32(3, count), _i32(4, 0), _i32(5, 0), _i32(6, 0))
-    return _page(pagecodec.DATA_PAGE_V2, stream, inner, uncompressed=size)
+    return _page(fmt.DATA_PAGE_V2, stream, inner, uncompressed=size)
 
 
 def _snappy_v1(stream: bytes, size: int) -> bytes:
     """The same as a v1 page of a required column (decoded in place when it is well formed)."""
     inner = _struct(5, _i32(1, size // 8), _i32(2, 0), _i32(3, 3), _i32(4, 3))
-    return _page(pagecodec.DATA_PAGE, stream, inner, uncompressed=size)
+    return _page(fmt.DATA_PAGE, stream, inner, uncompressed=size)
 
 
 EIGHT = bytes(range(1, 9))
@@ -807,9 +808,9 @@ HOSTILE = {
     "list in a skipped struct": (_v1(F64.tobytes(), 4, extra=(_struct(13, (1, LIST, b"\x15\x02")),)),
                                  Status.UNSUPPORTED_THRIFT),
     "type 13": (_v1(F64.tobytes(), 4, extra=((4, 13, b""),)), Status.UNSUPPORTED_THRIFT),
-    "nesting at the limit": (_v1(F64.tobytes(), 4, extra=(_nested(pagecodec.MAX_THRIFT_DEPTH - 1),)),
+    "nesting at the limit": (_v1(F64.tobytes(), 4, extra=(_nested(fmt.MAX_THRIFT_DEPTH - 1),)),
                              Status.OK),
-    "nesting past the limit": (_v1(F64.tobytes(), 4, extra=(_nested(pagecodec.MAX_THRIFT_DEPTH),)),
+    "nesting past the limit": (_v1(F64.tobytes(), 4, extra=(_nested(fmt.MAX_THRIFT_DEPTH),)),
                                Status.UNSUPPORTED_THRIFT),
     "nesting 100000 deep": (_v1(F64.tobytes(), 4, extra=(_nested(100_000),)), Status.UNSUPPORTED_THRIFT),
     "varint of 11 bytes": (bytes([0x15]) + b"\x80" * 10 + b"\x01" + b"\0" * 40, Status.TRUNCATED),
@@ -834,22 +835,22 @@ HOSTILE = {
     "more values than rows": (_v1(np.arange(5.0).tobytes(), 5), Status.COUNT_MISMATCH),
     "fewer values than rows": (_v1(np.arange(3.0).tobytes(), 3), Status.TRUNCATED),
     "values past the page": (_v1(np.arange(3.0).tobytes(), 4), Status.TRUNCATED),
-    "only index pages": (_page(pagecodec.INDEX_PAGE, b"", _struct(6)) * 3, Status.TRUNCATED),
+    "only index pages": (_page(fmt.INDEX_PAGE, b"", _struct(6)) * 3, Status.TRUNCATED),
     # Dictionaries.
-    "index past the dictionary": (DICT + _v1(b"\x02" + _uleb(4 << 1) + b"\x03", 4, pagecodec.RLE_DICTIONARY),
+    "index past the dictionary": (DICT + _v1(b"\x02" + _uleb(4 << 1) + b"\x03", 4, fmt.RLE_DICTIONARY),
                                   Status.BAD_DICTIONARY),
-    "packed index past the dictionary": (DICT + _v1(_indices([0, 1, 2, 3], 2), 4, pagecodec.RLE_DICTIONARY),
+    "packed index past the dictionary": (DICT + _v1(_indices([0, 1, 2, 3], 2), 4, fmt.RLE_DICTIONARY),
                                          Status.BAD_DICTIONARY),
-    "no dictionary": (_v1(b"\x01" + _uleb(4 << 1) + b"\x00", 4, pagecodec.RLE_DICTIONARY),
+    "no dictionary": (_v1(b"\x01" + _uleb(4 << 1) + b"\x00", 4, fmt.RLE_DICTIONARY),
                       Status.BAD_DICTIONARY),
-    "a second dictionary": (DICT + DICT + _v1(b"\x01" + _uleb(4 << 1) + b"\x00", 4, pagecodec.RLE_DICTIONARY),
+    "a second dictionary": (DICT + DICT + _v1(b"\x01" + _uleb(4 << 1) + b"\x00", 4, fmt.RLE_DICTIONARY),
                             Status.BAD_DICTIONARY),
     "a dictionary after a data page": (_v1(F64[:2].tobytes(), 2) + DICT + _v1(F64[2:].tobytes(), 2),
                                        Status.BAD_DICTIONARY),
     "a dictionary shorter than its count": (_dictionary(np.array([10.0]), count=3)
                                             + _v1(b"\x02" + _uleb(4 << 1) + b"\x02", 4, 8),
                                             Status.TRUNCATED),
-    "a dictionary of RLE": (_dictionary(np.array([10.0]), encoding=pagecodec.RLE), Status.UNSUPPORTED_PAGE),
+    "a dictionary of RLE": (_dictionary(np.array([10.0]), encoding=fmt.RLE), Status.UNSUPPORTED_PAGE),
     "an empty dictionary": (_dictionary(np.array([])) + _v1(b"\x01" + _uleb(4 << 1) + b"\x00", 4, 8),
                             Status.BAD_DICTIONARY),
     # The RLE/bit-packed hybrid.
@@ -898,7 +899,7 @@ HOSTILE = {
     "v2 rows not values": (_v2(F64.tobytes(), 4, rows=3), Status.UNSUPPORTED_PAGE),
     "v2 nulls": (_v2(F64.tobytes(), 4, nulls=1), Status.BAD_HEADER),  # (a null in a required column)
     "v2 levels of a required column": (_v2(F64.tobytes(), 4, levels=_all_valid(4)), Status.BAD_HEADER),
-    "v2 is_compressed an i32": (_page(pagecodec.DATA_PAGE_V2, F64.tobytes(), _struct(
+    "v2 is_compressed an i32": (_page(fmt.DATA_PAGE_V2, F64.tobytes(), _struct(
         8, _i32(1, 4), _i32(2, 0), _i32(3, 4), _i32(4, 0), _i32(5, 0), _i32(6, 0), _i32(7, 0))),
     Status.BAD_HEADER),
 }
@@ -919,7 +920,7 @@ OPTIONAL_HOSTILE = {
     "levels length past the page": (_v1((1_000).to_bytes(4, "little") + F64.tobytes(), 4), Status.TRUNCATED),
     "levels run longer than the page": (_v1(F64.tobytes(), 4, levels=_uleb(9 << 1) + b"\x01"),
                                         Status.BAD_HYBRID),
-    "levels of bit-packed encoding": (_page(pagecodec.DATA_PAGE, F64.tobytes(), _struct(
+    "levels of bit-packed encoding": (_page(fmt.DATA_PAGE, F64.tobytes(), _struct(
         5, _i32(1, 4), _i32(2, 0), _i32(3, 4), _i32(4, 3))), Status.UNSUPPORTED_PAGE),
     "v2 levels past the page": (_v2(F64.tobytes(), 4, levels=_all_valid(4), compressed=1), Status.TRUNCATED),
     "v2 levels past the values": (_v2(F64.tobytes(), 4, levels=_all_valid(4), uncompressed=1),
@@ -929,7 +930,7 @@ OPTIONAL_HOSTILE = {
     "snappy v1 long levels": (_v1(F64.tobytes(), 4, levels=_all_valid(4) + b"\0" * 100, snappy=True),
                               Status.OK),
     "snappy v1 levels length past the page": (
-        _page(pagecodec.DATA_PAGE, pa.compress((1_000).to_bytes(4, "little") + F64.tobytes(), "snappy",
+        _page(fmt.DATA_PAGE, pa.compress((1_000).to_bytes(4, "little") + F64.tobytes(), "snappy",
                                                asbytes=True),
               _struct(5, _i32(1, 4), _i32(2, 0), _i32(3, 3), _i32(4, 3)), uncompressed=36), Status.TRUNCATED),
     # Values for every row but a null among the levels: the page's size contradicts its levels.
@@ -970,11 +971,11 @@ def test_a_huge_page_size_is_declined_without_allocating_it(monkeypatch, page):
     if page == "data v2":
         data, need = _snappy_page(stream, huge, count=4), 0
     elif page == "data v1":
-        data = _page(pagecodec.DATA_PAGE, stream, _struct(5, _i32(1, 4), _i32(2, 0), _i32(3, 3), _i32(4, 3)),
+        data = _page(fmt.DATA_PAGE, stream, _struct(5, _i32(1, 4), _i32(2, 0), _i32(3, 3), _i32(4, 3)),
                      uncompressed=huge)
         need = 0
     else:
-        data = _page(pagecodec.DICTIONARY_PAGE, stream, _struct(7, _i32(1, 4), _i32(2, 0)), uncompressed=huge)
+        data = _page(fmt.DICTIONARY_PAGE, stream, _struct(7, _i32(1, 4), _i32(2, 0)), uncompressed=huge)
         need = 1
     function = native().decode_chunk(64)
     info = (ctypes.c_int64 * 5)()

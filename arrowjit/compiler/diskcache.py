@@ -60,8 +60,8 @@ def directory() -> Path:
 
 @lru_cache(maxsize=1)
 def _code_version() -> str:
-    """What entries depend on besides the key's parts: the compiler's and grammar's sources (and
-    native.py's).
+    """What entries depend on besides the key's parts: the compiler's, the runtime's and the
+    grammar's sources.
 
     (All of them, not a list to keep up to date: a module left out of the
     hash would let code compiled before an edit come back after it.)
@@ -75,9 +75,10 @@ def _code_version() -> str:
         digest.update(name.encode())
     here = Path(__file__).parent
     grammar = here.parent / "grammar"
-    sources = sorted(entry.path for entry in os.scandir(here) if entry.name.endswith(".py"))
-    for source in [*sources, grammar / "filter.lark", grammar / "parser.py",
-                   here.parent / "runtime" / "native.py", here.parent / "runtime" / "pagecodec.py"]:
+    runtime = here.parent / "runtime"  # (native helpers and the page decoder are built there)
+    sources = sorted(entry.path for folder in (here, runtime) for entry in os.scandir(folder)
+                     if entry.name.endswith(".py"))
+    for source in [*sources, grammar / "filter.lark", grammar / "parser.py"]:
         digest.update(os.path.basename(source).encode())
         with open(source, "rb") as f:
             digest.update(f.read())
