@@ -464,7 +464,7 @@ def _count_on_pages(reading: Reading, task: Task, source: Any, chunk_of: Callabl
     return pages.read_count(source, chunk, kernel, packed, workspace)
 
 
-PICK_RATIO = 10  # a selection sparser than 1 row in this many is taken page by page as decoded
+PICK_RATIO = 20  # a selection sparser than 1 row in this many is taken page by page as decoded
 
 
 def _picked_on_pages(reading: Reading, task: Task, source: Any,

@@ -144,15 +144,20 @@ def _snappy_prefix(f: Function, body: ir.Value, size: ir.Value, optional: ir.Val
     return f.get(before, "before_values")
 
 
-def _selection_word(f: Function, selection: ir.Value, bit: ir.Value) -> ir.Value:
-    """The 64 bits of the bitmap ``selection`` from bit ``bit`` on (it has 9 bytes to spare)."""
+def _selection_word(f: Function, selection: ir.Value, first: ir.Value, base: ir.Value,
+                    n: ir.Value) -> ir.Value:
+    """The selection's bits of a page's rows ``[base, base + 64)`` (the page's row 0 is the chunk's
+    ``first``), none past the page's ``n`` rows. (The bitmap has 9 bytes to spare.)"""
     b = f.b
+    bit = b.add(first, base)
     byte = b.lshr(bit, const(3))
     shift = b.and_(bit, const(7))
     low = b.lshr(f.load(selection, byte, I64), shift)
     next_byte = b.zext(f.load(selection, b.add(byte, const(8)), I8), I64)
     high = b.select(f.eq(shift, 0), const(0), b.shl(next_byte, b.sub(const(64), shift)))
-    return b.or_(low, high, name="selection_word")
+    left = b.sub(n, base)
+    mask = b.select(f.ult(left, 64), b.sub(b.shl(const(1), left), const(1)), const(-1))
+    return b.and_(b.or_(low, high), mask, name="selection_word")
 
 
 def _selected_rows(module: ir.Module) -> ir.Function:
@@ -164,10 +169,7 @@ def _selected_rows(module: ir.Module) -> ir.Function:
     base = f.var("base", 0)
     count = f.var("count", 0)
     with f.while_("words", lambda: f.ult(f.get(base), n)):
-        left = b.sub(n, f.get(base))
-        word = _selection_word(f, selection, b.add(first, f.get(base)))
-        mask = b.select(f.ult(left, 64), b.sub(b.shl(const(1), left), const(1)), const(-1))
-        f.add_to(count, b.call(ctpop, [b.and_(word, mask)]))
+        f.add_to(count, b.call(ctpop, [_selection_word(f, selection, first, f.get(base), n)]))
         f.add_to(base, 64)
     b.ret(f.get(count))
     return f.fn
@@ -178,33 +180,26 @@ def _pick(module: ir.Module, value: ir.IntType) -> ir.Function:
     rows of a page (``n`` values at ``values``, its chunk rows from ``first``) whose bit is set in
     ``selection``, appended to ``picked`` from position ``k`` (validity too, when not null).
 
-    Per 64 rows: the selection's word, then one copy per set bit (``cttz``, clear the lowest).
+    The selected rows come from a :class:`_SelectionCursor` (a word of the selection at a time,
+    ``cttz`` for each set bit).
     """
     f = Function(module, f"pick_{value.width}",
                  [("values", PTR), ("validity", PTR), ("n", I64), ("selection", PTR), ("first", I64),
-                   ("picked", PTR), ("picked_validity", PTR), ("k", I64)], internal=True)
+                  ("picked", PTR), ("picked_validity", PTR), ("k", I64)], internal=True)
     b = f.b
     values, validity, n, selection, first, picked, picked_validity, k_start = f.args()
-    trailing_zeros = cttz(module)
     k = f.var("k", k_start)
-    base = f.var("base", 0)
-    with f.while_("words", lambda: f.ult(f.get(base), n)):
-        left = b.sub(n, f.get(base))
-        word = _selection_word(f, selection, b.add(first, f.get(base)))
-        mask = b.select(f.ult(left, 64), b.sub(b.shl(const(1), left), const(1)), const(-1))
-        bits = f.var("bits", b.and_(word, mask))
-        with f.while_("set_bits", lambda: b.icmp_unsigned("!=", f.get(bits), const(0))):
-            w = f.get(bits)
-            row = b.add(f.get(base), b.call(trailing_zeros, [w, ir.Constant(I1, 1)]), name="picked_row")
-            item = b.load(b.gep(values, [row], source_etype=value), typ=value)
-            b.store(item, b.gep(picked, [f.get(k)], source_etype=value))
-            with b.if_then(b.icmp_unsigned("!=", picked_validity, ir.Constant(PTR, None))):
-                byte = b.load(b.gep(validity, [b.lshr(row, const(3))], source_etype=I8), typ=I8)
-                bit = b.and_(b.lshr(b.zext(byte, I64), b.and_(row, const(7))), const(1))
-                set_bit(f, picked_validity, f.get(k), bit)
-            f.add_to(k, 1)
-            f.set(bits, b.and_(w, b.sub(w, const(1))))
-        f.add_to(base, 64)
+    cursor = _SelectionCursor(f, selection, first, n)
+    with f.while_("picks", lambda: f.ult(f.get(cursor.row), n)):
+        row = f.get(cursor.row, "picked_row")
+        item = b.load(b.gep(values, [row], source_etype=value), typ=value)
+        b.store(item, b.gep(picked, [f.get(k)], source_etype=value))
+        with b.if_then(b.icmp_unsigned("!=", picked_validity, ir.Constant(PTR, None))):
+            byte = b.load(b.gep(validity, [b.lshr(row, const(3))], source_etype=I8), typ=I8)
+            bit = b.and_(b.lshr(b.zext(byte, I64), b.and_(row, const(7))), const(1))
+            set_bit(f, picked_validity, f.get(k), bit)
+        f.add_to(k, 1)
+        cursor.advance()
     b.ret(f.get(k))
     return f.fn
 
@@ -222,11 +217,7 @@ class _SelectionCursor:
         self.advance()
 
     def _word(self, base: ir.Value) -> ir.Value:
-        f, b = self.f, self.f.b
-        left = b.sub(self.n, base)
-        word = _selection_word(f, self.selection, b.add(self.first, base))
-        mask = b.select(f.ult(left, 64), b.sub(b.shl(const(1), left), const(1)), const(-1))
-        return b.and_(word, mask)
+        return _selection_word(self.f, self.selection, self.first, base, self.n)
 
     def advance(self) -> None:
         """``row`` = the next selected row (``n`` when there is none), its bit then cleared."""
@@ -261,8 +252,8 @@ def _pick_literals(module: ir.Module, value: ir.IntType, levels: ir.Function) ->
     """
     f = Function(module, f"pick_literals_{value.width}",
                  [("src", PTR), ("size", I64), ("expected", I64), ("skip", I64), ("n", I64),
-                   ("selection", PTR), ("first", I64), ("picked", PTR), ("picked_validity", PTR),
-                   ("k", PTR), ("validity", PTR)], internal=True)
+                  ("selection", PTR), ("first", I64), ("picked", PTR), ("picked_validity", PTR),
+                  ("k", PTR), ("validity", PTR)], internal=True)
     b = f.b
     src, size, expected, skip, n, selection, first, picked, picked_validity, k_out, validity = f.args()
     width = value.width // 8
@@ -321,8 +312,8 @@ def _decode_chunk(module: ir.Module, value: ir.IntType, page_header: ir.Function
     """``decode_chunk_<bits>``: see the module's docstring."""
     f = Function(module, f"decode_chunk_{value.width}",
                  [("chunk", PTR), ("size", I64), ("rows", I64), ("codec", I64), ("optional", I64),
-                   ("scratch", PTR), ("scratch_size", I64), ("dict_buffer", PTR), ("dict_size", I64),
-                   ("out", PTR), ("validity", PTR), ("capacity", I64), ("sink", PTR), ("info", PTR)])
+                  ("scratch", PTR), ("scratch_size", I64), ("dict_buffer", PTR), ("dict_size", I64),
+                  ("out", PTR), ("validity", PTR), ("capacity", I64), ("sink", PTR), ("info", PTR)])
     b = f.b
     (chunk, size, rows, codec, optional, scratch, scratch_size, dict_buffer, dict_size, out, validity,
      capacity, sink, info) = f.args()

@@ -449,7 +449,7 @@ def dictionary_values(module: ir.Module, value: ir.IntType) -> ir.Function:
     a bit-width byte and ``count`` hybrid-coded indices, each replaced by its dictionary value."""
     f = Function(module, f"dictionary_values_{value.width}",
                  [("data", PTR), ("size", I64), ("count", I64), ("dictionary", PTR),
-                   ("dictionary_count", I64), ("out", PTR)], internal=True)
+                  ("dictionary_count", I64), ("out", PTR)], internal=True)
     b = f.b
     data, size, count, dictionary, dictionary_count, out = f.args()
     with b.if_then(f.eq(count, 0)):
